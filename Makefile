@@ -27,7 +27,7 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m pytest tests
 	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks ; \
+		--nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks ; \
 		status=$$? ; $(PY) -m utils.local_sagemaker stop >/dev/null 2>&1 ; exit $$status
 
 clean:

@@ -1,0 +1,292 @@
+"""The notebooks' setup helper: one call picks the backend and hands back everything a lesson needs.
+
+    from utils.session import setup
+    tut = setup()            # local SageMaker (the default): no AWS account, no cost
+    tut = setup("aws")       # real SageMaker, chosen explicitly (or HANDSON_BACKEND=aws)
+
+Nothing else in a notebook knows which backend it runs on. Both backends are reached through the
+standard AWS settings, because the SageMaker SDK v3 builds its own boto3 clients: on the local
+backend this module exports ``AWS_ENDPOINT_URL`` (and dummy credentials) into the kernel's
+environment, so plain boto3, the SDK and the ``aws`` CLI in ``!`` cells all reach the local
+SageMaker.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import sys
+import uuid
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from utils.paths import BUILD_DIR
+
+PROJECT_TAG = "handson-sagemaker-inference"
+BACKENDS = ("local", "aws")
+LOCAL_ROLE_NAME = "handson-sagemaker-execution-role"
+LOCAL_BUCKET = "handson-sagemaker-inference-local"
+
+# Versions the artifact depends on: they must equal those of the AWS scikit-learn container
+# (see requirements.txt for the source of each).
+REQUIRED_VERSIONS = {"scikit-learn": "1.4.2", "numpy": "2.1.0"}
+SDK_RANGE = (3, 12)
+
+# The trust policy SageMaker needs to assume the execution role (same as on AWS).
+_SAGEMAKER_TRUST_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
+    '"Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+)
+
+
+@dataclass
+class Tutorial:
+    """What a notebook works with after ``setup()``: clients, SDK session, bucket, role, tags."""
+
+    backend: str
+    region: str
+    account: str
+    bucket: str
+    role: str
+    endpoint_url: str | None
+    notebook: str
+    boto_session: Any = field(repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _sdk_session: Any = field(default=None, repr=False)
+
+    # --- clients -------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service``, created once and reused."""
+        if service not in self._clients:
+            self._clients[service] = self.boto_session.client(service, region_name=self.region)
+        return self._clients[service]
+
+    @property
+    def sagemaker(self) -> Any:
+        return self.client("sagemaker")
+
+    @property
+    def runtime(self) -> Any:
+        return self.client("sagemaker-runtime")
+
+    @property
+    def s3(self) -> Any:
+        return self.client("s3")
+
+    @property
+    def logs(self) -> Any:
+        return self.client("logs")
+
+    @property
+    def cloudwatch(self) -> Any:
+        return self.client("cloudwatch")
+
+    @property
+    def autoscaling(self) -> Any:
+        return self.client("application-autoscaling")
+
+    @property
+    def sns(self) -> Any:
+        return self.client("sns")
+
+    @property
+    def sdk_session(self) -> Any:
+        """The SageMaker Python SDK v3 session, with the tutorial's bucket as default bucket."""
+        if self._sdk_session is None:
+            from sagemaker.core.helper.session_helper import Session
+
+            self._sdk_session = Session(
+                boto_session=self.boto_session,
+                sagemaker_client=self.sagemaker,
+                sagemaker_runtime_client=self.runtime,
+                default_bucket=self.bucket,
+            )
+        return self._sdk_session
+
+    # --- naming and tagging --------------------------------------------------------------------
+    @property
+    def tags(self) -> list[dict[str, str]]:
+        """Tags on everything the tutorial creates, so notebook 08 can find and delete it."""
+        return [
+            {"Key": "project", "Value": PROJECT_TAG},
+            {"Key": "notebook", "Value": self.notebook},
+        ]
+
+    def name(self, prefix: str) -> str:
+        """A fresh resource name: ``<prefix>-<8 hex>``, valid for every SageMaker name pattern."""
+        prefix = re.sub(r"[^a-zA-Z0-9-]", "-", prefix).strip("-")[:50]
+        return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+    def s3_uri(self, *parts: str) -> str:
+        return "s3://" + "/".join([self.bucket, *[p.strip("/") for p in parts]])
+
+    @property
+    def is_local(self) -> bool:
+        return self.backend == "local"
+
+
+def setup(backend: str | None = None, notebook: str = "tutorial", quiet: bool = False) -> Tutorial:
+    """Select the backend, check versions, connect, and print one short block saying where.
+
+    ``backend``: ``"local"`` (default) or ``"aws"``; ``HANDSON_BACKEND`` sets it too. AWS is only
+    ever used when chosen explicitly.
+    """
+    backend = (backend or os.environ.get("HANDSON_BACKEND") or "local").lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    versions = check_versions()
+    tut = _connect_local(notebook) if backend == "local" else _connect_aws(notebook)
+    if not quiet:
+        print(describe(tut, versions))
+    return tut
+
+
+def check_versions() -> dict[str, str]:
+    """Installed versions of what matters; raises with a fix if the serving libraries differ."""
+    found = {"python": platform.python_version()}
+    for dist in ("scikit-learn", "numpy", "sagemaker", "boto3"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            found[dist] = "missing"
+    problems = [
+        f"{dist} {found[dist]} (the AWS scikit-learn container has {want})"
+        for dist, want in REQUIRED_VERSIONS.items()
+        if found[dist] != want
+    ]
+    sdk = found["sagemaker"]
+    if sdk == "missing" or tuple(int(p) for p in sdk.split(".")[:2]) < SDK_RANGE or sdk[0] != "3":
+        problems.append(f"sagemaker {sdk} (this tutorial needs the SDK v3: sagemaker>=3.12,<4)")
+    if sys.version_info[:2] != (3, 11):
+        problems.append(f"Python {found['python']} (the tutorial is tested on 3.11)")
+    if problems:
+        raise RuntimeError(
+            "This environment does not match the tutorial's:\n  - "
+            + "\n  - ".join(problems)
+            + "\nInstall the pinned versions: pip install -r requirements.txt"
+        )
+    return found
+
+
+def describe(tut: Tutorial, versions: dict[str, str]) -> str:
+    where = (
+        f"local SageMaker at {tut.endpoint_url} (no AWS account, no cost)"
+        if tut.is_local
+        else f"AWS account {tut.account} (real resources, real cost)"
+    )
+    libs = ", ".join(f"{k} {v}" for k, v in versions.items())
+    return "\n".join(
+        [
+            f"Backend : {tut.backend} — {where}",
+            f"Region  : {tut.region}",
+            f"Bucket  : {tut.bucket}",
+            f"Role    : {tut.role}",
+            f"Versions: {libs}",
+        ]
+    )
+
+
+# --- local ----------------------------------------------------------------------------------------
+def _connect_local(notebook: str) -> Tutorial:
+    import boto3
+
+    from utils import local_sagemaker
+
+    url = local_sagemaker.ensure_running()
+    env = local_sagemaker.client_environment()
+    os.environ.update(env)
+    os.environ.update(_sdk_settings_for_local())
+    session = boto3.Session(region_name=env["AWS_DEFAULT_REGION"])
+    tut = Tutorial(
+        backend="local",
+        region=env["AWS_DEFAULT_REGION"],
+        account=session.client("sts").get_caller_identity()["Account"],
+        bucket=LOCAL_BUCKET,
+        role="",
+        endpoint_url=url,
+        notebook=notebook,
+        boto_session=session,
+    )
+    tut.role = _ensure_local_role(tut.client("iam"))
+    _ensure_bucket(tut.s3, tut.bucket, tut.region)
+    return tut
+
+
+def _sdk_settings_for_local() -> dict[str, str]:
+    """Settings that let the unmodified SDK v3 work offline (see DESIGN.md, 'known quirks')."""
+    config = BUILD_DIR / "sagemaker-sdk-config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
+    )
+    return {
+        # Telemetry would call a public AWS address; the user config file turns it off.
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
+        # ModelBuilder validates the role with iam:SimulatePrincipalPolicy, which the local IAM
+        # cannot evaluate; this documented setting skips that check.
+        "SAGEMAKER_VALIDATE_ROLE": "false",
+    }
+
+
+def _ensure_local_role(iam: Any) -> str:
+    try:
+        return iam.get_role(RoleName=LOCAL_ROLE_NAME)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        return iam.create_role(
+            RoleName=LOCAL_ROLE_NAME,
+            AssumeRolePolicyDocument=_SAGEMAKER_TRUST_POLICY,
+            Description="Execution role for the hands-on tutorial's local SageMaker",
+        )["Role"]["Arn"]
+
+
+def _ensure_bucket(s3: Any, bucket: str, region: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        if region == "us-east-1":
+            s3.create_bucket(Bucket=bucket)
+        else:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
+            )
+
+
+# --- AWS ------------------------------------------------------------------------------------------
+def _connect_aws(notebook: str) -> Tutorial:
+    """Real SageMaker with the default credentials and region; the Studio execution role."""
+    import boto3
+
+    for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_S3"):
+        if os.environ.get(var, "").startswith("http://127.0.0.1"):
+            del os.environ[var]  # a previous local run in this kernel must not leak into AWS
+    session = boto3.Session()
+    if session.region_name is None:
+        raise RuntimeError("No AWS region configured: set AWS_DEFAULT_REGION or run `aws configure`.")
+    account = session.client("sts").get_caller_identity()["Account"]
+    tut = Tutorial(
+        backend="aws",
+        region=session.region_name,
+        account=account,
+        bucket="",
+        role="",
+        endpoint_url=None,
+        notebook=notebook,
+        boto_session=session,
+    )
+    tut.bucket = os.environ.get("HANDSON_BUCKET") or tut.sdk_session.default_bucket()
+    tut._sdk_session = None  # rebuild with the resolved default bucket
+    tut.role = os.environ.get("HANDSON_ROLE_ARN") or _studio_execution_role(tut)
+    return tut
+
+
+def _studio_execution_role(tut: Tutorial) -> str:
+    from sagemaker.core.helper.session_helper import get_execution_role
+
+    try:
+        return get_execution_role(tut.sdk_session)
+    except ValueError as err:
+        raise RuntimeError(
+            "Outside SageMaker Studio, set HANDSON_ROLE_ARN to a SageMaker execution role ARN."
+        ) from err
