@@ -264,7 +264,9 @@ class PriceTable:
 
     # -- serverless --------------------------------------------------------------------------
 
-    def serverless_gb_second(self, region: str = DEFAULT_REGION, memory_mb: int | None = None) -> float:
+    def serverless_gb_second(
+        self, region: str = DEFAULT_REGION, memory_mb: int | None = None
+    ) -> float:
         """USD per GB-second of on-demand serverless inference duration.
 
         With `memory_mb`, uses the per-memory-size price when the table lists that size (the
@@ -279,9 +281,15 @@ class PriceTable:
                 return float(per_second) / (int(memory_mb) / 1024)
         return float(serverless["compute_usd_per_gb_second"]["usd"])
 
-    def serverless_gb_second_with_provisioned_concurrency(self, region: str = DEFAULT_REGION) -> float:
+    def serverless_gb_second_with_provisioned_concurrency(
+        self, region: str = DEFAULT_REGION
+    ) -> float:
         """USD per GB-second of inference duration for requests served by provisioned concurrency."""
-        return float(self._serverless(region)["compute_with_provisioned_concurrency_usd_per_gb_second"]["usd"])
+        return float(
+            self._serverless(region)["compute_with_provisioned_concurrency_usd_per_gb_second"][
+                "usd"
+            ]
+        )
 
     def provisioned_concurrency_gb_second(self, region: str = DEFAULT_REGION) -> float:
         """USD per GB-second of provisioned concurrency kept warm (memory x concurrency x time)."""
@@ -403,7 +411,9 @@ def _classify_serverless(
     unit_l = unit.lower().replace(" ", "")
     if unit_l in ("gb-second", "gb-seconds", "gb-s"):
         return "serverless_compute", None
-    match = _MEMORY_RE.search(str(attributes.get("usagetype", ""))) or _MEMORY_RE.search(description)
+    match = _MEMORY_RE.search(str(attributes.get("usagetype", ""))) or _MEMORY_RE.search(
+        description
+    )
     if match:
         size = float(match.group(1))
         memory_mb = int(size * 1024) if match.group(2).lower() == "gb" else int(size)
@@ -444,8 +454,16 @@ def parse_price_list(price_list: Iterable[str | Mapping[str, Any]]) -> list[Pric
                     if unit.lower() not in ("hrs", "hours", "hour"):
                         continue
                     items.append(
-                        PriceItem("instance", region, usd, unit, sku, description,
-                                  instance_type=str(instance_name), mode=mode)
+                        PriceItem(
+                            "instance",
+                            region,
+                            usd,
+                            unit,
+                            sku,
+                            description,
+                            instance_type=str(instance_name),
+                            mode=mode,
+                        )
                     )
                     continue
                 classified = _classify_serverless(attributes, description, unit)
@@ -472,9 +490,7 @@ def apply_price_items(
     for item in items:
         region = out["regions"].setdefault(item.region, {"instances": {}, "serverless": {}})
         if item.kind == "instance" and item.instance_type and item.mode:
-            entry = region["instances"].setdefault(
-                item.instance_type, {"usd_per_hour": {}}
-            )
+            entry = region["instances"].setdefault(item.instance_type, {"usd_per_hour": {}})
             entry["usd_per_hour"][item.mode] = item.usd
             entry.update(provenance)
             entry.pop("corroborated_by", None)
@@ -496,8 +512,7 @@ def apply_price_items(
             key = {
                 "serverless_compute": "compute_usd_per_gb_second",
                 "serverless_provisioned_concurrency": "provisioned_concurrency_usd_per_gb_second",
-                "serverless_compute_with_provisioned_concurrency":
-                    "compute_with_provisioned_concurrency_usd_per_gb_second",
+                "serverless_compute_with_provisioned_concurrency": "compute_with_provisioned_concurrency_usd_per_gb_second",
                 "serverless_data_in": "data_processed_in_usd_per_gb",
                 "serverless_data_out": "data_processed_out_usd_per_gb",
             }.get(item.kind)
@@ -571,8 +586,9 @@ def refresh_from_pricing_api(
     """
     path = Path(path) if path is not None else DEFAULT_PRICES_PATH
     current = PriceTable.load(path)
-    items = fetch_price_items(region, client, current.instance_types(region)
-                              if region in current.regions() else None)
+    items = fetch_price_items(
+        region, client, current.instance_types(region) if region in current.regions() else None
+    )
     updated = PriceTable(apply_price_items(current.to_dict(), items), path)
     if write:
         path.write_text(json.dumps(updated.to_dict(), indent=2) + "\n", encoding="utf-8")
