@@ -1,0 +1,72 @@
+"""Settings of the local SageMaker: identity, where state lives, ports and tunable timeouts.
+
+Everything a test or a learner may want to change is an environment variable read once, when the
+gateway starts, so a running server never changes behaviour behind a notebook's back. The names
+all start with ``LOCAL_SAGEMAKER_`` so they cannot collide with AWS's own settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Dummy account. It is moto's default account, so ARNs minted by moto (logs, IAM, SNS) and by our
+#: SageMaker agree, as they would on AWS.
+ACCOUNT_ID = "123456789012"
+
+#: The only region the local SageMaker serves (the notebooks' default region).
+REGION = "us-east-1"
+
+#: Preferred port. ``start`` uses it when it is free and otherwise lets the OS pick a free port,
+#: so a second checkout or a stray process never blocks the tutorial. ``LOCAL_SAGEMAKER_PORT``
+#: forces a port (0 means "any free port").
+DEFAULT_PORT = 8765
+
+#: Project root, derived from this file (never from the current working directory).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def state_dir() -> Path:
+    """Folder holding the daemon's state file, its log and extracted models.
+
+    ``LOCAL_SAGEMAKER_STATE_DIR`` overrides it (the tests use a temporary folder so they never touch
+    a learner's running server).
+    """
+    override = os.environ.get("LOCAL_SAGEMAKER_STATE_DIR")
+    return Path(override) if override else PROJECT_ROOT / "build" / "local-sagemaker"
+
+
+def requested_port() -> int | None:
+    """The port forced by ``LOCAL_SAGEMAKER_PORT``, or None to use :data:`DEFAULT_PORT` or any."""
+    value = os.environ.get("LOCAL_SAGEMAKER_PORT")
+    return int(value) if value else None
+
+
+def _float_env(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def invocation_timeout() -> float:
+    """Seconds the runtime waits for the container before answering with the timeout ModelError.
+
+    AWS gives the model 60 s; ``LOCAL_SAGEMAKER_INVOCATION_TIMEOUT`` lowers it so a test can
+    exercise the timeout path with a deliberately slow model without waiting a minute.
+    """
+    return _float_env("LOCAL_SAGEMAKER_INVOCATION_TIMEOUT", 60.0)
+
+
+def startup_health_timeout() -> float:
+    """Seconds a new instance has to answer ``/ping`` with 200 before the endpoint fails.
+
+    AWS allows 4 minutes by default (``ContainerStartupHealthCheckTimeoutInSeconds`` overrides it
+    per variant and wins over this setting); ``LOCAL_SAGEMAKER_STARTUP_TIMEOUT`` changes our default.
+    """
+    return _float_env("LOCAL_SAGEMAKER_STARTUP_TIMEOUT", 240.0)
+
+
+#: Runtime request limit from the sagemaker-runtime model ("Body" max).
+MAX_INVOKE_BODY_BYTES = 6_291_456
+
+#: Each ``/ping`` attempt times out after 2 s on AWS.
+PING_TIMEOUT = 2.0

@@ -1,0 +1,170 @@
+"""One endpoint instance: an HTTP server on 127.0.0.1 with the SageMaker container contract.
+
+Run as ``python -m utils.local_sagemaker.container.server`` by the gateway's fleet manager. It
+serves ``GET /ping`` and ``POST /invocations`` the way the scikit-learn serving container does:
+
+* the user module and the model load lazily, on the first request (normally the first ping),
+  so a broken ``model_fn`` or import fails the health check, as on AWS;
+* a load failure answers with gunicorn's bare 500 page and is retried on the next request;
+* a handler failure is logged by the app logger as ``Exception on /invocations [POST]`` with the
+  traceback, and answered with Flask's HTML "500 Internal Server Error" page, which is the body
+  SageMaker quotes in the ModelError.
+
+Settings come from the environment, as in the container: ``SM_MODEL_DIR`` (the extracted model,
+``/opt/ml/model`` on AWS), ``SAGEMAKER_PROGRAM`` (default ``inference.py``),
+``SAGEMAKER_SUBMIT_DIRECTORY`` (default ``<model dir>/code``; ``/opt/ml/model`` prefixes are mapped
+onto the local model dir) and ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (default JSON).
+
+The first stdout line is ``PORT_MARKER<port>`` so the gateway learns the port the OS picked; all
+other output is the container log. The worker exits when its parent (the gateway) dies: Linux
+``PR_SET_PDEATHSIG`` where available, and in any case when its stdin pipe from the gateway closes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import sys
+import threading
+import traceback
+from typing import Any
+
+from werkzeug.exceptions import InternalServerError, MethodNotAllowed, NotFound
+from werkzeug.wrappers import Request, Response
+
+from ..httpserver import KeepAliveHandler, LocalWSGIServer
+from . import encoders
+from .handlers import Transformer, load_user_module
+
+PORT_MARKER = "__local_sagemaker_worker_port__="
+
+#: The body gunicorn sends when the WSGI app itself raises (the sklearn container loads the
+#: user module inside the app, so a failing model_fn reaches nginx as this page).
+GUNICORN_500 = (
+    "<html>\n  <head>\n    <title>Internal Server Error</title>\n  </head>\n  <body>\n"
+    "    <h1><p>Internal Server Error</p></h1>\n    \n  </body>\n</html>\n"
+)
+
+log = logging.getLogger("sagemaker_sklearn_container.serving")
+
+
+def _watch_parent() -> None:
+    """Exit with the gateway, so no instance outlives the local SageMaker."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+        except OSError:
+            pass
+
+    def wait_for_eof() -> None:
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except (OSError, ValueError):
+            pass
+        os._exit(0)
+
+    if not sys.stdin.isatty():
+        threading.Thread(target=wait_for_eof, name="parent-watch", daemon=True).start()
+
+
+class ContainerApp:
+    """WSGI app with the container's two routes and lazy model loading."""
+
+    def __init__(self) -> None:
+        self.model_dir = os.environ.get("SM_MODEL_DIR", "/opt/ml/model")
+        submit = os.environ.get("SAGEMAKER_SUBMIT_DIRECTORY") or "/opt/ml/model/code"
+        if submit == "/opt/ml/model" or submit.startswith("/opt/ml/model/"):
+            submit = self.model_dir + submit[len("/opt/ml/model") :]
+        self.module_dir = submit
+        self.program = os.environ.get("SAGEMAKER_PROGRAM") or "inference.py"
+        self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or encoders.JSON
+        self.app_logger = logging.getLogger(self.program.removesuffix(".py"))
+        self._transformer: Transformer | None = None
+        self._lock = threading.Lock()
+
+    def _ensure_loaded(self) -> Transformer:
+        transformer = self._transformer
+        if transformer is not None:
+            return transformer
+        with self._lock:
+            if self._transformer is None:
+                module = load_user_module(self.module_dir, self.program)
+                candidate = Transformer(module)
+                candidate.initialize(self.model_dir)
+                self._transformer = candidate
+            return self._transformer
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            transformer = self._ensure_loaded()
+        except Exception:
+            log.error("Error handling request %s\n%s", request.path, traceback.format_exc().rstrip())
+            response = Response(GUNICORN_500, status=500, content_type="text/html")
+            return response(environ, start_response)
+        response = self._dispatch(request, transformer)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request, transformer: Transformer) -> Response:
+        if request.path == "/ping":
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                return MethodNotAllowed(valid_methods=["GET", "HEAD", "OPTIONS"]).get_response(
+                    request.environ
+                )
+            return Response(b"", status=200, content_type=encoders.JSON)
+        if request.path != "/invocations":
+            return NotFound().get_response(request.environ)
+        if request.method != "POST":
+            return MethodNotAllowed(valid_methods=["POST"]).get_response(request.environ)
+        headers = request.headers
+        content_type = headers.get("ContentType") or headers.get("Content-Type") or encoders.JSON
+        accept = headers.get("Accept")
+        if not accept or accept == encoders.ANY:
+            accept = self.default_accept
+        content = request.get_data(as_text=content_type in encoders.UTF8_TYPES)
+        try:
+            reply = transformer.transform(content, content_type, accept)
+        except Exception:
+            self.app_logger.error(
+                "Exception on /invocations [POST]\n%s", traceback.format_exc().rstrip()
+            )
+            return InternalServerError().get_response(request.environ)
+        response = Response(reply.body, status=reply.status, content_type=reply.content_type)
+        for key, value in (reply.headers or {}).items():
+            response.headers[key] = value
+        return response
+
+
+access_log = logging.getLogger("access")
+
+
+class _Handler(KeepAliveHandler):
+    """Logs every request, like the container's nginx access log does on AWS."""
+
+    access_log = staticmethod(access_log.info)
+
+
+def main() -> None:
+    """Start one instance and serve until the gateway stops it."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s - %(name)s - %(message)s",
+        level=logging.INFO,
+        stream=sys.stdout,
+    )
+    _watch_parent()
+    app = ContainerApp()
+    port = int(os.environ.get("LOCAL_SAGEMAKER_WORKER_PORT", "0"))
+    server = LocalWSGIServer(port, app, _Handler)
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    print(f"{PORT_MARKER}{server.server_port}", flush=True)
+    log.info("Serving the SageMaker container contract (GET /ping, POST /invocations)")
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
