@@ -45,13 +45,15 @@ VERSIONS_FILE = "versions.json"
 ENTRY_POINT = "inference.py"
 CODE_DIR = "code"
 
-#: The AWS serving container the artifact is built for. Its Dockerfile
+#: The AWS serving container the artifact is built for: ``image_uris.retrieve("sklearn",
+#: version="1.4-2-py312", py_version="py3", image_scope="inference")`` in the SDK gives
+#: ``<registry>/sagemaker-scikit-learn:1.4-2-py312-cpu-py3``. Its Dockerfile
 #: (aws/sagemaker-scikit-learn-container, docker/1.4-2-py312) installs exactly these versions;
 #: requirements.txt pins the same ones for training.
 TARGET_CONTAINER: dict[str, str] = {
-    "image": "sagemaker-scikit-learn:1.4-2-py312",
+    "image": "sagemaker-scikit-learn:1.4-2-py312-cpu-py3",
     "framework": "sklearn",
-    "framework_version": "1.4-2",
+    "framework_version": "1.4-2-py312",
     "py_version": "py3",
     "python": "3.12",
     "scikit-learn": "1.4.2",
@@ -128,7 +130,9 @@ def _write_reproducible_tar_gz(target: Path, files: dict[str, bytes]) -> None:
                     if str(parent) not in written_dirs:
                         tar.addfile(_tarinfo(str(parent), tarfile.DIRTYPE, 0o755))
                         written_dirs.add(str(parent))
-                tar.addfile(_tarinfo(name, tarfile.REGTYPE, 0o644, len(content)), io.BytesIO(content))
+                tar.addfile(
+                    _tarinfo(name, tarfile.REGTYPE, 0o644, len(content)), io.BytesIO(content)
+                )
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
@@ -189,7 +193,9 @@ def read_versions(tar_path: str | Path) -> dict[str, Any]:
         try:
             member = tar.getmember(VERSIONS_FILE)
         except KeyError:
-            raise ArchiveError(f"{Path(tar_path).name} has no {VERSIONS_FILE} at its root") from None
+            raise ArchiveError(
+                f"{Path(tar_path).name} has no {VERSIONS_FILE} at its root"
+            ) from None
         extracted = tar.extractfile(member)
         if extracted is None:
             raise ArchiveError(f"{VERSIONS_FILE} in {Path(tar_path).name} is not a regular file")
@@ -200,7 +206,9 @@ def _open_tar(tar_path: str | Path) -> tarfile.TarFile:
     try:
         return tarfile.open(tar_path, mode="r:*")
     except (tarfile.ReadError, EOFError, OSError) as error:
-        raise ArchiveError(f"{Path(tar_path).name} is not a readable tar archive: {error}") from None
+        raise ArchiveError(
+            f"{Path(tar_path).name} is not a readable tar archive: {error}"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------

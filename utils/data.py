@@ -201,7 +201,11 @@ def write_applications_csv(
     if missing:
         raise ValueError(f"cannot write applications: missing columns {missing}")
     frame.to_csv(
-        path, columns=columns, header=header, index=False, lineterminator="\n",
+        path,
+        columns=columns,
+        header=header,
+        index=False,
+        lineterminator="\n",
         quoting=csv.QUOTE_MINIMAL,
     )
     return path
@@ -215,4 +219,6 @@ def to_csv_rows(frame: pd.DataFrame) -> str:
 def to_json_records(frame: pd.DataFrame) -> list[dict[str, object]]:
     """Return the model inputs of ``frame`` as a list of plain dicts (an ``application/json`` body)."""
     records = frame[FEATURE_COLUMNS].to_dict(orient="records")
-    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in records]
+    return [
+        {k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()} for r in records
+    ]

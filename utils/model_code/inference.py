@@ -141,7 +141,9 @@ def model_fn(model_dir: str) -> Any:
     check_model_inputs(model)
     logger.info(
         "Loaded %s trained with scikit-learn %s; decision threshold %.4f",
-        type(model).__name__, versions["scikit-learn"], decision_threshold(),
+        type(model).__name__,
+        versions["scikit-learn"],
+        decision_threshold(),
     )
     return model
 
@@ -239,14 +241,16 @@ def parse_media_type(header: str) -> tuple[str, dict[str, str]]:
 
 
 def _decode(body: str | bytes | bytearray | memoryview, charset: str) -> str:
-    if isinstance(body, str):
-        return body.removeprefix("\ufeff")
-    if not isinstance(body, bytes | bytearray | memoryview):
-        raise InvalidRequestError(f"the request body must be text or bytes, got {type(body).__name__}")
     try:
         codec = codecs.lookup(charset).name
     except LookupError:
         raise InvalidRequestError(f"unknown charset {charset!r} in the Content-Type") from None
+    if isinstance(body, str):
+        return body.removeprefix("\ufeff")
+    if not isinstance(body, bytes | bytearray | memoryview):
+        raise InvalidRequestError(
+            f"the request body must be text or bytes, got {type(body).__name__}"
+        )
     try:
         return bytes(body).decode("utf-8-sig" if codec == "utf-8" else codec)
     except UnicodeDecodeError as error:
@@ -418,7 +422,8 @@ def output_fn(prediction: pd.DataFrame, accept: str | None) -> tuple[str, str]:
     ids = list(prediction[ID_COLUMN]) if ID_COLUMN in prediction.columns else None
     if media_type == JSON:
         predictions = [
-            {"probability_of_default": p, "decision": d} for p, d in zip(rounded, decisions, strict=True)
+            {"probability_of_default": p, "decision": d}
+            for p, d in zip(rounded, decisions, strict=True)
         ]
         if ids is not None:
             predictions = [{ID_COLUMN: i, **p} for i, p in zip(ids, predictions, strict=True)]

@@ -1,0 +1,46 @@
+"""Shared fixtures: one trained model, its artifact and its unpacked handlers per test session.
+
+Training takes a fraction of a second, but building everything once keeps the suite quick on
+small machines and gives every test the same, seeded model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from utils.artifact import import_handlers, package_model, safe_extract
+from utils.model import TrainingResult, train_model
+
+
+@pytest.fixture(scope="session")
+def trained() -> TrainingResult:
+    """The loan model trained with seed 0."""
+    return train_model(seed=0)
+
+
+@pytest.fixture(scope="session")
+def artifact_path(trained: TrainingResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``model.tar.gz`` for :func:`trained`, in a session temporary folder."""
+    return package_model(trained.pipeline, tmp_path_factory.mktemp("artifact"))
+
+
+@pytest.fixture(scope="session")
+def model_dir(artifact_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The artifact unpacked, as SageMaker unpacks it into /opt/ml/model."""
+    return safe_extract(artifact_path, tmp_path_factory.mktemp("opt-ml-model"))
+
+
+@pytest.fixture(scope="session")
+def handlers(model_dir: Path) -> ModuleType:
+    """The artifact's own code/inference.py, imported by file as the container does."""
+    return import_handlers(model_dir)
+
+
+@pytest.fixture(scope="session")
+def served_model(handlers: ModuleType, model_dir: Path) -> Any:
+    """What the container's first request gets from ``model_fn``."""
+    return handlers.model_fn(str(model_dir))
