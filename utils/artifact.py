@@ -26,7 +26,6 @@ import re
 import shutil
 import tarfile
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import ModuleType
@@ -290,13 +289,14 @@ def _is_within(path: Path, root: Path) -> bool:
 def import_handlers(model_dir: str | Path) -> ModuleType:
     """Import ``code/inference.py`` from an unpacked artifact as a fresh, standalone module.
 
-    The container imports the script by file, not through this project, so this does the same:
-    each call gives a new module object, unaffected by earlier imports or edits.
+    The container imports the script by file, as module ``inference``, not through this
+    project; this does the same. Each call gives a new module object (not registered in
+    ``sys.modules``), unaffected by earlier imports or edits.
     """
     script = Path(model_dir) / CODE_DIR / ENTRY_POINT
     if not script.is_file():
         raise ArchiveError(f"no {CODE_DIR}/{ENTRY_POINT} in the unpacked model folder")
-    spec = importlib.util.spec_from_file_location(f"inference_{uuid.uuid4().hex}", script)
+    spec = importlib.util.spec_from_file_location(Path(ENTRY_POINT).stem, script)
     if spec is None or spec.loader is None:
         raise ArchiveError(f"cannot import {CODE_DIR}/{ENTRY_POINT}")
     module = importlib.util.module_from_spec(spec)
