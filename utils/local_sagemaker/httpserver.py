@@ -45,7 +45,7 @@ class KeepAliveHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if self.access_log is not None:
             self.access_log(
-                f'{self.address_string()} - - [{self.log_date_time_string()}] '
+                f"{self.address_string()} - - [{self.log_date_time_string()}] "
                 f'"{self.requestline}" {code} {size}'
             )
 
@@ -67,7 +67,9 @@ class KeepAliveHandler(WSGIRequestHandler):
 
         state: dict[str, Any] = {"status": None, "headers": None, "sent": False, "chunked": False}
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
             if exc_info and state["sent"]:
                 raise exc_info[1].with_traceback(exc_info[2])
             state["status"], state["headers"] = status, headers

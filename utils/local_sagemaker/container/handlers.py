@@ -101,7 +101,9 @@ def to_reply(result: Any) -> Reply:
             for k, v in result.headers.items()
             if k.lower() not in ("content-type", "content-length")
         }
-        return Reply(result.get_data(), result.status_code, result.headers.get("Content-Type"), headers)
+        return Reply(
+            result.get_data(), result.status_code, result.headers.get("Content-Type"), headers
+        )
     if isinstance(result, str):
         return Reply(result.encode(), 200, "text/html; charset=utf-8")
     if isinstance(result, bytes | bytearray):

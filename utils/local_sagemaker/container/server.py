@@ -82,7 +82,9 @@ class ContainerApp:
             submit = self.model_dir + submit[len("/opt/ml/model") :]
         self.module_dir = submit
         self.program = os.environ.get("SAGEMAKER_PROGRAM") or "inference.py"
-        self.default_accept = os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or encoders.JSON
+        self.default_accept = (
+            os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or encoders.JSON
+        )
         self.app_logger = logging.getLogger(self.program.removesuffix(".py"))
         self._transformer: Transformer | None = None
         self._lock = threading.Lock()
@@ -104,7 +106,9 @@ class ContainerApp:
         try:
             transformer = self._ensure_loaded()
         except Exception:
-            log.error("Error handling request %s\n%s", request.path, traceback.format_exc().rstrip())
+            log.error(
+                "Error handling request %s\n%s", request.path, traceback.format_exc().rstrip()
+            )
             response = Response(GUNICORN_500, status=500, content_type="text/html")
             return response(environ, start_response)
         response = self._dispatch(request, transformer)

@@ -1,0 +1,1 @@
+"""The SageMaker control plane: validation (validation.py), behaviour (resources.py), wire format (api.py)."""

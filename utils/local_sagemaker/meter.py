@@ -1,0 +1,203 @@
+"""Cost meter: what each endpoint would have cost on AWS so far.
+
+Real-time endpoints are billed per instance-second at the instance type's hourly price, from when
+the instances run until they are stopped. Locally a fleet accrues from the moment all its
+instances passed the health check (the endpoint turns ``InService``; for an update, the new fleet
+turns healthy) until its instances are stopped (delete, update swap, or capacity change). During an
+update both fleets accrue, as both run on AWS. This start point is a slight under-estimate: AWS
+also bills the minutes instances spend booting during ``Creating``, which take milliseconds here.
+
+Prices come from the project's dated, sourced price table (:mod:`utils.pricing`) through
+:func:`hourly_price`, the one place to change if the table's API changes. An instance type the
+table does not know is reported with a ``None`` price instead of a guess.
+
+Three views:
+* :class:`CostMeter` lives in the gateway and is served at ``GET /_local/costs``;
+* :func:`current_costs` fetches that view from a running local SageMaker (for notebooks);
+* :func:`estimate_from_aws` estimates the same view on AWS from DescribeEndpoint and
+  DescribeEndpointConfig (instance types and counts, time since the last change).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from . import config
+
+
+@functools.cache
+def _price_table() -> Any:
+    from utils.pricing import PriceTable
+
+    return PriceTable.load()
+
+
+def hourly_price(instance_type: str, region: str = config.REGION) -> float | None:
+    """USD per instance-hour for a real-time endpoint instance, or None when unknown."""
+    try:
+        return float(_price_table().instance_hourly(instance_type, region))
+    except (ImportError, KeyError, ValueError, OSError):
+        return None
+
+
+@dataclass
+class _Segment:
+    endpoint: str
+    variant: str
+    instance_type: str
+    instance_count: int
+    started: float
+    stopped: float | None = None
+
+    def seconds(self, now: float) -> float:
+        return max(0.0, (self.stopped if self.stopped is not None else now) - self.started)
+
+
+class CostMeter:
+    """Accrues instance-seconds per endpoint variant while its fleet runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[int, _Segment] = {}
+        self._closed: list[_Segment] = []
+
+    def fleet_started(self, endpoint: str, fleet: Any) -> None:
+        """Start accruing for ``fleet`` (a VariantFleet) with its current instance count."""
+        now = time.time()
+        with self._lock:
+            previous = self._open.pop(id(fleet), None)
+            if previous is not None:
+                previous.stopped = now
+                self._closed.append(previous)
+            count = len(fleet.instances)
+            if count:
+                self._open[id(fleet)] = _Segment(
+                    endpoint, fleet.name, fleet.instance_type, count, now
+                )
+
+    def fleet_stopped(self, endpoint: str, fleet: Any) -> None:
+        """Stop accruing for ``fleet``."""
+        with self._lock:
+            segment = self._open.pop(id(fleet), None)
+            if segment is not None:
+                segment.stopped = time.time()
+                self._closed.append(segment)
+
+    def snapshot(self, now: float | None = None) -> dict[str, Any]:
+        """Per endpoint variant: instance type, count, instance-seconds, price and cost so far."""
+        now = time.time() if now is None else now
+        with self._lock:
+            segments = [*self._closed, *self._open.values()]
+            running = {id(s) for s in self._open.values()}
+        return summarise(segments, running, now)
+
+
+def summarise(segments: list[_Segment], running_ids: set[int], now: float) -> dict[str, Any]:
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for segment in segments:
+        key = (segment.endpoint, segment.variant, segment.instance_type)
+        row = rows.setdefault(
+            key,
+            {
+                "EndpointName": segment.endpoint,
+                "VariantName": segment.variant,
+                "InstanceType": segment.instance_type,
+                "InstanceCount": 0,
+                "Running": False,
+                "InstanceSeconds": 0.0,
+                "UsdPerHour": hourly_price(segment.instance_type),
+            },
+        )
+        row["InstanceSeconds"] += segment.seconds(now) * segment.instance_count
+        if id(segment) in running_ids:
+            row["Running"] = True
+            row["InstanceCount"] += segment.instance_count
+    total = 0.0
+    unknown = False
+    for row in rows.values():
+        price = row["UsdPerHour"]
+        row["InstanceSeconds"] = round(row["InstanceSeconds"], 3)
+        row["CostUsd"] = None if price is None else round(row["InstanceSeconds"] * price / 3600, 6)
+        if row["CostUsd"] is None:
+            unknown = True
+        else:
+            total += row["CostUsd"]
+    return {
+        "AsOf": now,
+        "Currency": "USD",
+        "Endpoints": sorted(rows.values(), key=lambda r: (r["EndpointName"], r["VariantName"])),
+        "TotalUsd": round(total, 6),
+        "TotalIsPartial": unknown,
+    }
+
+
+def current_costs(url: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+    """Fetch the meter of a running local SageMaker (default: the one ``ensure_running`` uses)."""
+    if url is None:
+        from .daemon import url as running_url
+
+        url = running_url()
+        if url is None:
+            raise RuntimeError(
+                "The local SageMaker is not running (python -m utils.local_sagemaker start)."
+            )
+    with urllib.request.urlopen(f"{url.rstrip('/')}/_local/costs", timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def estimate_from_aws(sagemaker_client: Any, now: float | None = None) -> dict[str, Any]:
+    """Estimate the same view on AWS: running endpoints' instances since their last change.
+
+    An estimate, not a bill: it counts InService/Updating endpoints from ``LastModifiedTime``
+    (time before the last update is not seen) and ignores endpoints already deleted.
+    """
+    now = time.time() if now is None else now
+    segments: list[_Segment] = []
+    paginator = sagemaker_client.get_paginator("list_endpoints")
+    for page in paginator.paginate():
+        for summary in page["Endpoints"]:
+            if summary["EndpointStatus"] not in ("InService", "Updating", "SystemUpdating"):
+                continue
+            described = sagemaker_client.describe_endpoint(EndpointName=summary["EndpointName"])
+            cfg = sagemaker_client.describe_endpoint_config(
+                EndpointConfigName=described["EndpointConfigName"]
+            )
+            types = {v["VariantName"]: v.get("InstanceType") for v in cfg["ProductionVariants"]}
+            started = described["LastModifiedTime"].timestamp()
+            for variant in described.get("ProductionVariants", []):
+                itype = types.get(variant["VariantName"])
+                if not itype:
+                    continue  # serverless: billed per use, not per instance-second
+                segments.append(
+                    _Segment(
+                        summary["EndpointName"],
+                        variant["VariantName"],
+                        itype,
+                        int(variant.get("CurrentInstanceCount", 0)),
+                        started,
+                    )
+                )
+    return summarise(segments, {id(s) for s in segments}, now)
+
+
+def format_costs(snapshot: dict[str, Any]) -> str:
+    """A small text table of a snapshot, for notebooks and the CLI."""
+    lines = [
+        f"{'endpoint':<28} {'variant':<12} {'instance':<14} {'n':>2} {'inst-s':>10} {'USD':>10}"
+    ]
+    for row in snapshot["Endpoints"]:
+        cost = "unknown" if row["CostUsd"] is None else f"{row['CostUsd']:.6f}"
+        state = "" if row["Running"] else "  (stopped)"
+        lines.append(
+            f"{row['EndpointName']:<28} {row['VariantName']:<12} {row['InstanceType']:<14} "
+            f"{row['InstanceCount']:>2} {row['InstanceSeconds']:>10.1f} {cost:>10}{state}"
+        )
+    partial = " (partial: some prices unknown)" if snapshot["TotalIsPartial"] else ""
+    lines.append(f"total so far: {snapshot['TotalUsd']:.6f} USD{partial}")
+    return "\n".join(lines)
