@@ -113,10 +113,12 @@ class JsonPath:
 
     @property
     def definite(self) -> bool:
+        last = len(self.segments) - 1
         return all(
-            (isinstance(s, _Names) and len(s.names) == 1)
+            # several names at the end of the path select one object of those members
+            (isinstance(s, _Names) and (len(s.names) == 1 or i == last))
             or (isinstance(s, _Indexes) and len(s.items) == 1 and isinstance(s.items[0], int))
-            for s in self.segments
+            for i, s in enumerate(self.segments)
         )
 
     def apply(self, value: Any) -> Any:
