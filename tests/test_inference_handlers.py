@@ -91,6 +91,27 @@ def test_model_fn_reads_the_recorded_version(model_dir, tmp_path):
         module.model_fn(str(copy))
 
 
+def test_model_fn_needs_the_recorded_version(model_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    versions = json.loads((copy / "versions.json").read_text())
+    del versions["scikit-learn"]
+    (copy / "versions.json").write_text(json.dumps(versions))
+    module = import_handlers(copy)
+    with pytest.raises(module.ModelLoadError, match="does not say which scikit-learn"):
+        module.model_fn(str(copy))
+
+
+def test_the_first_bad_cell_is_reported(handlers, apps):
+    body = apps.head(3).drop(columns="application_id").astype(object)
+    body.loc[1, "age_in_years"] = "old"
+    body.loc[2, "purpose"] = ""
+    body.loc[1, "credit_amount"] = "lots"
+    assert raises(handlers, body.to_csv(header=False, index=False)) == (
+        "row 2, column 5 (credit_amount) must be a number, got 'lots'"
+    )
+
+
 def test_model_fn_explains_a_nested_archive(model_dir, tmp_path):
     nested = tmp_path / "opt-ml-model"
     shutil.copytree(model_dir, nested / "model")
