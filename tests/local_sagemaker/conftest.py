@@ -1,0 +1,242 @@
+"""Fixtures: one local SageMaker per test session, in a temporary state folder on a free port.
+
+The server is started exactly as a learner starts it (``ensure_running``, a background process)
+and stopped at the end; the teardown checks that the gateway and every worker it started are
+gone. Model archives are small scikit-learn models built here, uploaded to the local S3 through
+the same port.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import joblib
+import numpy as np
+import psutil
+import pytest
+from botocore.config import Config
+from sklearn.linear_model import LogisticRegression
+
+#: Small enough that the timeout test is quick, large enough for a busy 2-core CI machine.
+INVOCATION_TIMEOUT = 1.5
+BUCKET = "local-sagemaker-tests"
+ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
+
+MODEL_FN = """
+import os, joblib
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+"""
+
+HANDLERS = {
+    # only model_fn: the container's default input/predict/output handlers do the rest
+    "default": MODEL_FN,
+    "broken": """
+def model_fn(model_dir):
+    raise RuntimeError("model_fn failed on purpose: the model file is missing")
+""",
+    "slow": MODEL_FN
+    + """
+import time
+def predict_fn(data, model):
+    time.sleep(4)  # deliberately slower than the test's invocation timeout
+    return model.predict(data)
+""",
+    "custom": MODEL_FN
+    + """
+import json
+def input_fn(body, content_type):
+    return json.loads(body)["rows"]
+def output_fn(prediction, accept):
+    return json.dumps({"labels": [int(p) for p in prediction], "accept": accept}), "application/json"
+""",
+    "transform": """
+import os, joblib
+def model_fn(model_dir):
+    return {"greeting": open(os.path.join(model_dir, "greeting.txt")).read()}
+def transform_fn(model, body, content_type, accept):
+    return model["greeting"] + ":" + (body.decode() if isinstance(body, bytes) else body), "text/plain"
+""",
+}
+
+
+def _tiny_model() -> LogisticRegression:
+    x = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    return LogisticRegression().fit(x, [0, 0, 1, 1])
+
+
+def build_archive(handler: str) -> bytes:
+    """A model.tar.gz with ``model.joblib`` and ``code/inference.py``."""
+    buffer = io.BytesIO()
+    files: dict[str, bytes] = {
+        "code/inference.py": textwrap.dedent(HANDLERS[handler]).encode(),
+        "greeting.txt": b"hello",
+    }
+    model_bytes = io.BytesIO()
+    joblib.dump(_tiny_model(), model_bytes)
+    files["model.joblib"] = model_bytes.getvalue()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _process_tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.fixture(scope="session")
+def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a local SageMaker started for this session; stopped (and checked) afterwards."""
+    from utils.local_sagemaker import daemon
+
+    overrides = {
+        "LOCAL_SAGEMAKER_STATE_DIR": str(tmp_path_factory.mktemp("local-sagemaker")),
+        "LOCAL_SAGEMAKER_PORT": "0",
+        "LOCAL_SAGEMAKER_INVOCATION_TIMEOUT": str(INVOCATION_TIMEOUT),
+        "LOCAL_SAGEMAKER_STARTUP_TIMEOUT": "60",
+    }
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        url = daemon.ensure_running()
+        yield url
+        state = daemon.status()
+        assert state is not None
+        tree = _process_tree(state["pid"])
+        assert daemon.stop() is True
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        assert alive == [], f"processes left after stop: {alive}"
+        assert daemon.status() is None
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def make_client(service: str, url: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30),
+    )
+
+
+@pytest.fixture(scope="session")
+def sm(local_sm: str) -> Any:
+    return make_client("sagemaker", local_sm)
+
+
+@pytest.fixture(scope="session")
+def runtime(local_sm: str) -> Any:
+    return make_client("sagemaker-runtime", local_sm)
+
+
+@pytest.fixture(scope="session")
+def s3(local_sm: str) -> Any:
+    client = make_client("s3", local_sm)
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture(scope="session")
+def model_urls(s3: Any) -> dict[str, str]:
+    """S3 URL of each test archive, uploaded once."""
+    urls = {}
+    for handler in HANDLERS:
+        key = f"models/{handler}/model.tar.gz"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=build_archive(handler))
+        urls[handler] = f"s3://{BUCKET}/{key}"
+    return urls
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_status(sm: Any, name: str, wanted: set[str], timeout: float = 60) -> dict[str, Any]:
+    """Poll DescribeEndpoint until its status is in ``wanted`` (short interval, bounded)."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        described = sm.describe_endpoint(EndpointName=name)
+        status = described["EndpointStatus"]
+        if not seen or seen[-1] != status:
+            seen.append(status)
+        if status in wanted:
+            described["_seen"] = seen
+            return described
+        time.sleep(0.05)
+    raise AssertionError(f"{name} never reached {wanted}; saw {seen}")
+
+
+def deploy(
+    sm: Any,
+    model_url: str,
+    instance_count: int = 1,
+    name: str | None = None,
+    env: dict | None = None,
+) -> str:
+    """Create model + config + endpoint and return the endpoint name (not waiting)."""
+    name = name or unique("ep")
+    container: dict[str, Any] = {"Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_url}
+    if env:
+        container["Environment"] = env
+    sm.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=ROLE)
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": instance_count,
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def endpoint(sm: Any, model_urls: dict[str, str]) -> str:
+    """An InService endpoint serving the tiny model with the container's default handlers."""
+    name = deploy(sm, model_urls["default"], instance_count=2)
+    wait_status(sm, name, {"InService"})
+    return name
+
+
+@pytest.fixture(scope="session")
+def flush(local_sm: str) -> Any:
+    """Wait until queued logs and metrics have reached moto."""
+    import urllib.request
+
+    def run() -> None:
+        with urllib.request.urlopen(f"{local_sm}/_local/flush", timeout=15) as response:
+            response.read()
+
+    return run
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[2]
