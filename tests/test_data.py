@@ -116,6 +116,7 @@ def test_values_stay_within_the_real_data(real, synthetic):
         assert synthetic[column].min() >= real[column].min(), column
         assert synthetic[column].max() <= real[column].max(), column
     for column in data.CATEGORICAL_COLUMNS:
+        assert synthetic[column].dtype == "category", column
         assert set(synthetic[column]) <= set(real[column]), column
 
 
@@ -164,7 +165,8 @@ def test_write_applications_csv_without_header(tmp_path, synthetic):
     assert not text.startswith(data.ID_COLUMN)
     assert text.count("\n") == 50 and "\r" not in text
     back = pd.read_csv(path, header=None, names=[data.ID_COLUMN, *data.FEATURE_COLUMNS])
-    pd.testing.assert_frame_equal(back, frame.reset_index(drop=True), check_dtype=False)
+    expected = frame.reset_index(drop=True).astype({c: str for c in data.CATEGORICAL_COLUMNS})
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
     # every row parses to 21 fields although some values contain commas
     assert {len(row) for row in csv.reader(text.splitlines())} == {21}
 
