@@ -165,7 +165,7 @@ def test_write_applications_csv_without_header(tmp_path, synthetic):
     assert not text.startswith(data.ID_COLUMN)
     assert text.count("\n") == 50 and "\r" not in text
     back = pd.read_csv(path, header=None, names=[data.ID_COLUMN, *data.FEATURE_COLUMNS])
-    expected = frame.reset_index(drop=True).astype({c: str for c in data.CATEGORICAL_COLUMNS})
+    expected = frame.reset_index(drop=True).astype(dict.fromkeys(data.CATEGORICAL_COLUMNS, str))
     pd.testing.assert_frame_equal(back, expected, check_dtype=False)
     # every row parses to 21 fields although some values contain commas
     assert {len(row) for row in csv.reader(text.splitlines())} == {21}
