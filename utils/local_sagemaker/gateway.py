@@ -184,11 +184,32 @@ class Gateway:
             body = self.meter.snapshot()
         elif path == "/_local/flush":
             body = {"logs": self.logs.flush(), "metrics": self.metrics.flush()}
+        elif path.startswith("/_local/endpoints/"):
+            # The instances behind an endpoint, so a lesson (or the benchmark) can call the
+            # container contract directly, as one would with `docker run ... serve`.
+            body = self._instances(path.removeprefix("/_local/endpoints/"))
         else:
             return self._respond(start_response, 404, [("Content-Type", "application/json")], b"{}")
         return self._respond(
             start_response, 200, [("Content-Type", "application/json")], json.dumps(body).encode()
         )
+
+    def _instances(self, name: str) -> dict[str, Any]:
+        endpoint = self.registry.endpoint_for_invoke(name)
+        deployment = endpoint.deployment if endpoint else None
+        instances = []
+        if deployment is not None:
+            for fleet in deployment.fleets.values():
+                instances.extend(
+                    {
+                        "VariantName": fleet.name,
+                        "InstanceId": i.instance_id,
+                        "Url": f"http://127.0.0.1:{i.port}",
+                        "Alive": i.alive,
+                    }
+                    for i in fleet.instances
+                )
+        return {"EndpointName": name, "Instances": instances}
 
     def shutdown(self) -> None:
         """Stop every endpoint's workers and ship what is left of the logs."""

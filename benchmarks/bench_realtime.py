@@ -1,0 +1,254 @@
+"""Real-time inference on the local SageMaker, measured side by side in one run.
+
+Prints, for the project's loan-approval model and the same request rows:
+
+* create -> InService: median time from CreateEndpoint until DescribeEndpoint says InService
+  (a real worker process start, model download from S3, extraction, model load and /ping);
+* invoke p50: boto3 -> local SageMaker, a raw HTTP POST to the gateway (no boto3), a direct
+  POST to the worker (the container contract), and the same handlers called in-process;
+* throughput with 8 concurrent clients, via boto3 and directly to the workers;
+
+and the ratios between them. The gateway's own cost is "raw POST to gateway" minus "direct POST
+to the worker". The benchmark starts its own local SageMaker (temporary state folder, free port)
+and stops it at the end, so it never touches a server a notebook is using.
+
+Run: ``python benchmarks/bench_realtime.py [--requests 300] [--creates 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CLIENTS = 8
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _timed(fn: Any, n: int) -> list[float]:
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _wait_in_service(sm: Any, name: str) -> None:
+    delay = 0.005
+    while True:
+        status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
+        if status == "InService":
+            return
+        if status == "Failed":
+            raise RuntimeError(sm.describe_endpoint(EndpointName=name).get("FailureReason"))
+        time.sleep(delay)  # polling DescribeEndpoint, as a client must
+        delay = min(delay * 2, 0.05)
+
+
+def _throughput(worker: Any, seconds: float) -> float:
+    """Requests per second with CLIENTS threads, each calling ``worker(thread_state)``."""
+    stop = threading.Event()
+    counts = [0] * CLIENTS
+    barrier = threading.Barrier(CLIENTS + 1)
+
+    def run(index: int) -> None:
+        state: dict[str, Any] = {}
+        worker(state)  # warm-up (connection, client)
+        barrier.wait()
+        while not stop.is_set():
+            worker(state)
+            counts[index] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    stop.wait(seconds)  # the measurement window
+    stop.set()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=300, help="requests per latency series")
+    parser.add_argument("--creates", type=int, default=3, help="endpoints created for the median")
+    parser.add_argument("--seconds", type=float, default=3.0, help="throughput window")
+    args = parser.parse_args()
+
+    state_dir = tempfile.mkdtemp(prefix="bench-local-sagemaker-")
+    os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = state_dir
+    os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
+    import boto3
+
+    from utils.artifact import import_handlers, invoke_handlers, package_model, safe_extract
+    from utils.data import FEATURE_COLUMNS, load_german_credit
+    from utils.local_sagemaker import daemon
+    from utils.model import train_model
+
+    url = daemon.ensure_running()
+    try:
+        env = daemon.client_environment(url)
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,
+                endpoint_url=url,
+                region_name=env["AWS_DEFAULT_REGION"],
+                aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            )
+
+        sm, rt, s3 = client("sagemaker"), client("sagemaker-runtime"), client("s3")
+        archive = package_model(train_model(seed=0).pipeline, Path(state_dir) / "artifact")
+        s3.create_bucket(Bucket="bench")
+        s3.upload_file(str(archive), "bench", "model/model.tar.gz")
+        sm.create_model(
+            ModelName="bench",
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": "s3://bench/model/model.tar.gz"},
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName="bench",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "bench",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 2,
+                }
+            ],
+        )
+
+        creates = []
+        for i in range(args.creates):
+            name = f"bench-create-{i}"
+            start = time.perf_counter()
+            sm.create_endpoint(EndpointName=name, EndpointConfigName="bench")
+            _wait_in_service(sm, name)
+            creates.append(time.perf_counter() - start)
+            if i < args.creates - 1:
+                sm.delete_endpoint(EndpointName=name)
+        endpoint = f"bench-create-{args.creates - 1}"
+
+        rows = load_german_credit()[FEATURE_COLUMNS].head(5)
+        body = rows.to_csv(header=False, index=False).encode()
+        headers = {"Content-Type": "text/csv", "Accept": "application/json"}
+
+        with urllib.request.urlopen(f"{url}/_local/endpoints/{endpoint}") as response:
+            instances = json.loads(response.read())["Instances"]
+        worker = urllib.parse.urlsplit(instances[0]["Url"])
+        gateway = urllib.parse.urlsplit(url)
+
+        def boto_call(state: dict[str, Any] | None = None) -> None:
+            c = rt if state is None else state.setdefault("c", client("sagemaker-runtime"))
+            c.invoke_endpoint(
+                EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=body
+            )["Body"].read()
+
+        def raw_call(host: str, port: int, path: str) -> Any:
+            conn = http.client.HTTPConnection(host, port)
+
+            def call(state: dict[str, Any] | None = None) -> None:
+                c = (
+                    conn
+                    if state is None
+                    else state.setdefault("c", http.client.HTTPConnection(host, port))
+                )
+                c.request("POST", path, body=body, headers=headers)
+                response = c.getresponse()
+                response.read()
+                assert response.status == 200, response.status
+
+            return call
+
+        gateway_call = raw_call(
+            gateway.hostname, gateway.port, f"/endpoints/{endpoint}/invocations"
+        )
+        worker_call = raw_call(worker.hostname, worker.port, "/invocations")
+
+        model_dir = Path(state_dir) / "inprocess"
+        safe_extract(archive, model_dir)
+        handlers = import_handlers(model_dir)
+        model = handlers.model_fn(str(model_dir))
+        text = body.decode()
+
+        def in_process() -> None:
+            invoke_handlers(handlers, model, text, "text/csv", "application/json")
+
+        for fn in (boto_call, gateway_call, worker_call, in_process):
+            _timed(fn, 20)  # warm-up
+        n = args.requests
+        series = {
+            "boto3 -> local SageMaker": _timed(boto_call, n),
+            "raw POST -> gateway": _timed(gateway_call, n),
+            "direct POST -> worker": _timed(worker_call, n),
+            "in-process handlers": _timed(in_process, n),
+        }
+        worker_urls = [urllib.parse.urlsplit(i["Url"]) for i in instances]
+
+        def worker_rr(state: dict[str, Any]) -> None:
+            if "c" not in state:
+                target = worker_urls[threading.get_ident() % len(worker_urls)]
+                state["c"] = http.client.HTTPConnection(target.hostname, target.port)
+            state["c"].request("POST", "/invocations", body=body, headers=headers)
+            response = state["c"].getresponse()
+            response.read()
+
+        tput_boto = _throughput(boto_call, args.seconds)
+        tput_worker = _throughput(worker_rr, args.seconds)
+
+        print(f"local SageMaker real-time benchmark ({len(rows)} rows per request, 2 instances)")
+        print(
+            f"create -> InService median: {statistics.median(creates) * 1000:8.1f} ms  "
+            f"(runs: {', '.join(f'{c * 1000:.0f}' for c in creates)} ms)"
+        )
+        print()
+        print(f"{'invoke path':<28}{'p50 ms':>9}{'p90 ms':>9}")
+        p50 = {}
+        for label, samples in series.items():
+            p50[label] = _percentile(samples, 0.5)
+            print(f"{label:<28}{p50[label] * 1000:9.3f}{_percentile(samples, 0.9) * 1000:9.3f}")
+        print()
+        direct = p50["direct POST -> worker"]
+        print(
+            f"gateway added latency (raw gateway - direct worker) p50: "
+            f"{(p50['raw POST -> gateway'] - direct) * 1000:.3f} ms"
+        )
+        print(
+            f"boto3 via local SageMaker / direct worker: {p50['boto3 -> local SageMaker'] / direct:.2f}x"
+        )
+        print(
+            f"direct worker / in-process handlers:       {direct / p50['in-process handlers']:.2f}x"
+        )
+        print()
+        print(f"throughput, {CLIENTS} concurrent clients:")
+        print(f"  boto3 -> local SageMaker: {tput_boto:8.1f} req/s")
+        print(f"  direct -> workers:        {tput_worker:8.1f} req/s")
+        print(f"  ratio (local SageMaker / direct): {tput_boto / tput_worker:.2f}")
+    finally:
+        daemon.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
