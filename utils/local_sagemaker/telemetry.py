@@ -41,14 +41,22 @@ def make_client(service: str, url: str) -> Any:
 
 
 class _Flusher:
-    """A queue drained in batches by one daemon thread; ``flush`` waits for the drain."""
+    """A queue drained in batches by one daemon thread; ``flush`` waits for the drain.
 
-    def __init__(self, name: str) -> None:
+    After each send the thread waits up to ``min_interval`` for more items (or for a ``flush``)
+    before sending again: shipping costs CPU in the gateway process, and doing it once per
+    request would slow the very invocations being measured. CloudWatch aggregates per minute
+    anyway, so a one-second batching window changes nothing a learner can see.
+    """
+
+    def __init__(self, name: str, min_interval: float = 1.0) -> None:
         self._items: list[Any] = []
         self._cond = threading.Condition()
         self._queued = 0
         self._done = 0
+        self._urgent = False
         self._stopped = False
+        self._min_interval = min_interval
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -59,17 +67,26 @@ class _Flusher:
             self._cond.notify_all()
 
     def _run(self) -> None:
+        last_send = float("-inf")
         while True:
             with self._cond:
                 while not self._items and not self._stopped:
                     self._cond.wait()
+                while not self._stopped and not self._urgent:
+                    remaining = last_send + self._min_interval - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)  # batching window; a flush() cuts it short
                 if self._stopped and not self._items:
                     return
                 batch, self._items = self._items, []
+                self._urgent = False
             try:
-                self._send(batch)
+                if batch:
+                    self._send(batch)
             except Exception as exc:  # moto down or a bad batch: report, never kill the thread
                 print(f"local SageMaker: could not ship {type(self).__name__} batch: {exc!r}")
+            last_send = time.monotonic()
             with self._cond:
                 self._done += len(batch)
                 self._cond.notify_all()
@@ -82,6 +99,8 @@ class _Flusher:
         deadline = time.monotonic() + timeout
         with self._cond:
             target = self._queued
+            self._urgent = True
+            self._cond.notify_all()
             while self._done < target:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
