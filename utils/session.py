@@ -137,10 +137,18 @@ def setup(backend: str | None = None, notebook: str = "tutorial", quiet: bool = 
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     versions = check_versions()
+    _put_interpreter_tools_on_path()
     tut = _connect_local(notebook) if backend == "local" else _connect_aws(notebook)
     if not quiet:
         print(describe(tut, versions))
     return tut
+
+
+def _put_interpreter_tools_on_path() -> None:
+    """Let ``!aws ...`` cells find the CLI installed beside this kernel's Python (the venv)."""
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def check_versions() -> dict[str, str]:

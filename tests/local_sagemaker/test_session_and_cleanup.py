@@ -1,0 +1,99 @@
+"""The notebooks' setup helper and the one-line cleanup, against a running local SageMaker."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from .conftest import build_archive, wait_status
+from utils.cleanup import cleanup, find_tagged
+from utils.session import PROJECT_TAG, setup
+
+
+@pytest.fixture(scope="module")
+def tut(local_sm: str) -> Any:
+    return setup(notebook="t1", quiet=True)
+
+
+def _deploy(tut: Any, model_url: str, tags: list[dict[str, str]]) -> str:
+    name = tut.name("cleanup-test")
+    container = {"Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_url}
+    tut.sagemaker.create_model(
+        ModelName=name, PrimaryContainer=container, ExecutionRoleArn=tut.role, Tags=tags
+    )
+    tut.sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        Tags=tags,
+    )
+    tut.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
+    return name
+
+
+def test_setup_connects_to_the_running_local_sagemaker(tut: Any, local_sm: str) -> None:
+    assert tut.backend == "local"
+    assert tut.endpoint_url == local_sm
+    assert os.environ["AWS_ENDPOINT_URL"] == local_sm
+    assert tut.role.startswith("arn:aws:iam::") and tut.role.endswith(":role/handson-sagemaker-execution-role")
+    tut.s3.head_bucket(Bucket=tut.bucket)
+    assert {"Key": "project", "Value": PROJECT_TAG} in tut.tags
+    assert {"Key": "notebook", "Value": "t1"} in tut.tags
+
+
+def test_setup_is_idempotent(tut: Any) -> None:
+    again = setup(notebook="t1", quiet=True)
+    assert (again.endpoint_url, again.role, again.bucket) == (tut.endpoint_url, tut.role, tut.bucket)
+
+
+def test_names_are_valid_and_fresh(tut: Any) -> None:
+    first, second = tut.name("loan_model v1"), tut.name("loan_model v1")
+    assert first != second
+    assert first.startswith("loan-model-v1-")
+
+
+def test_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError, match="backend must be one of"):
+        setup("azure")
+
+
+def test_cleanup_deletes_only_this_notebooks_resources(tut: Any, capsys: Any) -> None:
+    key = "models/cleanup/model.tar.gz"
+    tut.s3.put_object(Bucket=tut.bucket, Key=key, Body=build_archive("default"))
+    mine = _deploy(tut, tut.s3_uri(key), tut.tags)
+    other_tags = [{"Key": "project", "Value": PROJECT_TAG}, {"Key": "notebook", "Value": "t2"}]
+    theirs = _deploy(tut, tut.s3_uri(key), other_tags)
+    untagged = _deploy(tut, tut.s3_uri(key), [])
+    for name in (mine, theirs, untagged):
+        wait_status(tut.sagemaker, name, {"InService"})
+
+    found = find_tagged(tut, "t1")
+    assert (found.endpoints, found.endpoint_configs, found.models) == ([mine], [mine], [mine])
+
+    cleanup(tut)
+    report = capsys.readouterr().out
+    assert "Deleted for notebook t1" in report and "cost of those endpoints: $" in report
+    names = {e["EndpointName"] for e in tut.sagemaker.list_endpoints()["Endpoints"]}
+    assert mine not in names and {theirs, untagged} <= names
+    with pytest.raises(tut.sagemaker.exceptions.ClientError, match="Could not find model"):
+        tut.sagemaker.describe_model(ModelName=mine)
+
+    cleanup(tut, everything=True, quiet=True)
+    names = {e["EndpointName"] for e in tut.sagemaker.list_endpoints()["Endpoints"]}
+    assert theirs not in names and untagged in names  # untagged work is never touched
+    tut.sagemaker.delete_endpoint(EndpointName=untagged)
+    tut.sagemaker.delete_endpoint_config(EndpointConfigName=untagged)
+    tut.sagemaker.delete_model(ModelName=untagged)
+
+
+def test_cleanup_with_nothing_to_delete_says_so(tut: Any, capsys: Any) -> None:
+    cleanup(tut)
+    assert "Nothing left to delete for notebook t1." in capsys.readouterr().out
