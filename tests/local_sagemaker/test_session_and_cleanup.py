@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from .conftest import build_archive, wait_status
 from utils.cleanup import cleanup, find_tagged
 from utils.session import PROJECT_TAG, setup
+
+from .conftest import build_archive, wait_status
 
 
 @pytest.fixture(scope="module")
