@@ -103,8 +103,12 @@ def cost_report(tut: Tutorial) -> str:
     return meter.format_costs(costs(tut))
 
 
-def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> Found:
-    """Delete what this notebook (or, with ``everything``, the whole tutorial) created."""
+def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> None:
+    """Delete what this notebook (or, with ``everything``, the whole tutorial) created.
+
+    Returns nothing so that a notebook's last cell shows only the printed summary;
+    :func:`find_tagged` tells what there is.
+    """
     notebook = None if everything else tut.notebook
     found = find_tagged(tut, notebook)
     spent = costs(tut) if found.endpoints else None
@@ -120,7 +124,6 @@ def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> Fou
         sm.delete_model(ModelName=name)
     if not quiet:
         print(_summary(found, spent, everything, tut))
-    return found
 
 
 def _wait_deleted(tut: Tutorial, endpoints: list[str]) -> None:
