@@ -195,20 +195,26 @@ def main() -> int:
         def in_process() -> None:
             invoke_handlers(handlers, model, text, "text/csv", "application/json")
 
-        for fn in (boto_call, gateway_call, worker_call, in_process):
-            _timed(fn, 20)  # warm-up
-        n = args.requests
-        series = {
-            "boto3 -> local SageMaker": _timed(boto_call, n),
-            "raw POST -> gateway": _timed(gateway_call, n),
-            "direct POST -> worker": _timed(worker_call, n),
-            "in-process handlers": _timed(in_process, n),
+        paths = {
+            "boto3 -> local SageMaker": boto_call,
+            "raw POST -> gateway": gateway_call,
+            "direct POST -> worker": worker_call,
+            "in-process handlers": in_process,
         }
+        for fn in paths.values():
+            _timed(fn, 20)  # warm-up
+        # Interleaved (one call of each path per round), so a change in machine load hits
+        # every series alike and the ratios stay fair on a shared machine.
+        series: dict[str, list[float]] = {label: [] for label in paths}
+        for _ in range(args.requests):
+            for label, fn in paths.items():
+                series[label].extend(_timed(fn, 1))
         worker_urls = [urllib.parse.urlsplit(i["Url"]) for i in instances]
+        next_worker = iter(range(1 << 30))
 
         def worker_rr(state: dict[str, Any]) -> None:
-            if "c" not in state:
-                target = worker_urls[threading.get_ident() % len(worker_urls)]
+            if "c" not in state:  # spread the client threads over the instances
+                target = worker_urls[next(next_worker) % len(worker_urls)]
                 state["c"] = http.client.HTTPConnection(target.hostname, target.port)
             state["c"].request("POST", "/invocations", body=body, headers=headers)
             response = state["c"].getresponse()
