@@ -81,6 +81,9 @@ class Gateway:
         )
         self.registry = Registry(hooks)
         self.runtime = Runtime(self.registry, self.metrics)
+        from .control_plane.transform_jobs import TransformJobs
+
+        self.registry.transform_jobs = TransformJobs(self.registry, self.meter)  # type: ignore[attr-defined]
 
     def client(self, service: str) -> Any:
         """A cached boto3 client for ``service`` on this gateway (clients are thread-safe)."""
@@ -188,6 +191,14 @@ class Gateway:
             # The instances behind an endpoint, so a lesson (or the benchmark) can call the
             # container contract directly, as one would with `docker run ... serve`.
             body = self._instances(path.removeprefix("/_local/endpoints/"))
+        elif path.startswith("/_local/transform-jobs/"):
+            # Objects and records done so far (AWS shows only the status while a job runs).
+            try:
+                body = self.registry.transform_jobs.progress(  # type: ignore[attr-defined]
+                    path.removeprefix("/_local/transform-jobs/")
+                )
+            except AwsError as err:
+                body = {"__type": err.code, "message": err.message}
         else:
             return self._respond(start_response, 404, [("Content-Type", "application/json")], b"{}")
         return self._respond(
@@ -215,6 +226,7 @@ class Gateway:
         """Stop every endpoint's workers and ship what is left of the logs."""
         from .fleet import stop_all
 
+        self.registry.transform_jobs.shutdown()  # type: ignore[attr-defined]
         self.registry.shutdown()
         stop_all()
         self.logs.flush(timeout=3.0)

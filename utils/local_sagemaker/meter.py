@@ -38,10 +38,12 @@ def _price_table() -> Any:
     return PriceTable.load()
 
 
-def hourly_price(instance_type: str, region: str = config.REGION) -> float | None:
-    """USD per instance-hour for a real-time endpoint instance, or None when unknown."""
+def hourly_price(
+    instance_type: str, region: str = config.REGION, mode: str = "realtime"
+) -> float | None:
+    """USD per instance-hour (``mode``: realtime, asynchronous or batch), or None when unknown."""
     try:
-        return float(_price_table().instance_hourly(instance_type, region))
+        return float(_price_table().instance_hourly(instance_type, region, mode))  # type: ignore[arg-type]
     except (ImportError, KeyError, ValueError, OSError):
         return None
 
@@ -54,6 +56,7 @@ class _Segment:
     instance_count: int
     started: float
     stopped: float | None = None
+    kind: str = "Endpoint"  # or "TransformJob" (``endpoint`` then holds the job name)
 
     def seconds(self, now: float) -> float:
         return max(0.0, (self.stopped if self.stopped is not None else now) - self.started)
@@ -89,6 +92,20 @@ class CostMeter:
                 segment.stopped = time.time()
                 self._closed.append(segment)
 
+    def transform_job_started(self, job: str, instance_type: str, count: int) -> None:
+        """Start accruing for a transform job's instances (billed at the batch price)."""
+        with self._lock:
+            self._open[("TransformJob", job)] = _Segment(  # type: ignore[index]
+                job, "", instance_type, count, time.time(), kind="TransformJob"
+            )
+
+    def transform_job_stopped(self, job: str) -> None:
+        with self._lock:
+            segment = self._open.pop(("TransformJob", job), None)  # type: ignore[call-overload]
+            if segment is not None:
+                segment.stopped = time.time()
+                self._closed.append(segment)
+
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """Per endpoint variant: instance type, count, instance-seconds, price and cost so far."""
         now = time.time() if now is None else now
@@ -100,27 +117,43 @@ class CostMeter:
 
 def summarise(segments: list[_Segment], running_ids: set[int], now: float) -> dict[str, Any]:
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    jobs: dict[str, dict[str, Any]] = {}
     for segment in segments:
-        key = (segment.endpoint, segment.variant, segment.instance_type)
-        row = rows.setdefault(
-            key,
-            {
-                "EndpointName": segment.endpoint,
-                "VariantName": segment.variant,
-                "InstanceType": segment.instance_type,
-                "InstanceCount": 0,
-                "Running": False,
-                "InstanceSeconds": 0.0,
-                "UsdPerHour": hourly_price(segment.instance_type),
-            },
-        )
+        if segment.kind == "TransformJob":
+            row = jobs.setdefault(
+                segment.endpoint,
+                {
+                    "TransformJobName": segment.endpoint,
+                    "InstanceType": segment.instance_type,
+                    "InstanceCount": 0,
+                    "Running": False,
+                    "InstanceSeconds": 0.0,
+                    "UsdPerHour": hourly_price(segment.instance_type, mode="batch"),
+                },
+            )
+        else:
+            key = (segment.endpoint, segment.variant, segment.instance_type)
+            row = rows.setdefault(
+                key,
+                {
+                    "EndpointName": segment.endpoint,
+                    "VariantName": segment.variant,
+                    "InstanceType": segment.instance_type,
+                    "InstanceCount": 0,
+                    "Running": False,
+                    "InstanceSeconds": 0.0,
+                    "UsdPerHour": hourly_price(segment.instance_type),
+                },
+            )
+        if segment.kind == "TransformJob" and id(segment) not in running_ids:
+            row["InstanceCount"] = max(row["InstanceCount"], segment.instance_count)
         row["InstanceSeconds"] += segment.seconds(now) * segment.instance_count
         if id(segment) in running_ids:
             row["Running"] = True
             row["InstanceCount"] += segment.instance_count
     total = 0.0
     unknown = False
-    for row in rows.values():
+    for row in [*rows.values(), *jobs.values()]:
         price = row["UsdPerHour"]
         row["InstanceSeconds"] = round(row["InstanceSeconds"], 3)
         row["CostUsd"] = None if price is None else round(row["InstanceSeconds"] * price / 3600, 6)
@@ -132,6 +165,7 @@ def summarise(segments: list[_Segment], running_ids: set[int], now: float) -> di
         "AsOf": now,
         "Currency": "USD",
         "Endpoints": sorted(rows.values(), key=lambda r: (r["EndpointName"], r["VariantName"])),
+        "TransformJobs": sorted(jobs.values(), key=lambda r: r["TransformJobName"]),
         "TotalUsd": round(total, 6),
         "TotalIsPartial": unknown,
     }
@@ -196,6 +230,13 @@ def format_costs(snapshot: dict[str, Any]) -> str:
         state = "" if row["Running"] else "  (stopped)"
         lines.append(
             f"{row['EndpointName']:<28} {row['VariantName']:<12} {row['InstanceType']:<14} "
+            f"{row['InstanceCount']:>2} {row['InstanceSeconds']:>10.1f} {cost:>10}{state}"
+        )
+    for row in snapshot.get("TransformJobs", []):
+        cost = "unknown" if row["CostUsd"] is None else f"{row['CostUsd']:.6f}"
+        state = "" if row["Running"] else "  (ended)"
+        lines.append(
+            f"{row['TransformJobName']:<28} {'(transform)':<12} {row['InstanceType']:<14} "
             f"{row['InstanceCount']:>2} {row['InstanceSeconds']:>10.1f} {cost:>10}{state}"
         )
     partial = " (partial: some prices unknown)" if snapshot["TotalIsPartial"] else ""

@@ -251,6 +251,11 @@ OPERATIONS: dict[str, Handler] = {
     "DeleteTags": delete_tags,
 }
 
+# Transform jobs: Create/Describe/List/StopTransformJob (see .transform_jobs).
+from .transform_jobs import OPERATIONS as _TRANSFORM_JOB_OPERATIONS  # noqa: E402
+
+OPERATIONS.update(_TRANSFORM_JOB_OPERATIONS)
+
 
 def handle(registry: Registry, target: str, body: bytes) -> tuple[int, bytes]:
     """Run one JSON 1.1 request; returns (HTTP status, JSON body). Never raises."""

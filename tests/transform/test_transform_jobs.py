@@ -1,0 +1,348 @@
+"""Transform jobs end to end: boto3 -> local SageMaker -> worker processes -> S3 ``.out`` objects.
+
+Each test writes a few small objects to the local S3, runs one job and reads back what AWS would
+leave: statuses, FailureReason, the ``.out`` objects and the job's CloudWatch log lines.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import urllib.request
+import uuid
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from job_helpers import BUCKET, ROLE, unique, wait_job
+
+CSV_ROWS = ["1,2,3", "4,5,6", "0,0,1"]  # sums 6, 15, 1
+
+
+def put(s3: Any, prefix: str, objects: dict[str, bytes]) -> str:
+    for name, body in objects.items():
+        s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{name}", Body=body)
+    return f"s3://{BUCKET}/{prefix}/"
+
+
+def read(s3: Any, prefix: str) -> dict[str, bytes]:
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/").get("Contents", [])
+    return {
+        o["Key"][len(prefix) + 1 :]: s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read()
+        for o in listed
+    }
+
+
+def job_request(
+    model: str, input_uri: str, output_uri: str, *, content_type: str = "text/csv", **extra: Any
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "TransformJobName": unique("tj"),
+        "ModelName": model,
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+            "ContentType": content_type,
+            "SplitType": "Line",
+        },
+        "TransformOutput": {
+            "S3OutputPath": output_uri,
+            "Accept": content_type,
+            "AssembleWith": "Line",
+        },
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(request.get(key), dict):
+            request[key] = {**request[key], **value}
+        else:
+            request[key] = value
+    return request
+
+
+def run(sm: Any, request: dict[str, Any]) -> dict[str, Any]:
+    arn = sm.create_transform_job(**request)["TransformJobArn"]
+    assert arn.endswith(":transform-job/" + request["TransformJobName"].lower())
+    return wait_job(sm, request["TransformJobName"])
+
+
+def progress(url: str, name: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/_local/transform-jobs/{name}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def log_lines(url: str, logs: Any, name: str) -> dict[str, list[str]]:
+    with urllib.request.urlopen(f"{url}/_local/flush", timeout=15) as response:
+        response.read()
+    streams = logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix=name + "/"
+    )["logStreams"]
+    return {
+        s["logStreamName"]: [
+            e["message"]
+            for e in logs.get_log_events(
+                logGroupName="/aws/sagemaker/TransformJobs", logStreamName=s["logStreamName"]
+            )["events"]
+        ]
+        for s in streams
+    }
+
+
+def prefix() -> str:
+    return f"t-{uuid.uuid4().hex[:8]}"
+
+
+# -- happy paths ----------------------------------------------------------------------------------
+
+
+def test_csv_lines_complete_with_statuses_and_shapes(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"a.csv": "\n".join(CSV_ROWS).encode() + b"\n"})
+    request = job_request(model, uri, f"s3://{BUCKET}/{p}/out")
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["_seen"][0] == "InProgress"
+    assert "FailureReason" not in described
+    assert described["TransformEndTime"] >= described["TransformStartTime"]
+    assert described["MaxPayloadInMB"] == 6
+    assert described["ModelClientConfig"] == {
+        "InvocationsTimeoutInSeconds": 600,
+        "InvocationsMaxRetries": 3,
+    }
+    assert read(s3, p + "/out") == {"a.csv.out": b"6,big\n15,big\n1,small\n"}
+    listed = sm.list_transform_jobs(NameContains=request["TransformJobName"])
+    assert [j["TransformJobStatus"] for j in listed["TransformJobSummaries"]] == ["Completed"]
+
+
+def test_csv_id_column_input_filter_join_output_filter(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    body = b"".join(f"id-{n},{row}\n".encode() for n, row in enumerate(CSV_ROWS))
+    uri = put(s3, p + "/in", {"ids.csv": body})
+    request = job_request(
+        model,
+        uri,
+        f"s3://{BUCKET}/{p}/out",
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"},
+    )
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["DataProcessing"]["OutputFilter"] == "$[0,-1]"
+    assert read(s3, p + "/out")["ids.csv.out"] == b"id-0,big\nid-1,big\nid-2,small\n"
+
+
+def test_csv_quoted_cells_take_the_same_path(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    body = b'"id,0",1,2,3\n"id ""1""",4,5,6\n'
+    uri = put(s3, p + "/in", {"q.csv": body})
+    request = job_request(
+        model,
+        uri,
+        f"s3://{BUCKET}/{p}/out",
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-2:]"},
+    )
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert read(s3, p + "/out")["q.csv.out"] == b'"id,0",6,big\n"id ""1""",15,big\n'
+
+
+def test_jsonlines_join_and_filters(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    lines = [{"id": "a", "x": [1, 2]}, {"id": "b", "x": [3, 4]}]
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    uri = put(s3, p + "/in", {"r.jsonl": body})
+    request = job_request(
+        model,
+        uri,
+        f"s3://{BUCKET}/{p}/out",
+        content_type="application/jsonlines",
+        DataProcessing={"JoinSource": "Input", "OutputFilter": "$['id','SageMakerOutput']"},
+    )
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    out = read(s3, p + "/out")["r.jsonl.out"].decode().splitlines()
+    assert [json.loads(line) for line in out] == [
+        {"id": "a", "SageMakerOutput": {"sum": 3}},
+        {"id": "b", "SageMakerOutput": {"sum": 7}},
+    ]
+
+
+def test_gzip_input_is_decompressed(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"a.csv.gz": gzip.compress("\n".join(CSV_ROWS).encode())})
+    request = job_request(
+        model, uri, f"s3://{BUCKET}/{p}/out", TransformInput={"CompressionType": "Gzip"}
+    )
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert read(s3, p + "/out") == {"a.csv.gz.out": b"6,big\n15,big\n1,small\n"}
+
+
+def test_single_vs_multi_record_request_counts(sm: Any, s3: Any, model: str, local_sm: str) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"a.csv": "\n".join(CSV_ROWS * 4).encode()})
+    counts = {}
+    for strategy in ("MultiRecord", "SingleRecord"):
+        request = job_request(model, uri, f"s3://{BUCKET}/{p}/{strategy}", BatchStrategy=strategy)
+        described = run(sm, request)
+        assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+        counts[strategy] = progress(local_sm, request["TransformJobName"])["Requests"]
+        assert read(s3, f"{p}/{strategy}")["a.csv.out"].count(b"\n") == 12
+    assert counts == {"MultiRecord": 1, "SingleRecord": 12}
+
+
+def test_two_instances_split_the_files(
+    sm: Any, s3: Any, model: str, local_sm: str, logs: Any
+) -> None:
+    p = prefix()
+    files = {f"part-{n}.csv": f"{n},1\n".encode() for n in range(4)}
+    uri = put(s3, p + "/in", files)
+    request = job_request(
+        model,
+        uri,
+        f"s3://{BUCKET}/{p}/out",
+        TransformResources={"InstanceCount": 2},
+        MaxConcurrentTransforms=2,
+    )
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Completed", described.get("FailureReason")
+    assert sorted(read(s3, p + "/out")) == [f"part-{n}.csv.out" for n in range(4)]
+    state = progress(local_sm, request["TransformJobName"])
+    assert [i["ObjectsAssigned"] for i in state["Instances"]] == [2, 2]
+    assert state["ObjectsCompleted"] == 4 and state["RecordsCompleted"] == 4
+    streams = log_lines(local_sm, logs, request["TransformJobName"])
+    assert len(streams) == 2
+    for lines in streams.values():
+        assert (
+            "[sagemaker logs]: MaxConcurrentTransforms=2, MaxPayloadInMB=6, "
+            "BatchStrategy=MULTI_RECORD" in lines
+        )
+
+
+# -- failures -------------------------------------------------------------------------------------
+
+
+def test_header_row_fails_the_job_and_logs_why(
+    sm: Any, s3: Any, model: str, local_sm: str, logs: Any
+) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"with-header.csv": b"a,b,c\n" + "\n".join(CSV_ROWS).encode()})
+    request = job_request(model, uri, f"s3://{BUCKET}/{p}/out")
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"] == "AlgorithmError: See job logs for more information"
+    assert read(s3, p + "/out") == {}
+    (lines,) = log_lines(local_sm, logs, request["TransformJobName"]).values()
+    key = f"{BUCKET}/{p}/in/with-header.csv"
+    assert (
+        "[sagemaker logs]: MaxConcurrentTransforms=1, MaxPayloadInMB=6, "
+        "BatchStrategy=MULTI_RECORD" in lines
+    )
+    assert f"[sagemaker logs]: {key}: Bad HTTP status received from algorithm: 500" in lines
+    assert f"[sagemaker logs]: {key}: Message:" in lines
+    assert any("could not convert string to float: 'a'" in line for line in lines)
+    # InvocationsMaxRetries=3 by default: 4 attempts
+    assert progress(local_sm, request["TransformJobName"])["Requests"] == 4
+
+
+def test_one_bad_file_gets_no_out_the_others_finish(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    files = {
+        "1-good.csv": b"1,1\n",
+        "2-bad.csv": b"1,oops\n",
+        "3-good.csv": b"2,2\n",
+    }
+    uri = put(s3, p + "/in", files)
+    request = job_request(
+        model, uri, f"s3://{BUCKET}/{p}/out", ModelClientConfig={"InvocationsMaxRetries": 0}
+    )
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith("AlgorithmError")
+    assert read(s3, p + "/out") == {"1-good.csv.out": b"2,small\n", "3-good.csv.out": b"4,small\n"}
+
+
+def test_data_error_is_a_client_error(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"a.csv": b"1,2\n"})
+    request = job_request(
+        model,
+        uri,
+        f"s3://{BUCKET}/{p}/out",
+        DataProcessing={"InputFilter": "$[5]"},  # outside the 2-column rows
+    )
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith("ClientError: ")
+
+
+def test_empty_prefix_fails_with_client_error(sm: Any, model: str) -> None:
+    request = job_request(model, f"s3://{BUCKET}/{prefix()}/nothing/", f"s3://{BUCKET}/x")
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"].startswith("ClientError: No S3 objects found under S3 URL")
+
+
+def test_stop_keeps_no_output(sm: Any, s3: Any, slow_model: str) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"a.csv": b"1,1\n"})
+    request = job_request(slow_model, uri, f"s3://{BUCKET}/{p}/out")
+    sm.create_transform_job(**request)
+    sm.stop_transform_job(TransformJobName=request["TransformJobName"])
+    status = sm.describe_transform_job(TransformJobName=request["TransformJobName"])
+    assert status["TransformJobStatus"] in ("Stopping", "Stopped")
+    described = wait_job(sm, request["TransformJobName"], timeout=20)
+    assert described["TransformJobStatus"] == "Stopped"
+    assert read(s3, p + "/out") == {}
+    # stopping again is harmless
+    sm.stop_transform_job(TransformJobName=request["TransformJobName"])
+
+
+# -- API errors -----------------------------------------------------------------------------------
+
+
+def test_name_stays_taken_after_the_job_ends(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"a.csv": b"1,1\n"})
+    request = job_request(model, uri, f"s3://{BUCKET}/{p}/out")
+    assert run(sm, request)["TransformJobStatus"] == "Completed"
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        sm.create_transform_job(**request)
+    assert raised.value.response["Error"]["Code"] == "ResourceInUse"
+    assert "already exists" in raised.value.response["Error"]["Message"]
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        sm.stop_transform_job(TransformJobName=request["TransformJobName"])
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_unknown_job_and_missing_model(sm: Any) -> None:
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        sm.describe_transform_job(TransformJobName="no-such-job")
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert raised.value.response["Error"]["Message"] == (
+        "Could not find requested job with name no-such-job"
+    )
+    request = job_request("no-such-model", f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out")
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        sm.create_transform_job(**request)
+    assert raised.value.response["Error"]["Message"] == (
+        'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/no-such-model".'
+    )
+
+
+def test_validation_comes_from_the_transform_library(sm: Any, model: str) -> None:
+    request = job_request(
+        model, f"s3://{BUCKET}/in/", f"s3://{BUCKET}/out", MaxConcurrentTransforms=20
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        sm.create_transform_job(**request)
+    assert raised.value.response["Error"]["Code"] == "ValidationException"
+    assert "MaxConcurrentTransforms (20) and MaxPayloadInMB (6)" in str(raised.value)
+
+
+def test_role_is_not_needed_but_tags_are_kept(sm: Any, s3: Any, model: str) -> None:
+    request = job_request(
+        model, f"s3://{BUCKET}/{prefix()}/", f"s3://{BUCKET}/out", Tags=[{"Key": "k", "Value": "v"}]
+    )
+    arn = sm.create_transform_job(**request)["TransformJobArn"]
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "k", "Value": "v"}]
+    wait_job(sm, request["TransformJobName"])
+    assert ROLE  # the execution role belongs to the model, not the job
