@@ -110,6 +110,10 @@ def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "LOCAL_SAGEMAKER_PORT": "0",
         "LOCAL_SAGEMAKER_INVOCATION_TIMEOUT": str(INVOCATION_TIMEOUT),
         "LOCAL_SAGEMAKER_STARTUP_TIMEOUT": "60",
+        # Async tests: a 60 s RequestTTLSeconds (AWS's minimum) expires after 1.2 s.
+        "LOCAL_SAGEMAKER_ASYNC_TTL_SCALE": "0.02",
+        # Serverless tests: workers idle for 1 s scale to zero (AWS: minutes, unpublished).
+        "LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS": "1",
     }
     saved = {key: os.environ.get(key) for key in overrides}
     os.environ.update(overrides)

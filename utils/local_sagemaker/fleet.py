@@ -80,6 +80,18 @@ def new_instance_id() -> str:
     return "i-" + secrets.token_hex(9)[:17]
 
 
+def _address_space_limit(megabytes: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that caps the child's address space (a serverless memory size)."""
+
+    def apply() -> None:
+        import resource
+
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
 class HealthCheckFailed(Exception):
     """The instance did not pass the ping health check."""
 
@@ -94,6 +106,8 @@ class Instance:
     environment: dict[str, str]
     log_group: str
     log_sink: LogSink
+    #: Address-space limit (RLIMIT_AS) for the worker, in MB: a serverless variant's memory.
+    memory_limit_mb: int | None = None
     instance_id: str = field(default_factory=new_instance_id)
     process: subprocess.Popen[bytes] | None = None
     port: int | None = None
@@ -116,6 +130,7 @@ class Instance:
         root = str(config.PROJECT_ROOT)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         cmd = [sys.executable, "-m", "utils.local_sagemaker.container.server"]
+        preexec = _address_space_limit(self.memory_limit_mb) if self.memory_limit_mb else None
         self.process = _launch(
             lambda: subprocess.Popen(
                 cmd,
@@ -124,6 +139,7 @@ class Instance:
                 stderr=subprocess.STDOUT,
                 env=env,
                 cwd=str(self.model_dir.parent),
+                preexec_fn=preexec,
             )
         )
         with _all_lock:
@@ -269,7 +285,13 @@ def start_instances(
     """
     new = [
         Instance(
-            fleet.name, fleet.instance_type, fleet.model_dir, fleet.environment, log_group, log_sink
+            fleet.name,
+            fleet.instance_type,
+            fleet.model_dir,
+            fleet.environment,
+            log_group,
+            log_sink,
+            memory_limit_mb=getattr(fleet, "memory_limit_mb", None),
         )
         for _ in range(count)
     ]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config
+from .async_inference import ASYNC_PATH
 from .control_plane import api
 from .control_plane.resources import Hooks, Registry
 from .errors import AwsError
@@ -81,6 +82,21 @@ class Gateway:
         )
         self.registry = Registry(hooks)
         self.runtime = Runtime(self.registry, self.metrics)
+        # Serverless cold starts (ModelSetupTime) and async backlogs publish single data points;
+        # serverless bills per request through the meter; async queues wake on capacity changes.
+        from .async_inference import AsyncService
+        from .custom_metrics import MetricSink
+
+        self.metric_sink = MetricSink(lambda: self.client("cloudwatch"))
+        hooks.metric_sink = self.metric_sink  # type: ignore[attr-defined]
+        hooks.meter = self.meter  # type: ignore[attr-defined]
+        self.async_service = AsyncService(self.registry, self.client, self.metric_sink)
+
+        def fleet_started(endpoint: str, fleet: Any) -> None:
+            self.meter.fleet_started(endpoint, fleet)
+            self.async_service.capacity_changed(endpoint, fleet)
+
+        hooks.fleet_started = fleet_started
         from .control_plane.transform_jobs import TransformJobs
 
         self.registry.transform_jobs = TransformJobs(self.registry, self.meter)  # type: ignore[attr-defined]
@@ -106,6 +122,9 @@ class Gateway:
             match = INVOKE_PATH.match(path)
             if match:
                 return self._invoke(environ, start_response, match.group(1))
+            match = ASYNC_PATH.match(path)
+            if match:
+                return self._invoke_async(environ, start_response, match.group(1))
         if service == "sagemaker":
             return self._respond(
                 start_response,
@@ -169,8 +188,41 @@ class Gateway:
                 if value is not None:
                     headers["X-Amzn-SageMaker-" + key] = value
             clean = {k: v for k, v in headers.items() if v}
+            clean["x-local-request-id"] = request_id  # for errors that quote it; not forwarded
             status, out_headers, payload = self.runtime.invoke(name, clean, body)
             out_headers.append(("x-amzn-RequestId", request_id))
+            return self._respond(start_response, status, out_headers, payload)
+        except AwsError as err:
+            return self._respond(start_response, *error_response(err, request_id))
+        except Exception as exc:  # our bug: answer like AWS's InternalFailure, never hang
+            err = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
+            return self._respond(start_response, *error_response(err, request_id))
+
+    def _invoke_async(
+        self, environ: dict[str, Any], start_response: StartResponse, name: str
+    ) -> list[bytes]:
+        """InvokeEndpointAsync: validate, queue, answer 202 at once (see async_inference)."""
+        from urllib.parse import unquote
+
+        from .async_inference import ASYNC_HEADERS, MAX_INLINE_BODY
+
+        request_id = new_request_id()
+        try:
+            body, fits = _read_body(environ, MAX_INLINE_BODY)
+            if not fits:
+                raise AwsError(
+                    "ValidationError",
+                    "1 validation error detected: Value at 'body' failed to satisfy constraint: "
+                    f"Member must have length less than or equal to {MAX_INLINE_BODY}",
+                )
+            headers = {}
+            for header in ASYNC_HEADERS:
+                value = environ.get("HTTP_" + header.upper().replace("-", "_"))
+                if value is not None:
+                    headers[header] = value
+            status, out_headers, payload = self.async_service.invoke_async(
+                unquote(name), headers, body, request_id
+            )
             return self._respond(start_response, status, out_headers, payload)
         except AwsError as err:
             return self._respond(start_response, *error_response(err, request_id))
@@ -186,11 +238,19 @@ class Gateway:
         elif path == "/_local/costs":
             body = self.meter.snapshot()
         elif path == "/_local/flush":
-            body = {"logs": self.logs.flush(), "metrics": self.metrics.flush()}
+            body = {
+                "logs": self.logs.flush(),
+                "metrics": self.metrics.flush() and self.metric_sink.flush(),
+            }
         elif path.startswith("/_local/endpoints/"):
             # The instances behind an endpoint, so a lesson (or the benchmark) can call the
             # container contract directly, as one would with `docker run ... serve`.
             body = self._instances(path.removeprefix("/_local/endpoints/"))
+        elif path.startswith("/_local/async/"):
+            # An async endpoint's queue as the backlog metrics see it, and the last scaling step.
+            name = path.removeprefix("/_local/async/")
+            body = self.async_service.stats(name)
+            body["LastScaling"] = self.async_service.autoscaler.decisions.get(name)
         elif path.startswith("/_local/transform-jobs/"):
             # Objects and records done so far (AWS shows only the status while a job runs).
             try:
@@ -227,10 +287,12 @@ class Gateway:
         from .fleet import stop_all
 
         self.registry.transform_jobs.shutdown()  # type: ignore[attr-defined]
+        self.async_service.stop()
         self.registry.shutdown()
         stop_all()
         self.logs.flush(timeout=3.0)
         self.metrics.flush(timeout=3.0)
+        self.metric_sink.flush(timeout=3.0)
 
 
 _REASONS = {

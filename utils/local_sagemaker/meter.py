@@ -69,9 +69,18 @@ class CostMeter:
         self._lock = threading.Lock()
         self._open: dict[int, _Segment] = {}
         self._closed: list[_Segment] = []
+        #: Serverless variants are billed per request and for provisioned concurrency instead.
+        self.serverless = ServerlessMeter()
+
+    def serverless_invocation(self, *args: Any) -> None:
+        """One serverless request (see :meth:`ServerlessMeter.invocation`)."""
+        self.serverless.invocation(*args)
 
     def fleet_started(self, endpoint: str, fleet: Any) -> None:
         """Start accruing for ``fleet`` (a VariantFleet) with its current instance count."""
+        if getattr(fleet, "serverless", False):
+            self.serverless.provisioned_started(endpoint, fleet)
+            return
         now = time.time()
         with self._lock:
             previous = self._open.pop(id(fleet), None)
@@ -86,6 +95,9 @@ class CostMeter:
 
     def fleet_stopped(self, endpoint: str, fleet: Any) -> None:
         """Stop accruing for ``fleet``."""
+        if getattr(fleet, "serverless", False):
+            self.serverless.provisioned_stopped(endpoint, fleet)
+            return
         with self._lock:
             segment = self._open.pop(id(fleet), None)
             if segment is not None:
@@ -112,7 +124,11 @@ class CostMeter:
         with self._lock:
             segments = [*self._closed, *self._open.values()]
             running = {id(s) for s in self._open.values()}
-        return summarise(segments, running, now)
+        out = summarise(segments, running, now)
+        out["Serverless"] = self.serverless.rows(now)
+        for row in out["Serverless"]:
+            out["TotalUsd"] = round(out["TotalUsd"] + row["CostUsd"], 6)
+        return out
 
 
 def summarise(segments: list[_Segment], running_ids: set[int], now: float) -> dict[str, Any]:
@@ -239,6 +255,111 @@ def format_costs(snapshot: dict[str, Any]) -> str:
             f"{row['TransformJobName']:<28} {'(transform)':<12} {row['InstanceType']:<14} "
             f"{row['InstanceCount']:>2} {row['InstanceSeconds']:>10.1f} {cost:>10}{state}"
         )
+    for row in snapshot.get("Serverless", []):
+        lines.append(
+            f"{row['EndpointName']:<28} {row['VariantName']:<12} "
+            f"{'serverless ' + str(row['MemorySizeInMB'] // 1024) + 'GB':<14} "
+            f"{row['Requests']:>6} req {row['ComputeGbSeconds']:>8.2f} GB-s {row['CostUsd']:>10.6f}"
+        )
     partial = " (partial: some prices unknown)" if snapshot["TotalIsPartial"] else ""
     lines.append(f"total so far: {snapshot['TotalUsd']:.6f} USD{partial}")
     return "\n".join(lines)
+
+
+class ServerlessMeter:
+    """What serverless endpoints cost: per request, by the millisecond, plus data processed.
+
+    AWS bills serverless inference as memory (GB) x processing time (by the millisecond) for each
+    request, plus the request and response bytes ("data processed"); requests served by
+    provisioned concurrency use their own GB-second price, and provisioned concurrency itself
+    costs memory x concurrency x time while it is provisioned. Locally the processing time is the
+    container's time for the request (``ModelLatency``); the cold start before it
+    (``ModelSetupTime``) is not billed (our reading of "compute capacity used to process
+    inference requests"; UNCONFIRMED).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[tuple[str, str], dict[str, Any]] = {}
+        self._provisioned: dict[int, tuple[str, str, float, float]] = {}  # id -> (ep, v, GB, t0)
+
+    def _row(self, endpoint: str, variant: str, memory_mb: int) -> dict[str, Any]:
+        return self._rows.setdefault(
+            (endpoint, variant),
+            {
+                "EndpointName": endpoint,
+                "VariantName": variant,
+                "MemorySizeInMB": memory_mb,
+                "Requests": 0,
+                "ComputeGbSeconds": 0.0,
+                "ProvisionedComputeGbSeconds": 0.0,
+                "ProvisionedGbSeconds": 0.0,
+                "BytesIn": 0,
+                "BytesOut": 0,
+            },
+        )
+
+    def invocation(
+        self,
+        endpoint: str,
+        variant: str,
+        memory_mb: int,
+        duration_ms: int,
+        bytes_in: int,
+        bytes_out: int,
+        provisioned: bool = False,
+    ) -> None:
+        """Record one request: ``duration_ms`` of processing at ``memory_mb``."""
+        gb_seconds = memory_mb / 1024 * duration_ms / 1000
+        with self._lock:
+            row = self._row(endpoint, variant, memory_mb)
+            row["Requests"] += 1
+            row["ProvisionedComputeGbSeconds" if provisioned else "ComputeGbSeconds"] += gb_seconds
+            row["BytesIn"] += bytes_in
+            row["BytesOut"] += bytes_out
+
+    def provisioned_started(self, endpoint: str, fleet: Any) -> None:
+        count = int(getattr(fleet, "provisioned_concurrency", 0))
+        with self._lock:
+            self._row(endpoint, fleet.name, fleet.memory_mb)
+            if count and id(fleet) not in self._provisioned:
+                gb = fleet.memory_mb / 1024 * count
+                self._provisioned[id(fleet)] = (endpoint, fleet.name, gb, time.time())
+
+    def provisioned_stopped(self, endpoint: str, fleet: Any) -> None:
+        with self._lock:
+            entry = self._provisioned.pop(id(fleet), None)
+            if entry is not None:
+                ep, variant, gb, started = entry
+                self._rows[(ep, variant)]["ProvisionedGbSeconds"] += gb * (time.time() - started)
+
+    def rows(self, now: float) -> list[dict[str, Any]]:
+        try:
+            table = _price_table()
+            on_demand = {m: table.serverless_gb_second(config.REGION, m) for m in range(1024, 6145, 1024)}
+            pc_compute = table.serverless_gb_second_with_provisioned_concurrency(config.REGION)
+            pc = table.provisioned_concurrency_gb_second(config.REGION)
+            data_in = table.data_processed_per_gb(config.REGION, "in")
+            data_out = table.data_processed_per_gb(config.REGION, "out")
+        except (ImportError, KeyError, ValueError, OSError):
+            return []
+        out = []
+        with self._lock:
+            rows = [dict(r) for r in self._rows.values()]
+            running = {(ep, v): gb * (now - t0) for ep, v, gb, t0 in self._provisioned.values()}
+        gb = 1024.0**3
+        for row in rows:
+            row["ProvisionedGbSeconds"] += running.get((row["EndpointName"], row["VariantName"]), 0.0)
+            cost = (
+                row["ComputeGbSeconds"] * on_demand.get(row["MemorySizeInMB"], on_demand[1024])
+                + row["ProvisionedComputeGbSeconds"] * pc_compute
+                + row["ProvisionedGbSeconds"] * pc
+                + row["BytesIn"] / gb * data_in
+                + row["BytesOut"] / gb * data_out
+            )
+            for key in ("ComputeGbSeconds", "ProvisionedComputeGbSeconds", "ProvisionedGbSeconds"):
+                row[key] = round(row[key], 4)
+            row["Running"] = (row["EndpointName"], row["VariantName"]) in running
+            row["CostUsd"] = round(cost, 9)
+            out.append(row)
+        return sorted(out, key=lambda r: (r["EndpointName"], r["VariantName"]))

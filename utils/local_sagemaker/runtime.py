@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Any
 
-from . import config
+from . import async_inference, config
 from .control_plane.resources import Registry, log_group_for
 from .errors import AwsError
 from .fleet import Instance, VariantFleet
@@ -101,6 +101,7 @@ class Runtime:
         deployment = endpoint.deployment
         if deployment is None:
             raise not_found(endpoint_name)
+        async_inference.refuse_sync(endpoint_name, deployment.config.request)
         fleets = list(deployment.fleets.values())
         if target_variant:
             for fleet in fleets:
@@ -126,6 +127,8 @@ class Runtime:
         """Serve one InvokeEndpoint; AwsError for every failure a client should see."""
         started = time.perf_counter()
         fleet = self._route(endpoint_name, headers.get("X-Amzn-SageMaker-Target-Variant"))
+        if getattr(fleet, "serverless", False):
+            return fleet.invoke(self, endpoint_name, headers, body)  # type: ignore[attr-defined]
         with fleet._lock:
             instance = fleet.pick()
             if instance is None:

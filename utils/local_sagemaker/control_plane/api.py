@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from .. import serverless
 from ..errors import AwsError
 from .resources import Endpoint, EndpointConfig, Model, Registry
 from .validation import operation_model, validate
@@ -74,8 +75,14 @@ def _endpoint_description(endpoint: Endpoint, registry: Registry) -> dict[str, A
                         "ResolutionTime": endpoint.creation_time,
                     }
                 ]
+            serverless.describe_variant(fleet, summary)
             variants.append(summary)
         out["ProductionVariants"] = variants
+    cfg = deployment.config if deployment is not None else registry.configs.get(
+        endpoint.config_name.lower()
+    )
+    if cfg is not None and cfg.request.get("AsyncInferenceConfig"):
+        out["AsyncInferenceConfig"] = cfg.request["AsyncInferenceConfig"]
     return out
 
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import config
-from ..errors import AwsError, resource_limit, validation
+from .. import async_inference, config, serverless
+from ..errors import resource_limit, validation
 from ..fleet import HealthCheckFailed, LogSink, VariantFleet, start_instances
 
 
@@ -194,6 +194,8 @@ class Registry:
                     f'"{arn("endpoint-config", name)}".'
                 )
             variants = request["ProductionVariants"]
+            serverless.check_endpoint_config(request)
+            async_inference.check_endpoint_config(request)
             seen: set[str] = set()
             for variant in variants:
                 vname = variant["VariantName"]
@@ -205,11 +207,7 @@ class Registry:
                 seen.add(vname)
                 self.get_model(variant.get("ModelName") or "")
                 if variant.get("ServerlessConfig"):
-                    # Serverless endpoints belong to a later lesson; refuse clearly, not silently.
-                    raise AwsError(
-                        "ValidationException",
-                        "The local SageMaker does not serve serverless variants yet.",
-                    )
+                    continue  # checked by serverless.check_endpoint_config
                 if not variant.get("InstanceType") or not variant.get("InitialInstanceCount"):
                     # UNCONFIRMED wording.
                     raise validation(
@@ -266,6 +264,8 @@ class Registry:
                 )
         wanted: dict[str, int] = {}
         for variant in cfg.variants:
+            if variant.get("ServerlessConfig"):
+                continue  # serverless capacity is not an instance quota
             itype = variant["InstanceType"]
             wanted[itype] = wanted.get(itype, 0) + int(variant["InitialInstanceCount"])
         for itype, delta in wanted.items():
@@ -349,14 +349,22 @@ class Registry:
                 model_dir = directory / variant["VariantName"] / "model"
                 self._fetch_model(container.get("ModelDataUrl"), model_dir)
                 env = {**self.hooks.instance_env, **(container.get("Environment") or {})}
-                fleets[variant["VariantName"]] = VariantFleet(variant, model_dir, env)
+                fleets[variant["VariantName"]] = serverless.make_fleet(
+                    variant,
+                    model_dir,
+                    env,
+                    endpoint.name,
+                    log_group_for(endpoint.name),
+                    self.hooks,
+                    self.tags.get(endpoint.arn),
+                )
 
             def start(fleet: VariantFleet, variant: dict[str, Any]) -> None:
                 timeout = variant.get("ContainerStartupHealthCheckTimeoutInSeconds")
                 try:
                     fleet.instances = start_instances(
                         fleet,
-                        int(variant["InitialInstanceCount"]),
+                        serverless.initial_instances(variant),
                         log_group_for(endpoint.name),
                         self.hooks.log_sink,
                         float(timeout) if timeout else config.startup_health_timeout(),
@@ -380,6 +388,10 @@ class Registry:
             if errors:
                 raise errors[0]
         except BaseException as exc:
+            for fleet in fleets.values():
+                close = getattr(fleet, "close", None)
+                if close is not None:
+                    close()
             for fleet in started:
                 for instance in fleet.instances:
                     instance.stop(grace=2.0)
@@ -417,6 +429,9 @@ class Registry:
         self, endpoint_name: str, deployment: Deployment, metered: bool = True
     ) -> None:
         for fleet in deployment.fleets.values():
+            close = getattr(fleet, "close", None)  # serverless/async: stop taking new work
+            if close is not None:
+                close()
             for instance in list(fleet.instances):
                 instance.stop()
             if metered:
@@ -433,6 +448,7 @@ class Registry:
             cfg = self.get_endpoint_config(request["EndpointConfigName"])
             models = {v["VariantName"]: self.get_model(v["ModelName"]) for v in cfg.variants}
             old = endpoint.deployment
+            serverless.check_update(old.config.variants if old else [], cfg.variants)
             self._check_quota(cfg, replacing=None)
             endpoint.status = "Updating"
             endpoint.failure_reason = None
