@@ -1,0 +1,241 @@
+"""The SageMaker Python SDK v3, unmodified, against a running local SageMaker.
+
+The flow a learner runs in notebook 02: ``ModelBuilder`` build + deploy (``wait=False``),
+``Endpoint.wait_for_status`` with a short poll, ``Endpoint.get(...).invoke(...)``, delete. The
+local SageMaker runs in a temporary state folder on a free port, reached only through the
+standard AWS settings that ``setup()`` exports, as in a notebook. Checked along the way: the
+offline settings take effect (no role validation, no telemetry, no connection leaves
+127.0.0.1), the SDK's pydantic models accept every describe response, the prediction is the
+model's own, and everything is gone afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from utils.artifact import TARGET_CONTAINER, package_model
+from utils.data import generate_applications, to_csv_rows
+from utils.model import TrainingResult
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTANCE_TYPE = "ml.m5.large"
+
+
+@pytest.fixture(scope="module")
+def tut(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``setup()`` on a private local SageMaker; the environment is restored afterwards."""
+    from utils.local_sagemaker import daemon
+    from utils.session import setup
+
+    saved = dict(os.environ)
+    os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = str(tmp_path_factory.mktemp("local-sagemaker"))
+    os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
+    _reset_sdk_clients()
+    try:
+        yield setup(notebook="test-sdk-v3", quiet=True)
+    finally:
+        _reset_sdk_clients()
+        daemon.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _reset_sdk_clients() -> None:
+    """Forget the SDK's process-wide cached clients (they remember the endpoint URL)."""
+    if "sagemaker.core.utils.utils" in sys.modules:
+        sys.modules["sagemaker.core.utils.utils"].SageMakerClient.reset()
+
+
+@pytest.fixture(scope="module")
+def model_data_url(tut: Any, trained: TrainingResult, tmp_path_factory) -> str:
+    archive = package_model(trained.pipeline, tmp_path_factory.mktemp("sdk-artifact"))
+    key = "test-sdk-v3/model.tar.gz"
+    tut.s3.upload_file(str(archive), tut.bucket, key)
+    return tut.s3_uri(key)
+
+
+class _Recorder:
+    """Records every botocore API call and every outgoing TCP connection while active."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+        self.connections: list[Any] = []
+
+    def __enter__(self) -> _Recorder:
+        from botocore.client import BaseClient
+
+        self._original_call = BaseClient._make_api_call
+        self._original_connect = socket.create_connection
+        recorder = self
+
+        def make_api_call(client: Any, operation: str, params: dict) -> Any:
+            recorder.calls.append((client.meta.service_model.service_name, operation))
+            return recorder._original_call(client, operation, params)
+
+        def create_connection(address: Any, *args: Any, **kwargs: Any) -> Any:
+            recorder.connections.append(address)
+            return recorder._original_connect(address, *args, **kwargs)
+
+        BaseClient._make_api_call = make_api_call
+        socket.create_connection = create_connection
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        from botocore.client import BaseClient
+
+        BaseClient._make_api_call = self._original_call
+        socket.create_connection = self._original_connect
+
+
+def test_offline_settings_are_in_place(tut: Any) -> None:
+    assert os.environ["SAGEMAKER_VALIDATE_ROLE"] == "false"
+    config = Path(os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"])
+    assert "TelemetryOptOut: true" in config.read_text()
+    from sagemaker.core.common_utils import resolve_value_from_config
+    from sagemaker.core.config.config_schema import TELEMETRY_OPT_OUT_PATH
+
+    assert resolve_value_from_config(
+        config_path=TELEMETRY_OPT_OUT_PATH, sagemaker_session=tut.sdk_session
+    ) is True
+
+
+def test_model_builder_deploy_invoke_delete(
+    tut: Any, model_data_url: str, trained: TrainingResult
+) -> None:
+    from utils.sdk import quiet_sdk_logging
+
+    quiet_sdk_logging()
+    from sagemaker.core import image_uris
+    from sagemaker.core.resources import Endpoint
+    from sagemaker.serve import ModelBuilder
+
+    image_uri = image_uris.retrieve(
+        "sklearn", tut.region, version="1.4-2-py312", image_scope="inference",
+        instance_type=INSTANCE_TYPE,
+    )
+    assert image_uri.endswith("/" + TARGET_CONTAINER["image"])
+    model_name, endpoint_name = tut.name("sdk-model"), tut.name("sdk-endpoint")
+    sm = tut.sagemaker
+
+    with _Recorder() as seen:
+        builder = ModelBuilder(
+            image_uri=image_uri,
+            s3_model_data_url=model_data_url,
+            role_arn=tut.role,
+            sagemaker_session=tut.sdk_session,
+            instance_type=INSTANCE_TYPE,
+        )
+        model = builder.build(model_name=model_name, tags=tut.tags)
+        started = time.monotonic()
+        endpoint = builder.deploy(
+            endpoint_name=endpoint_name,
+            initial_instance_count=1,
+            instance_type=INSTANCE_TYPE,
+            wait=False,
+        )
+        deploy_seconds = time.monotonic() - started
+        endpoint.wait_for_status("InService", poll=1, timeout=120)
+        body = to_csv_rows(generate_applications(3, seed=1))
+        answer = Endpoint.get(endpoint_name).invoke(
+            body=body, content_type="text/csv", accept="application/json"
+        )
+        payload = json.loads(answer.body.read())
+
+    # build() created the model the learner asked for: image, archive, role, tags.
+    assert model.model_name == model_name
+    described_model = sm.describe_model(ModelName=model_name)
+    assert described_model["PrimaryContainer"]["Image"] == image_uri
+    assert described_model["PrimaryContainer"]["ModelDataUrl"] == model_data_url
+    assert described_model["ExecutionRoleArn"] == tut.role
+    model_tags = sm.list_tags(ResourceArn=described_model["ModelArn"])["Tags"]
+    assert {"Key": "notebook", "Value": "test-sdk-v3"} in model_tags
+
+    # deploy(wait=False) returned without the SDK's 30 s poll; the short wait saw InService.
+    assert deploy_seconds < 20
+    assert endpoint.endpoint_status == "InService"
+    described = sm.describe_endpoint(EndpointName=endpoint_name)
+    assert described["EndpointStatus"] == "InService"
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+
+    # A real prediction: the same probabilities as the pipeline in this process.
+    frame = generate_applications(3, seed=1)
+    expected = [round(float(p), 4) for p in trained.probability_of_default(frame)]
+    assert answer.content_type == "application/json"
+    assert answer.invoked_production_variant == "AllTraffic"
+    assert [p["probability_of_default"] for p in payload["predictions"]] == expected
+
+    # Which calls the SDK made: SageMaker only, no role check, no STS, nothing off this machine.
+    services = {service for service, _ in seen.calls}
+    assert services <= {"sagemaker", "sagemaker-runtime", "s3"}, seen.calls
+    assert ("sagemaker", "CreateModel") in seen.calls
+    assert ("sagemaker", "CreateEndpointConfig") in seen.calls
+    assert ("sagemaker", "CreateEndpoint") in seen.calls
+    hosts = {address[0] for address in seen.connections}
+    assert hosts <= {"127.0.0.1", "localhost"}, hosts
+
+    # Delete with the SDK's resources; the endpoint, its config and the model are gone.
+    config_name = endpoint.endpoint_config_name
+    endpoint.delete()
+    endpoint.wait_for_delete(poll=1, timeout=60)
+    sm.delete_endpoint_config(EndpointConfigName=config_name)
+    model.delete()
+    assert endpoint_name not in [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]]
+    for call, kwargs in (
+        (sm.describe_endpoint, {"EndpointName": endpoint_name}),
+        (sm.describe_endpoint_config, {"EndpointConfigName": config_name}),
+        (sm.describe_model, {"ModelName": model_name}),
+    ):
+        with pytest.raises(sm.exceptions.ClientError, match="Could not find"):
+            call(**kwargs)
+
+
+def test_quiet_sdk_logging_keeps_the_root_logger_unconfigured() -> None:
+    """Importing sagemaker.serve calls logging.basicConfig(INFO); quiet_sdk_logging prevents it."""
+    script = (
+        "import logging\n"
+        "from utils.sdk import quiet_sdk_logging\n"
+        "quiet_sdk_logging()\n"
+        "from sagemaker.serve import ModelBuilder\n"
+        "root = logging.getLogger()\n"
+        "print(len(root.handlers), logging.getLevelName(root.level))\n"
+        "logging.getLogger('botocore.test').info('this must not be printed')\n"
+    )
+    env = {
+        **os.environ,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env,
+        timeout=120, check=True,
+    )
+    assert done.stdout.split() == ["0", "WARNING"]
+    assert "INFO" not in done.stderr, done.stderr
+
+
+def test_without_quiet_sdk_logging_the_import_turns_info_logging_on() -> None:
+    """The quirk itself, so we notice when a new SDK fixes it and the helper can go."""
+    script = (
+        "import logging\n"
+        "import sagemaker.serve\n"
+        "print(logging.getLevelName(logging.getLogger().level))\n"
+    )
+    env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env,
+        timeout=120, check=True,
+    )
+    assert done.stdout.strip() == logging.getLevelName(logging.INFO)

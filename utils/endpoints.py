@@ -1,0 +1,503 @@
+"""Notebook-facing helpers for real-time endpoints: waiting, measuring, logs, metrics and cost.
+
+The lessons call these by names that say what they do, so the cells stay about the SageMaker API
+and not about polling loops or percentile maths. Every helper takes ordinary boto3 clients and
+works the same on the local SageMaker and on AWS: nothing here asks which backend it is on.
+
+* :func:`wait_for_endpoint` polls DescribeEndpoint and prints each status as it changes;
+* :func:`measure_latency`, :func:`latency_stats`, :func:`plot_latency`: client-side round trips;
+* :func:`run_concurrent_clients`: several threads invoking at once, with throughput;
+* :func:`read_endpoint_logs`, :func:`requests_per_instance`: the endpoint's CloudWatch Logs;
+* :func:`read_endpoint_metrics`: its ``AWS/SageMaker`` metrics (Invocations, ModelLatency, ...);
+* :func:`cost_so_far`: what the endpoints have cost so far, as AWS bills them;
+* :func:`delete_endpoint_resources`: clean up, tolerating what is already gone.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+#: Statuses after which waiting for another status is pointless.
+_TERMINAL = {"Failed", "UpdateRollbackFailed"}
+
+#: Adaptive polling: start fast (a local endpoint is ready in seconds), slow down to AWS's pace
+#: (an AWS endpoint takes minutes; its own waiter polls every 30 s).
+FIRST_POLL_SECONDS = 0.2
+MAX_POLL_SECONDS = 15.0
+POLL_GROWTH = 1.5
+
+
+def _poll_intervals(poll_seconds: float | None) -> Iterable[float]:
+    """Fixed ``poll_seconds``, or (None) 0.2 s growing by half each time up to 15 s."""
+    if poll_seconds is not None:
+        while True:
+            yield poll_seconds
+    interval = FIRST_POLL_SECONDS
+    while True:
+        yield interval
+        interval = min(interval * POLL_GROWTH, MAX_POLL_SECONDS)
+
+
+def _is_not_found(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
+    message = str(error)
+    return code in ("ValidationException", "ValidationError") and "Could not find" in message
+
+
+class EndpointFailed(RuntimeError):
+    """The endpoint ended in ``Failed`` (or a rollback failure) instead of the wanted status."""
+
+
+def wait_for_endpoint(
+    sm: Any,
+    name: str,
+    until: str = "InService",
+    poll_seconds: float | None = None,
+    timeout: float = 3600.0,
+    show: Callable[[str], None] | None = print,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Poll DescribeEndpoint until ``name`` is ``until``; print each status as it changes.
+
+    ``until`` is an endpoint status (``InService``, ...) or ``"Deleted"`` (wait until
+    DescribeEndpoint no longer finds it; returns ``{}``). By default the poll interval adapts:
+    0.2 s at first, growing to 15 s, so a local endpoint is seen the moment it is ready and a
+    real one (minutes) is not polled hundreds of times. Raises :class:`EndpointFailed` with
+    the ``FailureReason`` if the endpoint fails, ``TimeoutError`` after ``timeout`` seconds.
+    Each printed line is ``<status>  <seconds since the call> s``.
+    """
+    start = clock()
+    last: str | None = None
+    intervals = _poll_intervals(poll_seconds)
+
+    def report(status: str) -> None:
+        if show is not None:
+            show(f"{status:<10} {clock() - start:.1f} s")
+
+    while True:
+        try:
+            described = sm.describe_endpoint(EndpointName=name)
+        except Exception as error:
+            if until == "Deleted" and _is_not_found(error):
+                report("Deleted")
+                return {}
+            raise
+        status = described["EndpointStatus"]
+        if status != last:
+            report(status)
+            last = status
+        if status == until:
+            return described
+        if status in _TERMINAL:
+            reason = described.get("FailureReason", "no FailureReason given")
+            raise EndpointFailed(f"endpoint {name} is {status}: {reason}")
+        if clock() - start >= timeout:
+            raise TimeoutError(f"endpoint {name} still {status} after {timeout:.0f} s")
+        sleep(next(intervals))
+
+
+# --- latency -------------------------------------------------------------------------------------
+
+
+def latency_stats(samples_ms: Sequence[float]) -> dict[str, float]:
+    """``n``, ``mean``, ``p50``, ``p95``, ``p99`` and ``max`` of latencies in milliseconds.
+
+    Percentiles use linear interpolation between the closest ranks (numpy's default).
+    """
+    values = np.asarray(list(samples_ms), dtype=float)
+    if values.size == 0:
+        raise ValueError("no latency samples")
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {
+        "n": int(values.size),
+        "mean": float(values.mean()),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "max": float(values.max()),
+    }
+
+
+def format_latency(stats: dict[str, float]) -> str:
+    """One line: ``200 calls: p50 12.3 ms, p95 15.0 ms, p99 19.8 ms (max 25.1 ms)``."""
+    return (
+        f"{stats['n']} calls: p50 {stats['p50']:.1f} ms, p95 {stats['p95']:.1f} ms, "
+        f"p99 {stats['p99']:.1f} ms (max {stats['max']:.1f} ms)"
+    )
+
+
+def _invoke_once(
+    runtime: Any, endpoint: str, body: str | bytes, content_type: str, accept: str | None
+) -> tuple[float, str]:
+    """One InvokeEndpoint, body read to the end; returns (milliseconds, invoked variant)."""
+    kwargs: dict[str, Any] = {"EndpointName": endpoint, "Body": body, "ContentType": content_type}
+    if accept:
+        kwargs["Accept"] = accept
+    started = time.perf_counter()
+    response = runtime.invoke_endpoint(**kwargs)
+    response["Body"].read()
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    return elapsed_ms, response.get("InvokedProductionVariant", "")
+
+
+def measure_latency(
+    runtime: Any,
+    endpoint: str,
+    body: str | bytes,
+    content_type: str,
+    n: int = 200,
+    accept: str | None = None,
+    warmup: int = 3,
+) -> list[float]:
+    """Invoke ``n`` times one after another; return each round trip in milliseconds.
+
+    Measured on the client, from sending the request to having read the whole response, so it
+    includes the network and SageMaker's own overhead, not only the model. ``warmup`` calls
+    first (not measured) open the connection and warm the container's caches.
+    """
+    for _ in range(warmup):
+        _invoke_once(runtime, endpoint, body, content_type, accept)
+    return [_invoke_once(runtime, endpoint, body, content_type, accept)[0] for _ in range(n)]
+
+
+def plot_latency(samples_ms: Sequence[float], title: str = "Round-trip latency", ax: Any = None):
+    """Histogram of ``samples_ms`` with the p50, p95 and p99 marked; returns the Axes."""
+    import matplotlib.pyplot as plt
+
+    stats = latency_stats(samples_ms)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 3))
+    ax.hist(samples_ms, bins=40, color="#8fb3d9", edgecolor="white")
+    for key, style in (("p50", "-"), ("p95", "--"), ("p99", ":")):
+        ax.axvline(stats[key], color="#1f3b57", linestyle=style, label=f"{key} {stats[key]:.1f} ms")
+    ax.set_xlabel("milliseconds per request (client side)")
+    ax.set_ylabel("requests")
+    ax.set_title(f"{title} ({stats['n']} requests)")
+    ax.legend()
+    return ax
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ConcurrencyResult:
+    """What :func:`run_concurrent_clients` measured."""
+
+    clients: int
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float] = field(repr=False)
+    variants: Counter = field(default_factory=Counter)
+    error_messages: list[str] = field(default_factory=list, repr=False)
+
+    @property
+    def throughput(self) -> float:
+        """Successful requests per second over the whole run."""
+        return (self.requests - self.errors) / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        stats = latency_stats(self.latencies_ms) if self.latencies_ms else None
+        lines = [
+            f"{self.clients} clients sent {self.requests} requests in {self.seconds:.2f} s: "
+            f"{self.throughput:.1f} requests/s, {self.errors} errors",
+        ]
+        if stats:
+            lines.append("latency under load: " + format_latency(stats).split(": ", 1)[1])
+        return "\n".join(lines)
+
+
+def run_concurrent_clients(
+    runtime: Any,
+    endpoint: str,
+    body: str | bytes,
+    content_type: str,
+    clients: int = 8,
+    requests_per_client: int = 25,
+    accept: str | None = None,
+) -> ConcurrencyResult:
+    """``clients`` threads each invoke ``requests_per_client`` times, all starting together.
+
+    boto3 clients are thread-safe; the default connection pool holds 10 connections, enough for
+    up to 10 clients. Errors are counted (with their messages), not raised.
+    """
+    barrier = threading.Barrier(clients)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    variants: Counter = Counter()
+    errors: list[str] = []
+
+    def client() -> None:
+        barrier.wait()
+        for _ in range(requests_per_client):
+            try:
+                ms, variant = _invoke_once(runtime, endpoint, body, content_type, accept)
+            except Exception as error:
+                with lock:
+                    errors.append(str(error))
+                continue
+            with lock:
+                latencies.append(ms)
+                variants[variant] += 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for future in [pool.submit(client) for _ in range(clients)]:
+            future.result()
+    seconds = time.perf_counter() - started
+    return ConcurrencyResult(
+        clients=clients,
+        requests=clients * requests_per_client,
+        errors=len(errors),
+        seconds=seconds,
+        latencies_ms=latencies,
+        variants=variants,
+        error_messages=errors,
+    )
+
+
+# --- CloudWatch Logs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """One line of an endpoint's log: its stream (``<variant>/<instance id>``) and message."""
+
+    timestamp_ms: int
+    stream: str
+    message: str
+
+
+def log_group_for(endpoint: str) -> str:
+    """Where SageMaker writes an endpoint's container output."""
+    return f"/aws/sagemaker/Endpoints/{endpoint}"
+
+
+def read_endpoint_logs(
+    logs: Any,
+    endpoint: str,
+    limit: int = 1000,
+    contains: str | None = None,
+    since_ms: int | None = None,
+    min_events: int = 1,
+    timeout: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[LogEvent]:
+    """The endpoint's log lines from every instance's stream, oldest first (the last ``limit``).
+
+    ``contains`` keeps only lines with that text; ``since_ms`` only lines logged at or after that
+    time (milliseconds since the epoch, as ``int(time.time() * 1000)`` gives). Logs arrive a
+    little after the container writes them (seconds on AWS), so this polls until at least
+    ``min_events`` matching lines are there or ``timeout`` passes, then returns what there is.
+    """
+    group = log_group_for(endpoint)
+    deadline = time.monotonic() + timeout
+    intervals = _poll_intervals(None)
+    while True:
+        events = _all_events(logs, group)
+        if contains is not None:
+            events = [e for e in events if contains in e.message]
+        if since_ms is not None:
+            events = [e for e in events if e.timestamp_ms >= since_ms]
+        if len(events) >= min_events or time.monotonic() >= deadline:
+            return events[-limit:] if limit else events
+        sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))
+
+
+def _all_events(logs: Any, group: str) -> list[LogEvent]:
+    events: list[LogEvent] = []
+    try:
+        streams = []
+        for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group):
+            streams.extend(s["logStreamName"] for s in page["logStreams"])
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    for stream in streams:
+        token = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "logGroupName": group,
+                "logStreamName": stream,
+                "startFromHead": True,
+            }
+            if token:
+                kwargs["nextToken"] = token
+            page = logs.get_log_events(**kwargs)
+            events.extend(LogEvent(e["timestamp"], stream, e["message"]) for e in page["events"])
+            if not page["events"] or page.get("nextForwardToken") in (None, token):
+                break
+            token = page["nextForwardToken"]
+    events.sort(key=lambda e: e.timestamp_ms)
+    return events
+
+
+_INVOCATION_LINE = re.compile(r'"POST /invocations\b')
+
+
+def requests_per_instance(events: Iterable[LogEvent]) -> dict[str, int]:
+    """How many ``POST /invocations`` each instance's stream logged (streams with none count 0)."""
+    counts: dict[str, int] = {}
+    for event in events:
+        counts.setdefault(event.stream, 0)
+        if _INVOCATION_LINE.search(event.message):
+            counts[event.stream] += 1
+    return dict(sorted(counts.items()))
+
+
+# --- CloudWatch metrics ------------------------------------------------------------------------
+
+#: (metric, statistic) pairs read by read_endpoint_metrics.
+ENDPOINT_METRICS = (
+    ("Invocations", "Sum"),
+    ("Invocation4XXErrors", "Sum"),
+    ("Invocation5XXErrors", "Sum"),
+    ("ModelLatency", "Average"),
+    ("OverheadLatency", "Average"),
+)
+
+
+def read_endpoint_metrics(
+    cloudwatch: Any,
+    endpoint: str,
+    variant: str = "AllTraffic",
+    minutes: int = 60,
+    min_invocations: int = 0,
+    timeout: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, float]:
+    """The endpoint's ``AWS/SageMaker`` metrics over the last ``minutes``, one number each.
+
+    Counts are summed; latencies (published in microseconds) are averaged over all requests and
+    returned in milliseconds as ``ModelLatency_ms`` and ``OverheadLatency_ms``. Metrics arrive
+    after the requests (about a minute on AWS), so this polls until ``Invocations`` reaches
+    ``min_invocations`` or ``timeout`` passes.
+    """
+    deadline = time.monotonic() + timeout
+    intervals = _poll_intervals(None)
+    while True:
+        values = _metric_values(cloudwatch, endpoint, variant, minutes)
+        if values["Invocations"] >= min_invocations or time.monotonic() >= deadline:
+            return values
+        sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))
+
+
+def _metric_values(cloudwatch: Any, endpoint: str, variant: str, minutes: int) -> dict[str, float]:
+    now = datetime.now(UTC)
+    dimensions = [
+        {"Name": "EndpointName", "Value": endpoint},
+        {"Name": "VariantName", "Value": variant},
+    ]
+    out: dict[str, float] = {}
+    for metric, statistic in ENDPOINT_METRICS:
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SageMaker",
+            MetricName=metric,
+            Dimensions=dimensions,
+            StartTime=now - timedelta(minutes=minutes),
+            EndTime=now + timedelta(minutes=1),
+            Period=60,
+            Statistics=["Sum", "SampleCount"] if statistic == "Average" else [statistic],
+        )["Datapoints"]
+        if statistic == "Sum":
+            out[metric] = float(sum(p["Sum"] for p in points))
+        else:  # average over every request, not over per-minute averages
+            count = sum(p["SampleCount"] for p in points)
+            total = sum(p["Sum"] for p in points)
+            out[f"{metric}_ms"] = total / count / 1000 if count else float("nan")
+    return out
+
+
+# --- cost and clean-up -------------------------------------------------------------------------
+
+
+def cost_so_far(tut: Any, endpoints: Iterable[str] | None = None) -> str:
+    """A small table of what ``endpoints`` (default: all) have cost so far, as AWS bills them.
+
+    Locally the figures come from the local SageMaker's meter (instance-seconds since each fleet
+    became healthy, at the price table's hourly rate); on AWS they are an estimate from the
+    running endpoints' instance types and counts (:func:`utils.local_sagemaker.meter.estimate_from_aws`).
+    Models and endpoint configurations cost nothing: only instances behind endpoints do.
+    """
+    from utils.local_sagemaker import meter
+
+    snapshot = (
+        meter.current_costs(tut.endpoint_url)
+        if tut.is_local
+        else meter.estimate_from_aws(tut.sagemaker)
+    )
+    return format_cost_rows(snapshot["Endpoints"], None if endpoints is None else set(endpoints))
+
+
+def format_cost_rows(rows: list[dict[str, Any]], endpoints: set[str] | None = None) -> str:
+    """Format meter rows (see :mod:`utils.local_sagemaker.meter`): one line per endpoint variant.
+
+    Measured numbers (seconds, dollars) come last on each line and are never padded, so a
+    notebook's stored output differs from a new run's only in those numbers.
+    """
+    chosen = [r for r in rows if endpoints is None or r["EndpointName"] in endpoints]
+    width = max([len("endpoint"), *(len(r["EndpointName"]) for r in chosen)])
+    lines = [f"{'endpoint':<{width}}  {'instances now':<18} {'price':<11} billed so far"]
+    total = 0.0
+    for row in chosen:
+        running = f"{row['InstanceCount']} × {row['InstanceType']}" if row["Running"] else "deleted"
+        price = "unknown" if row["UsdPerHour"] is None else f"${row['UsdPerHour']:.3f}/h"
+        cost = "unknown" if row["CostUsd"] is None else f"${row['CostUsd']:.6f}"
+        total += row["CostUsd"] or 0.0
+        lines.append(
+            f"{row['EndpointName']:<{width}}  {running:<18} {price:<11} "
+            f"{row['InstanceSeconds']:.1f} s = {cost}"
+        )
+    if not chosen:
+        lines.append("(no endpoint has run yet)")
+    lines.append(f"total so far: ${total:.6f}")
+    return "\n".join(lines)
+
+
+def delete_endpoint_resources(
+    sm: Any,
+    endpoints: Iterable[str] = (),
+    endpoint_configs: Iterable[str] = (),
+    models: Iterable[str] = (),
+    wait: bool = True,
+) -> list[str]:
+    """Delete endpoints, then their configurations, then models; skip what is already gone.
+
+    Returns what was deleted, as ``kind name`` lines. With ``wait`` it also waits until the
+    endpoints are gone, so their instances (and their cost) have stopped.
+    """
+    deleted: list[str] = []
+    endpoints = list(endpoints)
+    calls = (
+        ("endpoint", endpoints, lambda n: sm.delete_endpoint(EndpointName=n)),
+        (
+            "endpoint config",
+            list(endpoint_configs),
+            lambda n: sm.delete_endpoint_config(EndpointConfigName=n),
+        ),
+        ("model", list(models), lambda n: sm.delete_model(ModelName=n)),
+    )
+    for kind, names, delete in calls:
+        for name in names:
+            try:
+                delete(name)
+            except Exception as error:
+                if _is_not_found(error):
+                    continue
+                raise
+            deleted.append(f"{kind} {name}")
+    if wait:
+        for name in endpoints:
+            wait_for_endpoint(sm, name, until="Deleted", show=None)
+    return deleted
