@@ -39,12 +39,15 @@ fallback for anything the fast path does not cover (quotes across lines, BOMs, `
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import dataclasses
 import http.client
 import io
+import itertools
 import json
+import operator
 import queue
 import shutil
 import threading
@@ -64,9 +67,9 @@ from .assembly import (
     parse_manifest,
     parse_s3_uri,
 )
-from .data_processing import DataProcessor, split_response
+from .data_processing import DataProcessor, JsonPath, split_response
 from .errors import TransformDataError
-from .records import Batch, Record, decompress, plan_batches, split_records
+from .records import Batch, Record, decompress, payload_limit_bytes, plan_batches, split_records
 from .validation import CSV, DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec, media_type
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
@@ -103,7 +106,14 @@ class JobProgress:
     records_completed: int = 0
     requests: int = 0
     instances: list[dict[str, Any]] = field(default_factory=list)
+    #: Thread-seconds spent per phase (read, prepare, invoke, finish, upload): where time goes.
+    seconds: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def timed(self, phase: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + elapsed
 
     def add(self, **deltas: int) -> None:
         with self.lock:
@@ -119,6 +129,7 @@ class JobProgress:
                 "RecordsCompleted": self.records_completed,
                 "Requests": self.requests,
                 "Instances": [dict(i) for i in self.instances],
+                "PhaseSeconds": {k: round(v, 3) for k, v in self.seconds.items()},
             }
 
 
@@ -158,9 +169,9 @@ class _Settings:
 class _ObjectWork:
     """One input object in flight: its batches and, as responses arrive, their outputs."""
 
-    def __init__(self, obj: InputObject, records: list[Record], batches: list[Batch]) -> None:
+    def __init__(self, obj: InputObject, originals: list[bytes], batches: list[Batch]) -> None:
         self.obj = obj
-        self.records = records
+        self.originals = originals
         self.batches = batches
         self.outputs: list[list[bytes] | None] = [None] * len(batches)
         self.remaining = len(batches)
@@ -431,7 +442,9 @@ class TransformRunner:
     ) -> _ObjectWork | None:
         source = f"{obj.bucket}/{obj.key}"
         try:
+            started = time.perf_counter()
             data = self.ctx.s3_client().get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
+            self.progress.timed("read", started)
         except Exception as exc:
             # UNCONFIRMED wording.
             self._object_failed(
@@ -443,13 +456,15 @@ class TransformRunner:
             )
             return None
         try:
-            records, batches = _prepare(data, spec, self.processor, source=obj.uri)
+            started = time.perf_counter()
+            originals, batches = _prepare(data, spec, self.processor, source=obj.uri)
+            self.progress.timed("prepare", started)
         except TransformDataError as err:
             self._object_failed(
                 instance, obj, [f"{source}: {err.message}"], f"{err.failure_kind}: {err.message}"
             )
             return None
-        return _ObjectWork(obj, records, batches)
+        return _ObjectWork(obj, originals, batches)
 
     def _sender(
         self,
@@ -496,7 +511,10 @@ class TransformRunner:
         self, instance: Instance, spec: TransformJobSpec, obj_work: _ObjectWork, index: int
     ) -> None:
         batch = obj_work.batches[index]
+        started = time.perf_counter()
         body = self._invoke(instance, spec, batch)
+        self.progress.timed("invoke", started)
+        started = time.perf_counter()
         source = obj_work.obj.uri
         per_record = (self.processor is not None and self.processor.transforms_output) or (
             spec.assemble_with == "Line"
@@ -510,9 +528,10 @@ class TransformRunner:
             if self.processor is None or not self.processor.transforms_output:
                 outputs = predictions
             else:
-                originals = [obj_work.records[i].payload for i in batch.record_indices]
+                originals = obj_work.originals[batch.first : batch.first + batch.count]
                 outputs = _finish_batch(self.processor, originals, predictions, batch.first)
         obj_work.outputs[index] = outputs
+        self.progress.timed("finish", started)
         self.progress.add(records_completed=batch.count)
 
     def _invoke(self, instance: Instance, spec: TransformJobSpec, batch: Batch) -> bytes:
@@ -555,7 +574,9 @@ class TransformRunner:
         bucket, key = parse_s3_uri(target)
         if self.stopping.is_set():
             return
+        started = time.perf_counter()
         self.ctx.s3_client().put_object(Bucket=bucket, Key=key, Body=body)
+        self.progress.timed("upload", started)
         with self._lock:
             self._uploaded.append((bucket, key))
         self.progress.add(objects_completed=1)
@@ -674,11 +695,66 @@ def _post(
 
 def _prepare(
     data: bytes, spec: TransformJobSpec, processor: DataProcessor | None, *, source: str
+) -> tuple[list[bytes], list[Batch]]:
+    """Decompress, split, InputFilter and batch one object.
+
+    Returns the original records' payloads (for JoinSource=Input) and the request batches.
+    MultiRecord Line splitting is done with bytes.split and a bisect over cumulative sizes,
+    never one Python object per record; everything else (and every error) goes through the
+    library's :func:`split_records` / :func:`plan_batches`, which define the behaviour.
+    """
+    data = decompress(data, spec.compression_type, source=source)
+    if (
+        spec.split_type == "Line"
+        and spec.batch_strategy in (None, "", "MultiRecord")
+        and b"\r" not in data
+    ):
+        lines = data.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        to_send_lines = lines
+        if processor is not None and not processor.input_filter.is_root:
+            filtered = _filter_csv(processor, lines)
+            if filtered is None:
+                filtered = [processor.filter_input(p, index=i) for i, p in enumerate(lines)]
+            to_send_lines = filtered
+        planned = _plan_lines(to_send_lines, spec.max_payload_mb)
+        if planned is not None:
+            return lines, planned
+    records, batches = _prepare_records(data, spec, processor, source=source)
+    return [r.payload for r in records], batches
+
+
+def _plan_lines(lines: list[bytes], max_payload_mb: int) -> list[Batch] | None:
+    """MultiRecord batches of Line records, as :func:`plan_batches` packs them (greedy, in order).
+
+    None when a record alone exceeds the limit: the library then raises its error.
+    """
+    limit = payload_limit_bytes(max_payload_mb)
+    if not lines:
+        return []
+    if limit is None:
+        return [Batch(b"\n".join(lines), 0, len(lines), True)]
+    # ends[i]: bytes of lines[0..i], each counted with one separator
+    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
+    batches = []
+    start = 0
+    base = 0
+    while start < len(lines):
+        end = bisect.bisect_right(ends, base + limit + 1, start)
+        if end == start:
+            return None
+        batches.append(Batch(b"\n".join(lines[start:end]), start, end - start, False))
+        base = ends[end - 1]
+        start = end
+    return batches
+
+
+def _prepare_records(
+    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None, *, source: str
 ) -> tuple[list[Record], list[Batch]]:
-    """Decompress, split, InputFilter and batch one object (batch-at-once for CSV filters)."""
-    records = split_records(
-        decompress(data, spec.compression_type, source=source), spec.split_type, source=source
-    )
+    """The library's path, record by record (every SplitType and BatchStrategy)."""
+    records = split_records(data, spec.split_type, source=source)
     to_send = records
     if processor is not None and not processor.input_filter.is_root:
         filtered = _filter_csv(processor, [r.payload for r in records])
@@ -712,18 +788,56 @@ def _csv_rows(payloads: list[bytes]) -> list[list[str]] | None:
     return rows if len(rows) == len(payloads) else None  # a quote left open spans lines
 
 
-def _write_csv(values: list[Any]) -> list[bytes] | None:
-    rows = []
-    for value in values:
-        row = value if isinstance(value, list) else [value]
-        if not all(isinstance(cell, str) for cell in row):
-            return None
-        rows.append(row)
+def _write_csv(rows: list[Any]) -> list[bytes] | None:
+    """Write CSV rows (lists or tuples of str) and return one bytes line per row."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     out = buffer.getvalue().encode("utf-8").split(b"\n")
     out.pop()  # after the last line terminator
-    return out if len(out) == len(values) else None
+    return out if len(out) == len(rows) else None
+
+
+def _select_rows(path: JsonPath, rows: list[list[str]]) -> list[Any] | None:
+    """Apply an index-only JSONPath to many CSV rows at C speed, or None to use the library.
+
+    The path is applied once per row *length* to ``[0, 1, …, n-1]``: the result says which
+    positions it selects (a definite index, or a list of them), and every row of that length is
+    then read with one ``itemgetter``. A path that selects anything but row elements (names,
+    nested indexes, an index outside the row) gives no position list, and the caller falls back
+    to the library record by record, which raises the error with the record's number.
+    """
+    getters: dict[int, Callable[[list[str]], Any] | None] = {}
+    out = []
+    for row in rows:
+        size = len(row)
+        try:
+            getter = getters[size]
+        except KeyError:
+            getter = getters[size] = _position_getter(path, size)
+        if getter is None:
+            return None
+        out.append(getter(row))
+    return out
+
+
+def _position_getter(path: JsonPath, size: int) -> Callable[[list[str]], Any] | None:
+    try:
+        probe = path.apply(list(range(size)))
+    except TransformDataError:
+        return None
+    if isinstance(probe, int) and not isinstance(probe, bool):
+        index = probe
+        return lambda row: (row[index],)
+    if not isinstance(probe, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in probe
+    ):
+        return None
+    if not probe:
+        return lambda row: ()
+    if len(probe) == 1:
+        only = probe[0]
+        return lambda row: (row[only],)
+    return operator.itemgetter(*probe)
 
 
 def _filter_csv(processor: DataProcessor, payloads: list[bytes]) -> list[bytes] | None:
@@ -732,11 +846,8 @@ def _filter_csv(processor: DataProcessor, payloads: list[bytes]) -> list[bytes] 
     rows = _csv_rows(payloads)
     if rows is None:
         return None
-    try:
-        selected = [processor.input_filter.apply(row) for row in rows]
-    except TransformDataError:
-        return None  # let the per-record path raise the error with its record number
-    return _write_csv(selected)
+    selected = _select_rows(processor.input_filter, rows)
+    return None if selected is None else _write_csv(selected)
 
 
 def _finish_batch(
@@ -766,21 +877,10 @@ def _finish_csv(
             return None
         values: list[Any] = [row + pred for row, pred in zip(inputs, predicted, strict=True)]
     else:
-        values = list(predicted)
+        values = predicted
     if not processor.output_filter.is_root:
-        try:
-            values = [processor.output_filter.apply(v) for v in values]
-        except TransformDataError:
+        selected = _select_rows(processor.output_filter, values)
+        if selected is None:
             return None
+        values = selected
     return _write_csv(values)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.01) -> bool:
-    """Poll ``predicate`` with a growing interval until it holds or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(step)
-        step = min(step * 2, 0.2)
-    return True

@@ -1,0 +1,201 @@
+"""Batch transform on the local SageMaker beside in-process parse-and-predict, in one run.
+
+Prints, for the project's loan-approval model and the same 200,000 synthetic applications:
+
+* in-process: the artifact's own ``input_fn`` (CSV parsing with validation) -> ``predict_fn``
+  -> ``output_fn`` on all rows at once, in this process: the upper bound for one core;
+* transform jobs on the local SageMaker, timed from CreateTransformJob until DescribeTransformJob
+  says Completed (worker start, model download and load, S3 reads, requests, ``.out`` uploads):
+  the plain model-ready input, the same with two instances and larger payloads, and the
+  notebook's ID-column job (InputFilter, JoinSource and OutputFilter on every record);
+
+and each job's rate as a fraction of the in-process rate (goal: at least 0.5). The benchmark
+starts its own local SageMaker (temporary state folder, free port) and stops it at the end.
+
+Run: ``python benchmarks/bench_transform.py [--rows 200000] [--files 8] [--phases]``
+(``--phases`` prints each job's start-up time and thread-seconds per phase).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _wait(sm: Any, name: str) -> dict[str, Any]:
+    delay = 0.005
+    while True:
+        described = sm.describe_transform_job(TransformJobName=name)
+        if described["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return described
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--phases", action="store_true", help="print where each job spent time")
+    args = parser.parse_args()
+
+    state_dir = tempfile.mkdtemp(prefix="bench-local-sagemaker-")
+    os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = state_dir
+    os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
+    import boto3
+
+    from utils.artifact import import_handlers, package_model, remove_tree, safe_extract
+    from utils.data import FEATURE_COLUMNS, ID_COLUMN, generate_applications
+    from utils.local_sagemaker import daemon
+    from utils.model import train_model
+
+    url = daemon.ensure_running()
+    try:
+        env = daemon.client_environment(url)
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service,
+                endpoint_url=url,
+                region_name=env["AWS_DEFAULT_REGION"],
+                aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            )
+
+        sm, s3 = client("sagemaker"), client("s3")
+        archive = package_model(train_model(seed=0).pipeline, Path(state_dir) / "artifact")
+        s3.create_bucket(Bucket="bench")
+        s3.upload_file(str(archive), "bench", "model/model.tar.gz")
+        sm.create_model(
+            ModelName="bench",
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": "s3://bench/model/model.tar.gz"},
+        )
+
+        apps = generate_applications(args.rows, seed=0)
+        plain = apps[FEATURE_COLUMNS].to_csv(header=False, index=False, lineterminator="\n")
+        with_id = apps[[ID_COLUMN, *FEATURE_COLUMNS]].to_csv(
+            header=False, index=False, lineterminator="\n"
+        )
+        for prefix, text in (("plain", plain), ("ids", with_id)):
+            lines = text.splitlines(keepends=True)
+            size = -(-len(lines) // args.files)
+            for n in range(args.files):
+                part = "".join(lines[n * size : (n + 1) * size]).encode()
+                s3.put_object(Bucket="bench", Key=f"{prefix}/part-{n:02d}.csv", Body=part)
+        print(
+            f"{args.rows:,} synthetic applications in {args.files} files, "
+            f"{len(plain) / 1e6:.1f} MB (model-ready) / {len(with_id) / 1e6:.1f} MB (with id)"
+        )
+
+        # In-process: the container's handler chain on every row, in this process.
+        model_dir = Path(state_dir) / "opt-ml-model"
+        safe_extract(archive, model_dir)
+        handlers = import_handlers(model_dir)
+        model = handlers.model_fn(str(model_dir))
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            frame = handlers.input_fn(plain, "text/csv")
+            out, _ = handlers.output_fn(handlers.predict_fn(frame, model), "text/csv")
+            best = min(best, time.perf_counter() - start)
+        assert out.count("\n") == args.rows
+        in_process = args.rows / best
+        print(
+            f"\nin-process input_fn -> predict_fn -> output_fn: {best:.2f} s, {in_process:,.0f} rows/s"
+        )
+
+        base = {
+            "ModelName": "bench",
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": ""}},
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
+            "TransformOutput": {"S3OutputPath": "", "Accept": "text/csv", "AssembleWith": "Line"},
+            "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        }
+        jobs = [
+            ("defaults: 1 instance, 6 MB, 1 concurrent", "plain", {}, 1),
+            (
+                "2 instances, 20 MB, 2 concurrent",
+                "plain",
+                {"MaxPayloadInMB": 20, "MaxConcurrentTransforms": 2},
+                2,
+            ),
+            (
+                "id column: filters + join, 2 inst., 20 MB, 2 conc.",
+                "ids",
+                {
+                    "MaxPayloadInMB": 20,
+                    "MaxConcurrentTransforms": 2,
+                    "DataProcessing": {
+                        "InputFilter": "$[1:]",
+                        "JoinSource": "Input",
+                        "OutputFilter": "$[0,-1]",
+                    },
+                },
+                2,
+            ),
+        ]
+        print(f"\n{'transform job':<52} {'wall s':>7} {'rows/s':>9} {'vs in-process':>14}")
+        ratios = []
+        for n, (label, prefix, extra, instances) in enumerate(jobs):
+            request = {**base, **extra, "TransformJobName": f"bench-{n}"}
+            request["TransformInput"] = {
+                **base["TransformInput"],
+                "DataSource": {
+                    "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://bench/{prefix}/"}
+                },
+            }
+            request["TransformOutput"] = {
+                **base["TransformOutput"],
+                "S3OutputPath": f"s3://bench/out-{n}/",
+            }
+            request["TransformResources"] = {
+                "InstanceType": "ml.m5.large",
+                "InstanceCount": instances,
+            }
+            start = time.perf_counter()
+            sm.create_transform_job(**request)
+            described = _wait(sm, request["TransformJobName"])
+            wall = time.perf_counter() - start
+            if described["TransformJobStatus"] != "Completed":
+                print(
+                    f"{label}: {described['TransformJobStatus']} {described.get('FailureReason')}"
+                )
+                return 1
+            body = io.BytesIO()
+            s3.download_fileobj("bench", f"out-{n}/part-00.csv.out", body)
+            assert body.getvalue().count(b"\n") == -(-args.rows // args.files)
+            rate = args.rows / wall
+            with urllib.request.urlopen(f"{url}/_local/transform-jobs/bench-{n}") as response:
+                phases = json.loads(response.read())["PhaseSeconds"]
+            started, ended = described["TransformStartTime"], described["TransformEndTime"]
+            startup = (started - described["CreationTime"]).total_seconds()
+            running = (ended - started).total_seconds()
+            if args.phases:
+                print(
+                    f"    startup {startup:.2f} s, running {running:.2f} s, thread-seconds {phases}"
+                )
+            ratios.append(rate / in_process)
+            print(f"{label:<52} {wall:>7.2f} {rate:>9,.0f} {rate / in_process:>13.2f}x")
+        print(f"\nbest transform / in-process: {max(ratios):.2f} (goal: at least 0.50)")
+        remove_tree(model_dir)
+        return 0
+    finally:
+        daemon.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
