@@ -37,6 +37,7 @@ from werkzeug.wrappers import Request, Response
 from ..httpserver import KeepAliveHandler, LocalWSGIServer
 from . import encoders
 from .handlers import Transformer, load_user_module
+from .libraries import emulate_image_libraries
 
 PORT_MARKER = "__local_sagemaker_worker_port__="
 
@@ -161,6 +162,9 @@ def main() -> None:
         stream=sys.stdout,
     )
     _watch_parent()
+    # The image decides the libraries the user code sees (see libraries.py): a model trained
+    # with another scikit-learn than the image's fails its health check, as on AWS.
+    emulate_image_libraries()
     app = ContainerApp()
     port = int(os.environ.get("LOCAL_SAGEMAKER_WORKER_PORT", "0"))
     server = LocalWSGIServer(port, app, _Handler)

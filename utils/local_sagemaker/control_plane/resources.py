@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import async_inference, config, serverless
+from ..container.libraries import IMAGE_ENV
 from ..errors import resource_limit, validation
 from ..fleet import HealthCheckFailed, LogSink, VariantFleet, start_instances
 
@@ -349,6 +350,7 @@ class Registry:
                 model_dir = directory / variant["VariantName"] / "model"
                 self._fetch_model(container.get("ModelDataUrl"), model_dir)
                 env = {**self.hooks.instance_env, **(container.get("Environment") or {})}
+                env[IMAGE_ENV] = container.get("Image") or ""  # the image's libraries
                 fleets[variant["VariantName"]] = serverless.make_fleet(
                     variant,
                     model_dir,

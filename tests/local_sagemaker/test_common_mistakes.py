@@ -1,0 +1,451 @@
+"""Each mistake of notebook 07, asserted against the local SageMaker.
+
+The notebook teaches by showing the symptom a learner meets on AWS: an exact error code and
+message, a timeout, a throttle, a failed health check with its log line. If a change to the local
+SageMaker hid one of them (a friendlier error, a missing limit), the lesson would be wrong; these
+tests fail first.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import urllib.request
+from typing import Any
+
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+
+from utils import data, mistakes
+from utils.artifact import package_model
+from utils.local_sagemaker.container.libraries import scikit_learn_version_for_image
+
+from .conftest import (
+    BUCKET,
+    INVOCATION_TIMEOUT,
+    ROLE,
+    make_client,
+    unique,
+    wait_status,
+)
+
+IMAGE_1_4 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-py312-cpu-py3"
+IMAGE_1_2 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+PING_FAILURE = (
+    "The primary container for production variant AllTraffic did not pass the ping health check. "
+    "Please check CloudWatch logs for this endpoint."
+)
+HAS_SERVERLESS = importlib.util.find_spec("utils.local_sagemaker.serverless") is not None
+HAS_ASYNC = importlib.util.find_spec("utils.local_sagemaker.async_inference") is not None
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def loan_model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from utils.model import train_model
+
+    return train_model(seed=0)
+
+
+@pytest.fixture(scope="module")
+def archives(s3: Any, loan_model: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """S3 URLs of the tutorial's archive, the default-handler one and the slow one."""
+    root = tmp_path_factory.mktemp("mistakes")
+    built = {
+        "loan": package_model(loan_model.pipeline, root / "loan"),
+        "default": mistakes.package_default_handler_model(root / "default"),
+        "slow": mistakes.package_slow_model(loan_model.pipeline, root / "slow"),
+    }
+    urls = {}
+    for kind, path in built.items():
+        key = f"mistakes/{kind}/model.tar.gz"
+        s3.upload_file(str(path), BUCKET, key)
+        urls[kind] = f"s3://{BUCKET}/{key}"
+    return urls
+
+
+def _create(
+    sm: Any,
+    model_url: str,
+    image: str = IMAGE_1_4,
+    env: dict[str, str] | None = None,
+    variant: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> str:
+    name = unique("mistake")
+    container: dict[str, Any] = {"Image": image, "ModelDataUrl": model_url}
+    if env:
+        container["Environment"] = env
+    sm.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=ROLE)
+    production = {"VariantName": "AllTraffic", "ModelName": name}
+    production.update(variant or {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1})
+    sm.create_endpoint_config(
+        EndpointConfigName=name, ProductionVariants=[production], **(extra or {})
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def loan_endpoint(sm: Any, archives: dict[str, str]) -> str:
+    name = _create(sm, archives["loan"])
+    wait_status(sm, name, {"InService"})
+    return name
+
+
+@pytest.fixture(scope="module")
+def default_endpoint(sm: Any, archives: dict[str, str]) -> str:
+    name = _create(sm, archives["default"])
+    wait_status(sm, name, {"InService"})
+    return name
+
+
+def _client_error(call: Any) -> dict[str, Any]:
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        call()
+    return excinfo.value.response
+
+
+def _log_messages(local_sm: str, logs: Any, endpoint: str, contains: str) -> list[str]:
+    """Messages of the endpoint's log group with ``contains``, once logs are shipped."""
+    with urllib.request.urlopen(f"{local_sm}/_local/flush", timeout=15) as response:
+        response.read()
+    group = f"/aws/sagemaker/Endpoints/{endpoint}"
+    messages = []
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+        messages += [e["message"] for e in page["events"] if contains in e["message"]]
+    return messages
+
+
+@pytest.fixture(scope="module")
+def logs(local_sm: str) -> Any:
+    return make_client("logs", local_sm)
+
+
+# --- reusing a name --------------------------------------------------------------------------------
+
+
+def test_reusing_an_endpoint_name_fails_and_update_endpoint_works(
+    sm: Any, archives: dict[str, str], loan_endpoint: str
+) -> None:
+    error = _client_error(
+        lambda: sm.create_endpoint(EndpointName=loan_endpoint, EndpointConfigName=loan_endpoint)
+    )
+    assert error["Error"]["Code"] == "ValidationException"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert error["Error"]["Message"] == (
+        f'Cannot create already existing endpoint "arn:aws:sagemaker:us-east-1:123456789012:'
+        f'endpoint/{loan_endpoint}".'
+    )
+    error = _client_error(
+        lambda: sm.create_endpoint_config(
+            EndpointConfigName=loan_endpoint,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": loan_endpoint,
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
+    )
+    assert error["Error"]["Message"].startswith(
+        "Cannot create already existing endpoint configuration "
+    )
+    second = unique("cfg")
+    sm.create_endpoint_config(
+        EndpointConfigName=second,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": loan_endpoint,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sm.update_endpoint(EndpointName=loan_endpoint, EndpointConfigName=second)
+    described = wait_status(sm, loan_endpoint, {"InService"})
+    assert described["EndpointConfigName"] == second
+
+
+# --- version mismatch ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "version"),
+    [
+        (IMAGE_1_2, "1.2.1"),
+        (IMAGE_1_4, "1.4.2"),
+        ("sagemaker-scikit-learn:1.0-1-cpu-py3", "1.0.2"),
+        ("123.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:0.23-1-cpu-py3", "0.23.2"),
+        ("sagemaker-scikit-learn:9.9-9-cpu-py3", None),  # unknown tag: no emulation
+        ("sklearn-inference:1.2-1", None),  # not the AWS scikit-learn image
+        ("", None),
+    ],
+)
+def test_image_tags_map_to_the_container_scikit_learn(image: str, version: str | None) -> None:
+    assert scikit_learn_version_for_image(image) == version
+
+
+def test_library_mismatch_fails_the_ping_health_check(
+    sm: Any, logs: Any, local_sm: str, archives: dict[str, str]
+) -> None:
+    name = _create(sm, archives["loan"], image=IMAGE_1_2)
+    described = wait_status(sm, name, {"InService", "Failed"})
+    assert described["EndpointStatus"] == "Failed"
+    assert described["FailureReason"] == PING_FAILURE
+    lines = _log_messages(local_sm, logs, name, "scikit-learn version mismatch")
+    assert lines, "the model_fn's reason must be in CloudWatch Logs"
+    assert (
+        "this model was trained with scikit-learn 1.4.2, but this container runs scikit-learn "
+        "1.2.1" in lines[-1]
+    )
+    sm.delete_endpoint(EndpointName=name)
+
+
+# --- input that does not match the model -----------------------------------------------------------
+
+
+def _rows(n: int, numeric_only: bool = False) -> Any:
+    frame = data.generate_applications(n, seed=3)
+    return frame[data.NUMERIC_COLUMNS] if numeric_only else frame[data.FEATURE_COLUMNS]
+
+
+@pytest.mark.parametrize(
+    ("case", "log_text"),
+    [
+        # numpy 2.1 (the 1.4-2-py312 image's) quotes the cell as np.str_('...')
+        ("header", "could not convert string to float: np.str_('duration_in_month')"),
+        ("single_row", "Expected 2D array, got 1D array instead"),
+        ("label", "X has 8 features, but LogisticRegression is expecting 7 features as input."),
+        ("charset", "Content type text/csv; charset=utf-8 is not supported by this framework."),
+    ],
+)
+def test_default_handlers_give_the_raw_errors(
+    runtime: Any, logs: Any, local_sm: str, default_endpoint: str, case: str, log_text: str
+) -> None:
+    rows = _rows(2, numeric_only=True)
+    content_type = "text/csv"
+    if case == "header":
+        body = rows.to_csv(index=False)
+    elif case == "single_row":
+        body = rows.head(1).to_csv(index=False, header=False)
+    elif case == "label":
+        body = rows.assign(creditability=1).to_csv(index=False, header=False)
+    else:
+        body, content_type = rows.to_csv(index=False, header=False), "text/csv; charset=utf-8"
+    error = _client_error(
+        lambda: runtime.invoke_endpoint(
+            EndpointName=default_endpoint, ContentType=content_type, Body=body
+        )
+    )
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == 500
+    assert error["Error"]["Message"].startswith("Received server error (500) from primary")
+    assert _log_messages(local_sm, logs, default_endpoint, log_text)
+    # the same rows without the mistake are answered
+    good = rows.to_csv(index=False, header=False)
+    response = runtime.invoke_endpoint(
+        EndpointName=default_endpoint, ContentType="text/csv", Body=good
+    )
+    assert response["Body"].read().decode().count('"') == 4  # ["good", "bad"]-like labels
+
+
+@pytest.mark.parametrize(
+    ("case", "container_text"),
+    [
+        ("header", "the first row looks like a header"),
+        ("label", "is the label column (creditability) still in? Drop it before sending."),
+        ("id", 'a transform job drops a leading ID column with InputFilter "$[1:]"'),
+    ],
+)
+def test_the_tutorial_handlers_say_what_is_wrong(
+    runtime: Any, logs: Any, local_sm: str, loan_endpoint: str, case: str, container_text: str
+) -> None:
+    frame = data.generate_applications(2, seed=3)
+    features = frame[data.FEATURE_COLUMNS]
+    if case == "header":
+        body = features.to_csv(index=False)
+    elif case == "label":
+        body = features.assign(creditability="good").to_csv(index=False, header=False)
+    else:
+        body = frame[["application_id", *data.FEATURE_COLUMNS]].to_csv(index=False, header=False)
+    error = _client_error(
+        lambda: runtime.invoke_endpoint(
+            EndpointName=loan_endpoint, ContentType="text/csv", Body=body
+        )
+    )
+    # The caller sees the generic 500 page; the handler's own words are in the log.
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["OriginalStatusCode"] == 500
+    assert _log_messages(local_sm, logs, loan_endpoint, container_text)
+
+
+def test_the_tutorial_handlers_accept_a_charset(runtime: Any, loan_endpoint: str) -> None:
+    body = data.to_csv_rows(data.generate_applications(1, seed=3))
+    response = runtime.invoke_endpoint(
+        EndpointName=loan_endpoint, ContentType="text/csv; charset=utf-8", Body=body
+    )
+    assert b"probability_of_default" in response["Body"].read()
+
+
+# --- payload over the limit ------------------------------------------------------------------------
+
+
+def test_realtime_payload_over_6_mb(runtime: Any, loan_endpoint: str) -> None:
+    body = b"1" * (6 * 1024 * 1024 + 1)
+    error = _client_error(
+        lambda: runtime.invoke_endpoint(EndpointName=loan_endpoint, ContentType="text/csv", Body=body)
+    )
+    assert error["Error"]["Code"] == "ValidationError"
+    assert error["Error"]["Message"].endswith(" has oversize body.")
+    assert error["Error"]["Message"].startswith("Request ")
+
+
+# --- slower than the invocation timeout --------------------------------------------------------
+
+
+def test_slow_model_times_out_on_a_realtime_endpoint(
+    sm: Any, local_sm: str, archives: dict[str, str]
+) -> None:
+    seconds = INVOCATION_TIMEOUT + 2
+    name = _create(sm, archives["slow"], env={"SLOW_PREDICT_SECONDS": str(seconds)})
+    wait_status(sm, name, {"InService"})
+    client = make_client("sagemaker-runtime", local_sm)
+    body = data.to_csv_rows(data.generate_applications(1, seed=3))
+    started = time.monotonic()
+    error = _client_error(
+        lambda: client.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=body)
+    )
+    assert time.monotonic() - started < seconds
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["OriginalStatusCode"] == 0
+    assert error["Error"]["Message"].startswith(
+        'Received server error (0) from primary with message "Your invocation timed out while '
+        "waiting for a response from container primary."
+    )
+    sm.delete_endpoint(EndpointName=name)
+
+
+@pytest.mark.skipif(not HAS_ASYNC, reason="asynchronous inference has not landed")
+def test_async_endpoint_is_the_fix_for_slow_models(
+    sm: Any, s3: Any, local_sm: str, archives: dict[str, str]
+) -> None:
+    seconds = INVOCATION_TIMEOUT + 0.5  # slower than the (shortened) real-time limit
+    output = f"s3://{BUCKET}/mistakes/async-out"
+    name = _create(
+        sm,
+        archives["slow"],
+        env={"SLOW_PREDICT_SECONDS": str(seconds)},
+        extra={
+            "AsyncInferenceConfig": {
+                "OutputConfig": {"S3OutputPath": output, "S3FailurePath": output + "-failed"}
+            }
+        },
+    )
+    wait_status(sm, name, {"InService"})
+    body = data.to_csv_rows(data.generate_applications(1, seed=3))
+    s3.put_object(Bucket=BUCKET, Key="mistakes/async-in/one.csv", Body=body)
+    client = make_client("sagemaker-runtime", local_sm)
+    location = f"s3://{BUCKET}/mistakes/async-in/one.csv"
+    too_short = client.invoke_endpoint_async(
+        EndpointName=name, InputLocation=location, ContentType="text/csv",
+        InvocationTimeoutSeconds=1,
+    )
+    enough = client.invoke_endpoint_async(
+        EndpointName=name, InputLocation=location, ContentType="text/csv",
+    )
+    failed = mistakes.wait_for_async_result(s3, too_short, timeout=30)
+    assert not failed["ok"]
+    assert "timed out" in failed["body"]
+    done = mistakes.wait_for_async_result(s3, enough, timeout=30)
+    assert done["ok"], done["body"]
+    assert "probability_of_default" in done["body"]
+    sm.delete_endpoint(EndpointName=name)
+
+
+# --- serverless: cold starts, bursts, 4 MB -----------------------------------------------------
+
+
+SERVERLESS = {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1}}
+
+
+@pytest.mark.skipif(not HAS_SERVERLESS, reason="serverless inference has not landed")
+def test_serverless_cold_start_breaks_a_strict_client_timeout_and_provisioned_fixes_it(
+    sm: Any, local_sm: str, archives: dict[str, str]
+) -> None:
+    cold = _create(sm, archives["loan"], variant=SERVERLESS)
+    warm = _create(
+        sm,
+        archives["loan"],
+        variant={
+            "ServerlessConfig": {
+                "MemorySizeInMB": 2048, "MaxConcurrency": 1, "ProvisionedConcurrency": 1,
+            }
+        },
+    )
+    wait_status(sm, cold, {"InService"})
+    wait_status(sm, warm, {"InService"})
+    strict = boto_strict(local_sm, read_timeout=0.3)
+    body = data.to_csv_rows(data.generate_applications(1, seed=3))
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        strict.invoke_endpoint(EndpointName=cold, ContentType="text/csv", Body=body)
+    response = strict.invoke_endpoint(EndpointName=warm, ContentType="text/csv", Body=body)
+    assert b"probability_of_default" in response["Body"].read()
+    for name in (cold, warm):
+        sm.delete_endpoint(EndpointName=name)
+
+
+def boto_strict(url: str, read_timeout: float) -> Any:
+    import boto3
+
+    return boto3.client(
+        "sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+        config=Config(read_timeout=read_timeout, retries={"total_max_attempts": 1}),
+    )
+
+
+@pytest.mark.skipif(not HAS_SERVERLESS, reason="serverless inference has not landed")
+def test_serverless_max_concurrency_throttles_a_burst_and_the_payload_limit_is_4_mb(
+    sm: Any, runtime: Any, archives: dict[str, str]
+) -> None:
+    name = _create(
+        sm, archives["slow"], env={"SLOW_PREDICT_SECONDS": "0.5"}, variant=SERVERLESS
+    )
+    wait_status(sm, name, {"InService"})
+    body = data.to_csv_rows(data.generate_applications(1, seed=3))
+    outcomes = mistakes.send_burst(runtime, name, body, clients=3)
+    assert outcomes == {"ThrottlingException": 2, "ok": 1}
+    error = _client_error(
+        lambda: runtime.invoke_endpoint(
+            EndpointName=name, ContentType="text/csv", Body=b"1" * (4 * 1024 * 1024 + 1)
+        )
+    )
+    assert error["Error"]["Code"] == "ValidationError"
+    assert error["Error"]["Message"].endswith(" has oversize body.")
+    sm.delete_endpoint(EndpointName=name)
+
+
+# --- forgetting to delete: the meter keeps counting --------------------------------------------
+
+
+def test_a_running_endpoint_accrues_cost(local_sm: str, loan_endpoint: str) -> None:
+    from utils.local_sagemaker import meter
+
+    def billed() -> float:
+        rows = meter.current_costs(local_sm)["Endpoints"]
+        return sum(r["InstanceSeconds"] for r in rows if r["EndpointName"] == loan_endpoint)
+
+    first = billed()
+    deadline = time.monotonic() + 5
+    while billed() <= first and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert billed() > first, "an idle InService endpoint must keep accruing instance-seconds"
+

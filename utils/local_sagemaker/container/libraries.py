@@ -1,0 +1,94 @@
+"""Which libraries the emulated serving container has, from the model's image URI.
+
+On AWS the image decides the libraries: ``sagemaker-scikit-learn:1.2-1-cpu-py3`` runs
+scikit-learn 1.2.1 whatever the model was trained with, and a model pickled with another
+scikit-learn fails (or silently misbehaves) there. The local worker runs this project's Python
+environment, so on its own it would always have the training scikit-learn and that mistake could
+never happen locally. To keep it visible, the worker *reports* the image's scikit-learn version to
+the user code: ``sklearn.__version__`` (and what ``importlib.metadata.version("scikit-learn")``
+answers) becomes the image's version before the user module is imported.
+
+Emulation choice (documented, easy to change): only the reported version changes, not the code
+that runs. That is enough for what the tutorial teaches: a ``model_fn`` that checks the version
+(this project's ``code/inference.py`` does) fails the health check with its own message, and
+scikit-learn's own unpickling check warns with ``InconsistentVersionWarning`` ("Trying to
+unpickle estimator ... from version 1.4.2 when using version 1.2.1"), as it does in the real
+container. A model that would *crash* in an older scikit-learn is not reproduced.
+
+The table comes from each image's Dockerfile in aws/sagemaker-scikit-learn-container
+(``docker/<tag>/base/Dockerfile.cpu``, the ``pip install scikit-learn==...`` line; for
+``1.4-2-py312`` see ``utils.artifact.TARGET_CONTAINER``). Only the AWS repository
+``sagemaker-scikit-learn`` is mapped; any other image (or an unknown tag) runs unemulated.
+``LOCAL_SAGEMAKER_IMAGE`` carries the model's ``Image`` into the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+#: The worker's environment variable holding the model container's ``Image``.
+IMAGE_ENV = "LOCAL_SAGEMAKER_IMAGE"
+
+#: Image tag prefix (framework version) -> the scikit-learn the image installs.
+SKLEARN_IMAGE_VERSIONS: dict[str, str] = {
+    "0.23-1": "0.23.2",
+    "1.0-1": "1.0.2",
+    "1.2-1": "1.2.1",
+    "1.4-2": "1.4.2",
+    "1.4-2-py312": "1.4.2",
+}
+
+_SKLEARN_IMAGE = re.compile(r"(?:^|/)sagemaker-scikit-learn:(?P<tag>[^@]+)$")
+
+
+def scikit_learn_version_for_image(image: str | None) -> str | None:
+    """The scikit-learn version an AWS scikit-learn image runs, or None when not known.
+
+    ``...sagemaker-scikit-learn:1.2-1-cpu-py3`` -> ``"1.2.1"``; the longest matching framework
+    version wins, so ``1.4-2-py312-cpu-py3`` maps through ``1.4-2-py312``.
+    """
+    match = _SKLEARN_IMAGE.search(image or "")
+    if not match:
+        return None
+    tag = match.group("tag")
+    for framework in sorted(SKLEARN_IMAGE_VERSIONS, key=len, reverse=True):
+        if tag == framework or tag.startswith(framework + "-"):
+            return SKLEARN_IMAGE_VERSIONS[framework]
+    return None
+
+
+def emulate_image_libraries(image: str | None = None) -> str | None:
+    """Make the user code see the image's scikit-learn; returns the version emulated, if any.
+
+    Does nothing (and imports nothing) when the image is not a known scikit-learn image or
+    already matches the installed scikit-learn.
+    """
+    image = image if image is not None else os.environ.get(IMAGE_ENV)
+    wanted = scikit_learn_version_for_image(image)
+    if wanted is None:
+        return None
+    from importlib import metadata
+
+    try:
+        installed = metadata.version("scikit-learn")
+    except metadata.PackageNotFoundError:
+        return None
+    if installed == wanted:
+        return None
+    import sklearn
+
+    sklearn.__version__ = wanted
+    # sklearn.base binds __version__ at import; it stamps and checks pickles with it.
+    import sklearn.base
+
+    sklearn.base.__version__ = wanted
+    real_version = metadata.version
+
+    def version(distribution_name: str) -> str:
+        if distribution_name.lower().replace("_", "-") == "scikit-learn":
+            return wanted
+        return real_version(distribution_name)
+
+    metadata.version = version  # type: ignore[assignment]
+    return wanted

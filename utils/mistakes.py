@@ -1,0 +1,237 @@
+"""Small helpers for notebook 07 (common mistakes): model archives that misbehave on purpose,
+error printing, and waiting for transform jobs and asynchronous results.
+
+Everything here calls the public AWS APIs (boto3) and works the same on the local SageMaker and
+on AWS. The archives are real SageMaker model archives:
+
+* :func:`package_default_handler_model`: a scikit-learn model on the seven numeric columns of the
+  German Credit data whose ``code/inference.py`` defines only ``model_fn``, so the scikit-learn
+  container's *default* ``input_fn``/``predict_fn``/``output_fn`` handle requests, with their
+  raw errors ("could not convert string to float", "Expected 2D array, got 1D array instead");
+* :func:`package_slow_model`: the tutorial's loan model and handlers, plus a ``predict_fn`` that
+  takes ``SLOW_PREDICT_SECONDS`` (a model environment variable) longer per request; it stands in
+  for a model too heavy for a synchronous call.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from utils.artifact import HANDLER_SOURCE
+from utils.data import LABEL, NUMERIC_COLUMNS, load_german_credit
+
+#: ``code/inference.py`` with only ``model_fn``: the container's defaults do the rest.
+MODEL_FN_ONLY = textwrap.dedent(
+    '''\
+    """Only model_fn: the scikit-learn container's default handlers decode, predict, encode."""
+    import os
+
+    import joblib
+
+
+    def model_fn(model_dir):
+        return joblib.load(os.path.join(model_dir, "model.joblib"))
+    '''
+)
+
+#: Appended to the tutorial's handlers in :func:`package_slow_model`.
+SLOW_PREDICT = textwrap.dedent(
+    '''
+
+    # --- slow on purpose (notebook 07): stands in for a model that needs minutes per request ---
+    import time as _time
+
+    _fast_predict_fn = predict_fn
+
+
+    def predict_fn(input_data, model):
+        """The real prediction, after SLOW_PREDICT_SECONDS of extra work (default 0)."""
+        _time.sleep(float(os.environ.get("SLOW_PREDICT_SECONDS", "0")))
+        return _fast_predict_fn(input_data, model)
+    '''
+)
+
+
+def _write_archive(target: Path, files: dict[str, bytes]) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(target, mode="w:gz") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mtime = 1_704_067_200
+            tar.addfile(info, io.BytesIO(content))
+    return target
+
+
+def package_default_handler_model(out_dir: str | Path) -> Path:
+    """Train a logistic regression on the numeric columns and package it with only ``model_fn``.
+
+    The model expects the seven numeric inputs (:data:`utils.data.NUMERIC_COLUMNS`) in that order
+    as plain numbers, the way the container's default ``input_fn`` delivers them.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    frame = load_german_credit()
+    model = LogisticRegression(max_iter=1000).fit(frame[NUMERIC_COLUMNS].to_numpy(), frame[LABEL])
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    files = {"model.joblib": buffer.getvalue(), "code/inference.py": MODEL_FN_ONLY.encode()}
+    return _write_archive(Path(out_dir) / "model.tar.gz", files)
+
+
+def package_slow_model(pipeline: Any, out_dir: str | Path) -> Path:
+    """The tutorial's archive (model, versions.json, handlers) with a slower ``predict_fn``."""
+    from utils.artifact import package_model
+
+    regular = package_model(pipeline, Path(out_dir) / "regular")
+    files: dict[str, bytes] = {}
+    with tarfile.open(regular, mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                files[member.name] = tar.extractfile(member).read()  # type: ignore[union-attr]
+    files["code/inference.py"] = HANDLER_SOURCE.read_bytes() + SLOW_PREDICT.encode()
+    return _write_archive(Path(out_dir) / "model.tar.gz", files)
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------
+
+
+def error_text(error: Exception) -> str:
+    """``Code (HTTP status): message`` for a botocore ClientError; the exception text otherwise."""
+    response = getattr(error, "response", None)
+    if not response:
+        return f"{type(error).__name__}: {error}"
+    code = response.get("Error", {}).get("Code")
+    message = response.get("Error", {}).get("Message")
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return f"{code} (HTTP {status}): {message}"
+
+
+def show_error(error: Exception) -> None:
+    """Print what a caller sees for ``error``; for a ModelError also the container's status."""
+    print(error_text(error))
+    response = getattr(error, "response", None) or {}
+    if "OriginalStatusCode" in response:
+        print(f"  the container answered HTTP {response['OriginalStatusCode']}")
+
+
+def last_log_error(events: list[Any]) -> str:
+    """The last line of the last traceback in ``events`` (the exception and its message)."""
+    for event in reversed(events):
+        lines = [line for line in event.message.splitlines() if line.strip()]
+        for line in reversed(lines):
+            if not line.startswith(" ") and ("Error" in line or "Exception" in line):
+                return line.strip()
+    return "(no exception in the log)"
+
+
+# --------------------------------------------------------------------------------------------
+# Bursts
+# --------------------------------------------------------------------------------------------
+
+
+def send_burst(runtime: Any, endpoint: str, body: str, clients: int) -> dict[str, int]:
+    """Send ``clients`` requests at the same moment (one thread each); count answers by outcome.
+
+    Outcomes are ``"ok"`` or the error code (``ThrottlingException``, ``ModelError``, ...). Use a
+    client without retries to see every throttle: botocore retries throttles by default.
+    """
+    barrier = threading.Barrier(clients)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        barrier.wait()
+        try:
+            runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=body)
+            outcome = "ok"
+        except Exception as error:
+            outcome = getattr(error, "response", {}).get("Error", {}).get("Code") or type(
+                error
+            ).__name__
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=call) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {outcome: outcomes.count(outcome) for outcome in sorted(set(outcomes))}
+
+
+# --------------------------------------------------------------------------------------------
+# Waiting (polling with a growing interval, never a fixed sleep)
+# --------------------------------------------------------------------------------------------
+
+
+def _intervals(first: float = 0.05, growth: float = 1.5, most: float = 15.0):
+    interval = first
+    while True:
+        yield interval
+        interval = min(interval * growth, most)
+
+
+def wait_for_transform_job(sm: Any, name: str, timeout: float = 3600.0) -> dict[str, Any]:
+    """Poll DescribeTransformJob until the job is Completed, Failed or Stopped."""
+    deadline = time.monotonic() + timeout
+    for interval in _intervals():
+        described = sm.describe_transform_job(TransformJobName=name)
+        if described["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
+            return described
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"transform job {name} still {described['TransformJobStatus']}")
+        time.sleep(interval)
+    raise AssertionError("unreachable")
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def wait_for_async_result(s3: Any, response: dict[str, Any], timeout: float = 3600.0) -> dict:
+    """Poll S3 until an InvokeEndpointAsync request has its output or its failure object.
+
+    Returns ``{"ok": bool, "location": uri, "body": text}``.
+    """
+    places = [(True, response["OutputLocation"])]
+    if response.get("FailureLocation"):
+        places.append((False, response["FailureLocation"]))
+    deadline = time.monotonic() + timeout
+    for interval in _intervals():
+        for ok, uri in places:
+            bucket, key = _split_s3(uri)
+            try:
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+            except s3.exceptions.NoSuchKey:
+                continue
+            return {"ok": ok, "location": uri, "body": body}
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no result at {response['OutputLocation']}")
+        time.sleep(interval)
+    raise AssertionError("unreachable")
+
+
+def read_s3_text(s3: Any, uri: str) -> str:
+    bucket, key = _split_s3(uri)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+
+
+def pretty(body: str) -> str:
+    """Compact JSON for a response body, or the body itself."""
+    try:
+        return json.dumps(json.loads(body))
+    except ValueError:
+        return body.strip()
