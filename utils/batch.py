@@ -1,0 +1,204 @@
+"""Notebook-facing helpers for batch transform: input files, waiting, outputs, logs and cost.
+
+Every helper takes the tutorial (or plain boto3 clients) and works the same on the local
+SageMaker and on AWS; the only local extra is the progress line while a job runs (objects and
+records done), which AWS does not report (DescribeTransformJob shows only the status there).
+
+* :func:`upload_csv_parts`: write a frame as header-less CSV in several S3 objects;
+* :func:`wait_for_transform_job`: poll DescribeTransformJob, print each status (and progress);
+* :func:`read_csv_outputs`: every ``.out`` under a prefix into one DataFrame;
+* :func:`read_transform_job_logs`: the job's ``/aws/sagemaker/TransformJobs`` log lines;
+* :func:`transform_cost`: instance-seconds and dollars, as AWS bills a transform job;
+* :func:`delete_prefix`: remove S3 objects the lesson wrote.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from utils.data import FEATURE_COLUMNS, ID_COLUMN
+
+LOG_GROUP = "/aws/sagemaker/TransformJobs"
+ENDED = ("Completed", "Failed", "Stopped")
+
+
+def upload_csv_parts(
+    tut: Any, frame: pd.DataFrame, prefix: str, parts: int, include_id: bool = True
+) -> str:
+    """Upload ``frame`` as ``parts`` header-less CSV objects under ``prefix``; return the S3 URI."""
+    columns = [ID_COLUMN, *FEATURE_COLUMNS] if include_id else list(FEATURE_COLUMNS)
+    size = -(-len(frame) // parts)
+    for n in range(parts):
+        chunk = frame.iloc[n * size : (n + 1) * size]
+        body = chunk.to_csv(columns=columns, header=False, index=False, lineterminator="\n")
+        key = f"{prefix.strip('/')}/applications-synthetic-{n + 1:02d}.csv"
+        tut.s3.put_object(Bucket=tut.bucket, Key=key, Body=body.encode())
+    return tut.s3_uri(prefix) + "/"
+
+
+def _local_progress(tut: Any, name: str) -> dict[str, Any] | None:
+    if not getattr(tut, "is_local", False) or not tut.endpoint_url:
+        return None
+    url = f"{tut.endpoint_url}/_local/transform-jobs/{name}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
+def wait_for_transform_job(
+    tut: Any, name: str, quiet: bool = False, max_poll_seconds: float = 15.0
+) -> dict[str, Any]:
+    """Poll DescribeTransformJob until the job ends; print each status change (and progress).
+
+    Polls fast at first (a local job takes seconds) and slows down to AWS's pace (minutes).
+    """
+    interval = 0.1
+    last = None
+    while True:
+        described = tut.sagemaker.describe_transform_job(TransformJobName=name)
+        status = described["TransformJobStatus"]
+        progress = _local_progress(tut, name)
+        line = status
+        if progress and progress.get("ObjectsTotal"):
+            line += (
+                f" — objects {progress['ObjectsCompleted'] + progress['ObjectsFailed']}"
+                f"/{progress['ObjectsTotal']}, records {progress['RecordsCompleted']:,}"
+            )
+        if line != last and not quiet:
+            print(line)
+        last = line
+        if status in ENDED:
+            return described
+        time.sleep(interval)
+        interval = min(interval * 1.5, max_poll_seconds)
+
+
+def job_seconds(described: dict[str, Any]) -> tuple[float, float]:
+    """(seconds from creation to end, seconds the instances ran: TransformStartTime→EndTime)."""
+    end = described["TransformEndTime"]
+    return (
+        (end - described["CreationTime"]).total_seconds(),
+        (end - described["TransformStartTime"]).total_seconds(),
+    )
+
+
+def read_csv_outputs(s3: Any, uri: str, columns: list[str]) -> pd.DataFrame:
+    """Every ``.out`` object under ``uri`` (in key order) as one DataFrame with ``columns``."""
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    frames = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(".out"):
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+                frames.append(pd.read_csv(io.BytesIO(body), header=None, names=columns))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def list_outputs(s3: Any, uri: str) -> list[str]:
+    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    return [item["Key"][len(prefix) :].lstrip("/") for item in found]
+
+
+@dataclass
+class LogLine:
+    stream: str
+    message: str
+
+
+def read_transform_job_logs(
+    logs: Any, job_name: str, contains: str = "", min_events: int = 1, timeout: float = 30.0
+) -> list[LogLine]:
+    """The job's log lines containing ``contains`` from every ``<job>/<instance>`` stream.
+
+    Log delivery is asynchronous (on AWS too), so this polls until ``min_events`` are there.
+    """
+    deadline = time.monotonic() + timeout
+    interval = 0.1
+    while True:
+        lines: list[LogLine] = []
+        try:
+            streams = logs.describe_log_streams(
+                logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job_name}/"
+            )["logStreams"]
+        except logs.exceptions.ResourceNotFoundException:
+            streams = []
+        for stream in streams:
+            events = logs.get_log_events(
+                logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"], startFromHead=True
+            )["events"]
+            lines.extend(
+                LogLine(stream["logStreamName"], e["message"])
+                for e in events
+                if contains in e["message"]
+            )
+        if len(lines) >= min_events or time.monotonic() > deadline:
+            return lines
+        time.sleep(interval)
+        interval = min(interval * 1.5, 2.0)
+
+
+def transform_cost(tut: Any, job_names: Iterable[str]) -> pd.DataFrame:
+    """Instance-seconds and cost per job, as AWS bills batch transform.
+
+    Locally from the local SageMaker's meter (instance-seconds while the job's instances ran,
+    at the price table's batch rate); on AWS from DescribeTransformJob
+    (TransformStartTime→TransformEndTime × InstanceCount, the billed interval) and the same
+    price table.
+    """
+    names = list(job_names)
+    rows = []
+    if tut.is_local:
+        from utils.local_sagemaker import meter
+
+        snapshot = meter.current_costs(tut.endpoint_url)
+        for row in snapshot.get("TransformJobs", []):
+            if row["TransformJobName"] in names:
+                rows.append(
+                    {
+                        "job": row["TransformJobName"],
+                        "instances": f"{row['InstanceCount']} × {row['InstanceType']}",
+                        "instance_seconds": row["InstanceSeconds"],
+                        "usd": row["CostUsd"],
+                    }
+                )
+    else:
+        from utils.local_sagemaker.meter import hourly_price
+
+        for name in names:
+            described = tut.sagemaker.describe_transform_job(TransformJobName=name)
+            resources = described["TransformResources"]
+            if "TransformEndTime" not in described:
+                continue
+            seconds = job_seconds(described)[1] * resources["InstanceCount"]
+            price = hourly_price(resources["InstanceType"], tut.region, mode="batch")
+            rows.append(
+                {
+                    "job": name,
+                    "instances": f"{resources['InstanceCount']} × {resources['InstanceType']}",
+                    "instance_seconds": round(seconds, 1),
+                    "usd": None if price is None else round(seconds * price / 3600, 6),
+                }
+            )
+    return pd.DataFrame(rows, columns=["job", "instances", "instance_seconds", "usd"])
+
+
+def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
+    """Delete every object under ``prefix``; return how many."""
+    deleted = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+            deleted += len(keys)
+    return deleted
