@@ -220,7 +220,7 @@ def test_plot_latency_marks_the_percentiles() -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ax = endpoints.plot_latency(list(range(1, 101)), title="test")
+    ax = endpoints.plot_latency(list(range(1, 101)), title="test", show=False)
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels == ["p50 50.5 ms", "p95 95.0 ms", "p99 99.0 ms"]
     assert ax.get_title() == "test (100 requests)"
@@ -399,3 +399,15 @@ def test_delete_endpoint_resources_skips_what_is_gone_and_waits() -> None:
     )
     assert deleted == ["endpoint ep", "endpoint config cfg", "model model"]
     assert sm.deleted == [("endpoint", "ep"), ("endpoint-config", "cfg"), ("model", "model")]
+
+
+def test_plot_latency_shows_the_figure_once_and_closes_it(capsys: pytest.CaptureFixture) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    assert endpoints.plot_latency([1.0, 2.0, 3.0]) is None
+    assert "800x300" in capsys.readouterr().out  # outside IPython display() prints the figure
+    assert set(plt.get_fignums()) == before

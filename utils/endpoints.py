@@ -171,12 +171,24 @@ def measure_latency(
     return [_invoke_once(runtime, endpoint, body, content_type, accept)[0] for _ in range(n)]
 
 
-def plot_latency(samples_ms: Sequence[float], title: str = "Round-trip latency", ax: Any = None):
-    """Histogram of ``samples_ms`` with the p50, p95 and p99 marked; returns the Axes."""
+def plot_latency(
+    samples_ms: Sequence[float],
+    title: str = "Round-trip latency",
+    ax: Any = None,
+    show: bool = True,
+) -> Any:
+    """Histogram of ``samples_ms`` with the p50, p95 and p99 marked.
+
+    With ``show`` (and no ``ax`` given) the figure is displayed once, closed, and nothing is
+    returned, whatever the matplotlib backend: inline in Jupyter it shows as an image, with a
+    non-interactive backend (CI) as its one-line description, so stored notebook outputs compare
+    equal. Otherwise the Axes is returned for further drawing.
+    """
     import matplotlib.pyplot as plt
 
     stats = latency_stats(samples_ms)
-    if ax is None:
+    own_figure = ax is None
+    if own_figure:
         _, ax = plt.subplots(figsize=(8, 3))
     ax.hist(samples_ms, bins=40, color="#8fb3d9", edgecolor="white")
     for key, style in (("p50", "-"), ("p95", "--"), ("p99", ":")):
@@ -185,6 +197,12 @@ def plot_latency(samples_ms: Sequence[float], title: str = "Round-trip latency",
     ax.set_ylabel("requests")
     ax.set_title(f"{title} ({stats['n']} requests)")
     ax.legend()
+    if show and own_figure:
+        from IPython.display import display
+
+        display(ax.figure)
+        plt.close(ax.figure)
+        return None
     return ax
 
 
