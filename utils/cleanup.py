@@ -164,5 +164,5 @@ def _summary(found: Found, spent: dict[str, Any] | None, everything: bool, tut: 
         deleted = [r for r in spent["Endpoints"] if r["EndpointName"] in found.endpoints]
         total = sum(r["CostUsd"] or 0.0 for r in deleted)
         where = "metered locally, as AWS would bill it" if tut.is_local else "estimated"
-        lines.append(f"  cost of those endpoints: ${total:.4f} ({where})")
+        lines.append(f"  cost of those endpoints: ${total:.6f} ({where})")
     return "\n".join(lines)

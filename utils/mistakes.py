@@ -141,11 +141,14 @@ def last_log_error(events: list[Any]) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def send_burst(runtime: Any, endpoint: str, body: str, clients: int) -> dict[str, int]:
+def send_burst(
+    runtime: Any, endpoint: str, body: str, clients: int, errors: list[str] | None = None
+) -> dict[str, int]:
     """Send ``clients`` requests at the same moment (one thread each); count answers by outcome.
 
-    Outcomes are ``"ok"`` or the error code (``ThrottlingException``, ``ModelError``, ...). Use a
-    client without retries to see every throttle: botocore retries throttles by default.
+    Outcomes are ``"ok"`` or the error code (``ThrottlingException``, ``ModelError``, ...); the
+    errors' texts (:func:`error_text`) are appended to ``errors`` when given. Use a client without
+    retries to see every throttle: botocore retries throttles by default.
     """
     barrier = threading.Barrier(clients)
     outcomes: list[str] = []
@@ -160,6 +163,9 @@ def send_burst(runtime: Any, endpoint: str, body: str, clients: int) -> dict[str
             outcome = getattr(error, "response", {}).get("Error", {}).get("Code") or type(
                 error
             ).__name__
+            if errors is not None:
+                with lock:
+                    errors.append(error_text(error))
         with lock:
             outcomes.append(outcome)
 
@@ -235,3 +241,34 @@ def pretty(body: str) -> str:
         return json.dumps(json.loads(body))
     except ValueError:
         return body.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# What ran, and what it cost
+# --------------------------------------------------------------------------------------------
+
+
+def metered_costs(tut: Any, endpoints: list[str]) -> str:
+    """What ``endpoints`` cost so far, real-time (instance-seconds) and serverless (GB-seconds).
+
+    Locally from the local SageMaker's meter; on AWS an estimate of the real-time instances only
+    (serverless usage is on the bill, not in any API).
+    """
+    from utils.cleanup import costs
+
+    snapshot = costs(tut)
+    lines = []
+    for row in snapshot.get("Endpoints", []):
+        if row["EndpointName"] in endpoints:
+            cost = "unknown" if row["CostUsd"] is None else f"${row['CostUsd']:.6f}"
+            lines.append(
+                f"{row['EndpointName']}: real-time, {row['InstanceCount']} x {row['InstanceType']} "
+                f"billed every second it runs, busy or idle: {cost}"
+            )
+    for row in snapshot.get("Serverless", []):
+        if row["EndpointName"] in endpoints:
+            lines.append(
+                f"{row['EndpointName']}: serverless {row['MemorySizeInMB']} MB, {row['Requests']} "
+                f"requests billed by the millisecond: ${row['CostUsd']:.6f}"
+            )
+    return "\n".join(lines) or "(nothing metered for these endpoints)"

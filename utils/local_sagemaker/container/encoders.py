@@ -45,6 +45,11 @@ class UnsupportedFormatError(Exception):
         )
 
 
+# Tracebacks in the container log name exception classes by module: on AWS these two live in
+# sagemaker_containers._errors, so the log lines a learner reads say so here too.
+ClientError.__module__ = UnsupportedFormatError.__module__ = "sagemaker_containers._errors"
+
+
 def _npy_to_numpy(data: Any) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=True)
 
