@@ -166,6 +166,9 @@ def test_model_builder_deploy_invoke_delete(
     assert endpoint.endpoint_status == "InService"
     described = sm.describe_endpoint(EndpointName=endpoint_name)
     assert described["EndpointStatus"] == "InService"
+    # build(tags=...) tags what deploy() creates too, so a forgotten endpoint can be found.
+    endpoint_tags = sm.list_tags(ResourceArn=described["EndpointArn"])["Tags"]
+    assert {"Key": "notebook", "Value": "test-sdk-v3"} in endpoint_tags
     assert described["ProductionVariants"][0]["CurrentInstanceCount"] == 1
 
     # A real prediction: the same probabilities as the pipeline in this process.
