@@ -139,6 +139,7 @@ def setup(backend: str | None = None, notebook: str = "tutorial", quiet: bool = 
     versions = check_versions()
     _put_interpreter_tools_on_path()
     tut = _connect_local(notebook) if backend == "local" else _connect_aws(notebook)
+    _forget_cached_sdk_clients()
     if not quiet:
         print(describe(tut, versions))
     return tut
@@ -149,6 +150,18 @@ def _put_interpreter_tools_on_path() -> None:
     bin_dir = os.path.dirname(sys.executable)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _forget_cached_sdk_clients() -> None:
+    """Make the SDK v3 resources follow the backend just chosen.
+
+    ``sagemaker.core`` caches one SageMaker client per process, created with the endpoint
+    settings of the moment; after switching backends in the same kernel it would keep talking
+    to the old one. Only reset when the SDK is already imported (importing it is slow).
+    """
+    sdk_utils = sys.modules.get("sagemaker.core.utils.utils")
+    if sdk_utils is not None:
+        sdk_utils.SageMakerClient.reset()
 
 
 def check_versions() -> dict[str, str]:
