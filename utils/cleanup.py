@@ -6,12 +6,18 @@ and prints what they cost. ``cleanup(tut, everything=True)`` does it for every n
 tutorial (``project=handson-sagemaker-inference``). Resources without the tutorial's tags are
 never touched, so the same call is safe in an AWS account that holds other work.
 
+Autoscaling policies and targets and CloudWatch alarms on those endpoints go first (AWS refuses
+to delete an endpoint registered for autoscaling). ``everything=True`` also deletes the objects
+under the notebooks' prefixes (``NN_<name>/``) in the tutorial bucket: models, transform and
+asynchronous inputs and outputs (never other keys: on AWS the bucket is shared).
+
 Transform jobs cannot be deleted on SageMaker (their names stay taken), so running ones are
 stopped and finished ones are left as they are.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,9 +38,22 @@ class Found:
     endpoint_configs: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
     transform_jobs: list[str] = field(default_factory=list)
+    #: Application Auto Scaling targets (``endpoint/<name>/variant/<variant>``) of those endpoints.
+    scalable_targets: list[str] = field(default_factory=list)
+    #: CloudWatch alarms on those endpoints (dimension ``EndpointName``).
+    alarms: list[str] = field(default_factory=list)
+    #: Objects in the tutorial bucket under the notebooks' prefixes (``NN_<notebook>/...``):
+    #: uploaded models, transform and asynchronous inputs and outputs.
+    s3_keys: list[str] = field(default_factory=list)
 
     def count(self) -> int:
-        return sum(len(v) for v in (self.endpoints, self.endpoint_configs, self.models))
+        return sum(
+            len(v)
+            for v in (
+                self.endpoints, self.endpoint_configs, self.models, self.scalable_targets,
+                self.alarms, self.s3_keys,
+            )
+        )
 
 
 def _matches(tags: list[dict[str, str]], notebook: str | None) -> bool:
@@ -58,7 +77,7 @@ def _tagged(sm: Any, operation: str, key: str, name_key: str, arn_key: str, note
 def find_tagged(tut: Tutorial, notebook: str | None = None) -> Found:
     """Everything carrying the tutorial's tags (and ``notebook``'s, unless it is None)."""
     sm = tut.sagemaker
-    return Found(
+    found = Found(
         endpoints=_tagged(sm, "list_endpoints", "Endpoints", "EndpointName", "EndpointArn", notebook),
         endpoint_configs=_tagged(
             sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
@@ -67,6 +86,51 @@ def find_tagged(tut: Tutorial, notebook: str | None = None) -> Found:
         models=_tagged(sm, "list_models", "Models", "ModelName", "ModelArn", notebook),
         transform_jobs=_running_transform_jobs(tut, notebook),
     )
+    found.scalable_targets = _scalable_targets(tut, found.endpoints)
+    found.alarms = _alarms(tut, found.endpoints)
+    # Objects only for the whole tutorial (notebook 08): a notebook's own clean-up keeps its
+    # uploads and outputs, which are free records to look at later and cost cents on AWS.
+    found.s3_keys = _tutorial_objects(tut, None) if notebook is None else []
+    return found
+
+
+def _scalable_targets(tut: Tutorial, endpoints: list[str]) -> list[str]:
+    """Autoscaling targets registered for ``endpoints`` (they must go before the endpoint)."""
+    wanted = set(endpoints)
+    ids = []
+    for page in tut.autoscaling.get_paginator("describe_scalable_targets").paginate(
+        ServiceNamespace="sagemaker"
+    ):
+        for target in page["ScalableTargets"]:
+            parts = target["ResourceId"].split("/")
+            if len(parts) >= 2 and parts[0] == "endpoint" and parts[1] in wanted:
+                ids.append(target["ResourceId"])
+    return ids
+
+
+def _alarms(tut: Tutorial, endpoints: list[str]) -> list[str]:
+    """CloudWatch alarms whose ``EndpointName`` dimension names one of ``endpoints``."""
+    wanted = set(endpoints)
+    names = []
+    for page in tut.cloudwatch.get_paginator("describe_alarms").paginate():
+        for alarm in page.get("MetricAlarms", []):
+            dims = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+            if dims.get("EndpointName") in wanted:
+                names.append(alarm["AlarmName"])
+    return names
+
+
+def _tutorial_objects(tut: Tutorial, notebook: str | None) -> list[str]:
+    """Keys under the notebooks' own prefixes (``07_common_mistakes/...``) in the tutorial bucket.
+
+    Only these prefixes: on AWS the bucket is SageMaker's default bucket, shared with other work.
+    """
+    prefix = re.escape(notebook) if notebook else r"\d\d"
+    pattern = re.compile(prefix + r"_[a-z0-9_]+/")
+    keys = []
+    for page in tut.s3.get_paginator("list_objects_v2").paginate(Bucket=tut.bucket):
+        keys += [o["Key"] for o in page.get("Contents", []) if pattern.match(o["Key"])]
+    return keys
 
 
 def _running_transform_jobs(tut: Tutorial, notebook: str | None) -> list[str]:
@@ -115,6 +179,7 @@ def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> Non
     sm = tut.sagemaker
     for job in found.transform_jobs:
         sm.stop_transform_job(TransformJobName=job)
+    _delete_scaling_and_alarms(tut, found)
     for name in found.endpoints:
         sm.delete_endpoint(EndpointName=name)
     _wait_deleted(tut, found.endpoints)
@@ -122,8 +187,33 @@ def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> Non
         sm.delete_endpoint_config(EndpointConfigName=name)
     for name in found.models:
         sm.delete_model(ModelName=name)
+    for start in range(0, len(found.s3_keys), 1000):
+        chunk = found.s3_keys[start : start + 1000]
+        tut.s3.delete_objects(
+            Bucket=tut.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+        )
     if not quiet:
         print(_summary(found, spent, everything, tut))
+
+
+def _delete_scaling_and_alarms(tut: Tutorial, found: Found) -> None:
+    """Scaling policies and targets first (AWS requires it before deleting an endpoint), alarms."""
+    scaling = tut.autoscaling
+    for resource_id in found.scalable_targets:
+        dimension = "sagemaker:variant:DesiredInstanceCount"
+        policies = scaling.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=dimension
+        )["ScalingPolicies"]
+        for policy in policies:
+            scaling.delete_scaling_policy(
+                PolicyName=policy["PolicyName"], ServiceNamespace="sagemaker",
+                ResourceId=resource_id, ScalableDimension=dimension,
+            )
+        scaling.deregister_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=resource_id, ScalableDimension=dimension
+        )
+    if found.alarms:
+        tut.cloudwatch.delete_alarms(AlarmNames=found.alarms)
 
 
 def _wait_deleted(tut: Tutorial, endpoints: list[str]) -> None:
@@ -157,6 +247,9 @@ def _summary(found: Found, spent: dict[str, Any] | None, everything: bool, tut: 
         ("endpoint configs", found.endpoint_configs),
         ("models", found.models),
         ("transform jobs stopped", found.transform_jobs),
+        ("scalable targets", found.scalable_targets),
+        ("alarms", found.alarms),
+        ("S3 objects", found.s3_keys),
     ):
         if names:
             lines.append(f"  {label:<17}: {len(names)}")

@@ -9,6 +9,7 @@ tests fail first.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 import urllib.request
 from typing import Any
@@ -449,3 +450,61 @@ def test_a_running_endpoint_accrues_cost(local_sm: str, loan_endpoint: str) -> N
         time.sleep(0.05)
     assert billed() > first, "an idle InService endpoint must keep accruing instance-seconds"
 
+
+
+# --- notebook 08: clean up everything, by tags ---------------------------------------------------
+
+
+def test_cleanup_everything_removes_scaling_alarms_and_tutorial_objects(
+    local_sm: str, archives: dict[str, str]
+) -> None:
+    from utils.cleanup import cleanup, find_tagged
+    from utils.session import setup
+
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL",)}
+    tut = setup(notebook="99", quiet=True)  # the session server: ensure_running finds it
+    try:
+        assert tut.endpoint_url == local_sm
+        sm = tut.sagemaker
+        name = tut.name("cleanup")
+        sm.create_model(
+            ModelName=name,
+            PrimaryContainer={"Image": IMAGE_1_4, "ModelDataUrl": archives["loan"]},
+            ExecutionRoleArn=ROLE, Tags=tut.tags,
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName=name, Tags=tut.tags,
+            ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": name,
+                                 "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}],
+        )
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tut.tags)
+        wait_status(sm, name, {"InService"})
+        resource = f"endpoint/{name}/variant/AllTraffic"
+        dimension = "sagemaker:variant:DesiredInstanceCount"
+        tut.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=dimension,
+            MinCapacity=1, MaxCapacity=2,
+        )
+        tut.cloudwatch.put_metric_alarm(
+            AlarmName=f"{name}-backlog", Namespace="AWS/SageMaker", MetricName="Invocations",
+            Dimensions=[{"Name": "EndpointName", "Value": name}], Statistic="Sum", Period=60,
+            EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold",
+        )
+        tut.s3.put_object(Bucket=tut.bucket, Key="99_cleanup_test/out/x.out", Body=b"x")
+        tut.s3.put_object(Bucket=tut.bucket, Key="not-the-tutorials/keep.txt", Body=b"x")
+        found = find_tagged(tut)
+        assert name in found.endpoints
+        assert found.scalable_targets == [resource]
+        assert found.alarms == [f"{name}-backlog"]
+        assert "99_cleanup_test/out/x.out" in found.s3_keys
+        assert "not-the-tutorials/keep.txt" not in found.s3_keys
+        cleanup(tut, everything=True, quiet=True)
+        left = find_tagged(tut)
+        assert left.count() == 0
+        assert tut.s3.get_object(Bucket=tut.bucket, Key="not-the-tutorials/keep.txt")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
