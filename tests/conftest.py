@@ -6,6 +6,7 @@ small machines and gives every test the same, seeded model.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -44,3 +45,11 @@ def handlers(model_dir: Path) -> ModuleType:
 def served_model(handlers: ModuleType, model_dir: Path) -> Any:
     """What the container's first request gets from ``model_fn``."""
     return handlers.model_fn(str(model_dir))
+
+
+@pytest.fixture(scope="session")
+def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the local SageMaker shared by every test of the session (see ``local_server``)."""
+    from local_server import run_local_sagemaker
+
+    yield from run_local_sagemaker(tmp_path_factory.mktemp("local-sagemaker"))

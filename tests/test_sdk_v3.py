@@ -2,7 +2,7 @@
 
 The flow a learner runs in notebook 02: ``ModelBuilder`` build + deploy (``wait=False``),
 ``Endpoint.wait_for_status`` with a short poll, ``Endpoint.get(...).invoke(...)``, delete. The
-local SageMaker runs in a temporary state folder on a free port, reached only through the
+session's local SageMaker (a temporary state folder on a free port) is reached only through the
 standard AWS settings that ``setup()`` exports, as in a notebook. Checked along the way: the
 offline settings take effect (no role validation, no telemetry, no connection leaves
 127.0.0.1), the SDK's pydantic models accept every describe response, the prediction is the
@@ -33,20 +33,16 @@ INSTANCE_TYPE = "ml.m5.large"
 
 
 @pytest.fixture(scope="module")
-def tut(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """``setup()`` on a private local SageMaker; the environment is restored afterwards."""
-    from utils.local_sagemaker import daemon
+def tut(local_sm: str) -> Iterator[Any]:
+    """``setup()`` on the session's local SageMaker; the environment is restored afterwards."""
     from utils.session import setup
 
     saved = dict(os.environ)
-    os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = str(tmp_path_factory.mktemp("local-sagemaker"))
-    os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
     _reset_sdk_clients()
     try:
         yield setup(notebook="test-sdk-v3", quiet=True)
     finally:
         _reset_sdk_clients()
-        daemon.stop()
         os.environ.clear()
         os.environ.update(saved)
 

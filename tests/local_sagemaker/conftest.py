@@ -1,33 +1,25 @@
-"""Fixtures: one local SageMaker per test session, in a temporary state folder on a free port.
+"""Fixtures for the conformance suite, on the session's local SageMaker (``local_sm``).
 
-The server is started exactly as a learner starts it (``ensure_running``, a background process)
-and stopped at the end; the teardown checks that the gateway and every worker it started are
-gone. Model archives are small scikit-learn models built here, uploaded to the local S3 through
-the same port.
+The server itself is shared by every test (``tests/local_server.py``). Model archives are small
+scikit-learn models built here, uploaded to the local S3 through the same port.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import joblib
 import numpy as np
-import psutil
 import pytest
-from botocore.config import Config
+from local_server import make_client
 from sklearn.linear_model import LogisticRegression
 
-#: Small enough that the timeout test is quick, large enough for a busy 2-core CI machine.
-INVOCATION_TIMEOUT = 1.5
 BUCKET = "local-sagemaker-tests"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
@@ -90,60 +82,6 @@ def build_archive(handler: str) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
-
-
-def _process_tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-@pytest.fixture(scope="session")
-def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a local SageMaker started for this session; stopped (and checked) afterwards."""
-    from utils.local_sagemaker import daemon
-
-    overrides = {
-        "LOCAL_SAGEMAKER_STATE_DIR": str(tmp_path_factory.mktemp("local-sagemaker")),
-        "LOCAL_SAGEMAKER_PORT": "0",
-        "LOCAL_SAGEMAKER_INVOCATION_TIMEOUT": str(INVOCATION_TIMEOUT),
-        "LOCAL_SAGEMAKER_STARTUP_TIMEOUT": "60",
-        # Async tests: a 60 s RequestTTLSeconds (AWS's minimum) expires after 1.2 s.
-        "LOCAL_SAGEMAKER_ASYNC_TTL_SCALE": "0.02",
-        # Serverless tests: workers idle for 1 s scale to zero (AWS: minutes, unpublished).
-        "LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS": "1",
-    }
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
-        url = daemon.ensure_running()
-        yield url
-        state = daemon.status()
-        assert state is not None
-        tree = _process_tree(state["pid"])
-        assert daemon.stop() is True
-        _, alive = psutil.wait_procs(tree, timeout=10)
-        assert alive == [], f"processes left after stop: {alive}"
-        assert daemon.status() is None
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def make_client(service: str, url: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30),
-    )
 
 
 @pytest.fixture(scope="session")

@@ -17,19 +17,13 @@ from typing import Any
 import botocore.exceptions
 import pytest
 from botocore.config import Config
+from local_server import INVOCATION_TIMEOUT
 
 from utils import data, mistakes
 from utils.artifact import package_model
 from utils.local_sagemaker.container.libraries import scikit_learn_version_for_image
 
-from .conftest import (
-    BUCKET,
-    INVOCATION_TIMEOUT,
-    ROLE,
-    make_client,
-    unique,
-    wait_status,
-)
+from .conftest import BUCKET, ROLE, make_client, unique, wait_status
 
 IMAGE_1_4 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-py312-cpu-py3"
 IMAGE_1_2 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"

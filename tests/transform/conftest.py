@@ -1,6 +1,6 @@
 """Fixtures for transform jobs run end to end on a local SageMaker started for this session.
 
-The server fixture is the conformance suite's (``tests/local_sagemaker/conftest.py``): started as a
+The server is the session's shared one (``local_sm``, ``tests/local_server.py``): started as a
 learner starts it, stopped at the end, with a check that no process is left behind. The model is
 a small stand-alone handler script (no scikit-learn needed) that makes every data path visible:
 it answers one line per record, ``<sum>,<big|small>`` for CSV and ``{"sum": …}`` for JSON Lines,
@@ -10,27 +10,14 @@ fails on any non-numeric CSV cell (a header row), and can be slowed down per mod
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import tarfile
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 from job_helpers import BUCKET, create_model
-
-_spec = importlib.util.spec_from_file_location(
-    "_local_sagemaker_conftest",
-    Path(__file__).resolve().parents[1] / "local_sagemaker" / "conftest.py",
-)
-assert _spec is not None and _spec.loader is not None
-_server = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_server)
-
-local_sm = _server.local_sm
-make_client = _server.make_client
-
+from local_server import make_client
 
 HANDLER = """
 import json, os, time
