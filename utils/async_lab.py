@@ -1,0 +1,311 @@
+"""Helpers for notebook 05 (asynchronous inference): the plumbing, named by what it does.
+
+An asynchronous endpoint answers ``InvokeEndpointAsync`` at once (HTTP 202) and writes the result
+later, to S3, optionally announcing it on SNS. So a client's work is waiting: for an object to
+appear in S3, for a notification, for the instance count to change. Every helper here polls with
+a short interval and a timeout, never a fixed sleep; the interval is short on the local SageMaker
+(things happen in milliseconds) and longer on AWS (they take seconds to minutes), and that is the
+only thing that depends on the backend.
+
+* :func:`wait_for_result` / :func:`wait_for_results`: poll ``HeadObject`` on a request's
+  ``OutputLocation`` and ``FailureLocation`` until one exists;
+* :func:`notification_inbox` / :func:`read_notifications`: an SQS queue subscribed to the SNS
+  topics (with the queue policy AWS requires), and the notifications read back from it;
+* :func:`backlog_metric`: an ``AWS/SageMaker`` backlog metric of the endpoint from CloudWatch;
+* :func:`watch_instance_count`: print the endpoint's instance count each time it changes;
+* :func:`delete_s3_prefix`: remove what the requests wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from utils.serverless_lab import flush_telemetry
+
+__all__ = [
+    "AsyncResult",
+    "backlog_metric",
+    "delete_s3_prefix",
+    "endpoint_cost",
+    "notification_inbox",
+    "read_notifications",
+    "split_s3_uri",
+    "wait_for_result",
+    "wait_for_results",
+    "watch_instance_count",
+]
+
+#: Seconds between two polls, per backend: the local SageMaker writes results within
+#: milliseconds of finishing; on AWS results take seconds to minutes and each poll is a request.
+POLL_SECONDS = {"local": 0.05, "aws": 2.0}
+#: Default time limits per backend (AWS may have to start an instance first: minutes).
+TIMEOUT_SECONDS = {"local": 120.0, "aws": 3600.0}
+
+
+def _poll(tut: Any) -> float:
+    return POLL_SECONDS["local" if tut.is_local else "aws"]
+
+
+def _timeout(tut: Any, timeout: float | None) -> float:
+    return timeout if timeout is not None else TIMEOUT_SECONDS["local" if tut.is_local else "aws"]
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/a/b.out`` -> ``("bucket", "a/b.out")``."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an S3 URI: {uri!r}")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def _exists(s3: Any, uri: str) -> bool:
+    bucket, key = split_s3_uri(uri)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+
+
+@dataclass(frozen=True)
+class AsyncResult:
+    """How one asynchronous request ended: ``Completed`` (OutputLocation) or ``Failed``."""
+
+    inference_id: str
+    status: str
+    location: str
+    seconds: float  # from the start of waiting until the object was seen
+
+    def read(self, s3: Any) -> bytes:
+        bucket, key = split_s3_uri(self.location)
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def wait_for_results(
+    tut: Any,
+    responses: Sequence[dict[str, Any]],
+    timeout: float | None = None,
+    started: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[AsyncResult]:
+    """Poll S3 until every request in ``responses`` (InvokeEndpointAsync answers) has ended.
+
+    A request has ended when the object at its ``OutputLocation`` (success) or its
+    ``FailureLocation`` (failure) exists; ``HeadObject`` checks without downloading. Returns one
+    :class:`AsyncResult` per request, in the order they ended, each with the seconds since
+    ``started`` (a ``time.monotonic()`` value; default: when this call began). Raises
+    ``TimeoutError`` naming the requests still pending after ``timeout`` seconds.
+    """
+    start = clock() if started is None else started
+    limit = _timeout(tut, timeout)
+    pending = {r["InferenceId"]: r for r in responses}
+    ended: list[AsyncResult] = []
+    while True:
+        for inference_id, response in list(pending.items()):
+            for status, key in (("Completed", "OutputLocation"), ("Failed", "FailureLocation")):
+                location = response.get(key)
+                if location and _exists(tut.s3, location):
+                    ended.append(AsyncResult(inference_id, status, location, clock() - start))
+                    del pending[inference_id]
+                    break
+        if not pending:
+            return ended
+        if clock() - start > limit:
+            raise TimeoutError(
+                f"no result after {limit:.0f} s for: {', '.join(sorted(pending))}"
+            )
+        sleep(_poll(tut))
+
+
+def wait_for_result(
+    tut: Any, response: dict[str, Any], timeout: float | None = None, started: float | None = None
+) -> AsyncResult:
+    """Poll S3 until the request's output or failure object exists (see :func:`wait_for_results`)."""
+    return wait_for_results(tut, [response], timeout=timeout, started=started)[0]
+
+
+# --- notifications -------------------------------------------------------------------------------
+
+
+def notification_inbox(tut: Any, name: str, topic_arns: Iterable[str]) -> str:
+    """An SQS queue subscribed to ``topic_arns``; returns its URL.
+
+    SNS may only deliver to a queue whose policy allows it: the policy lets
+    ``sns.amazonaws.com`` send messages from these topics and nothing else (without it, AWS
+    drops the notifications silently). The queue carries the tutorial's tags.
+    """
+    sqs = tut.client("sqs")
+    topics = list(topic_arns)
+    url = sqs.create_queue(QueueName=name, tags={t["Key"]: t["Value"] for t in tut.tags})[
+        "QueueUrl"
+    ]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": topics}},
+            }
+        ],
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
+    for topic in topics:
+        tut.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    return url
+
+
+def read_notifications(
+    tut: Any,
+    queue_url: str,
+    count: int,
+    timeout: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[dict[str, Any]]:
+    """Receive (and delete) at least ``count`` SageMaker notifications from the SNS-fed queue.
+
+    Each SQS message wraps an SNS envelope whose ``Message`` is SageMaker's JSON; this returns
+    those JSON documents, parsed, in the order received. Uses SQS long polling (the call waits
+    up to 1 s locally, 10 s on AWS, for a message), so there is no sleep. Raises ``TimeoutError``
+    if fewer than ``count`` arrive in time.
+    """
+    sqs = tut.client("sqs")
+    limit = _timeout(tut, timeout)
+    wait = 1 if tut.is_local else 10
+    start = clock()
+    notes: list[dict[str, Any]] = []
+    while len(notes) < count:
+        if clock() - start > limit:
+            raise TimeoutError(f"{len(notes)} of {count} notifications after {limit:.0f} s")
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait
+        ).get("Messages", [])
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            notes.append(json.loads(envelope["Message"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return notes
+
+
+# --- metrics and scaling -------------------------------------------------------------------------
+
+
+def backlog_metric(
+    tut: Any,
+    endpoint: str,
+    name: str = "ApproximateBacklogSize",
+    statistic: str = "Maximum",
+    at_least: float | None = None,
+    timeout: float | None = None,
+    minutes: int = 60,
+) -> float | None:
+    """One backlog metric of ``endpoint`` over the last ``minutes`` (the ``statistic`` of all points).
+
+    SageMaker publishes the backlog metrics (``ApproximateBacklogSize``,
+    ``ApproximateBacklogSizePerInstance``, ``ApproximateAgeOfOldestRequest``,
+    ``HasBacklogWithoutCapacity``) under the ``EndpointName`` dimension alone. They reach
+    CloudWatch a little after the fact (about a minute on AWS), so with ``at_least`` this polls
+    until the value reaches it or ``timeout`` passes. Returns None when there is no data point.
+    """
+    limit = _timeout(tut, timeout) if at_least is not None else 0.0
+    start = time.monotonic()
+    while True:
+        flush_telemetry(tut)
+        points = tut.cloudwatch.get_metric_statistics(
+            Namespace="AWS/SageMaker",
+            MetricName=name,
+            Dimensions=[{"Name": "EndpointName", "Value": endpoint}],
+            StartTime=time.time() - minutes * 60,
+            EndTime=time.time() + 60,
+            Period=60,
+            Statistics=[statistic],
+        )["Datapoints"]
+        values = [p[statistic] for p in points]
+        value = None
+        if values:
+            combine = {"Maximum": max, "Minimum": min, "Sum": sum, "SampleCount": sum}
+            value = combine.get(statistic, max)(values)
+        reached = at_least is None or (value is not None and value >= at_least)
+        if reached or time.monotonic() - start > limit:
+            return value
+        time.sleep(max(_poll(tut), 0.2) if tut.is_local else 15.0)
+
+
+def watch_instance_count(
+    tut: Any,
+    endpoint: str,
+    until: int,
+    timeout: float | None = None,
+    show: Callable[[str], None] | None = print,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Poll DescribeEndpoint until the endpoint is InService with ``until`` instances.
+
+    Prints ``<n> instance(s)  <seconds> s`` each time the InService instance count changes (the
+    short ``Updating`` spells in between are not printed), and returns the last count seen;
+    after ``timeout`` seconds it returns that count without raising, so a cell can also show
+    that nothing changed.
+    """
+    limit = _timeout(tut, timeout)
+    start = clock()
+    last: int | None = None
+    while True:
+        described = tut.sagemaker.describe_endpoint(EndpointName=endpoint)
+        if described["EndpointStatus"] == "InService":
+            count = int(described["ProductionVariants"][0].get("CurrentInstanceCount", 0))
+            if count != last:
+                last = count
+                if show is not None:
+                    noun = "instance" if count == 1 else "instances"
+                    show(f"{count} {noun:<9} {clock() - start:.1f} s")
+            if count == until:
+                return count
+        if clock() - start > limit:
+            return -1 if last is None else last
+        sleep(_poll(tut) * 2 if tut.is_local else 15.0)
+
+
+def delete_s3_prefix(s3: Any, uri: str) -> int:
+    """Delete every object under the S3 prefix ``uri``; returns how many were deleted."""
+    bucket, prefix = split_s3_uri(uri)
+    deleted = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted
+
+
+def endpoint_cost(tut: Any, endpoint: str) -> tuple[float, float]:
+    """(instance-seconds, USD) that ``endpoint`` has been billed so far, summed over its variants.
+
+    Locally from the meter: only time with instances running counts, so time spent at zero
+    instances costs nothing, as on AWS. On AWS an estimate from the current instance count and
+    the time since the endpoint last changed (:func:`utils.local_sagemaker.meter.estimate_from_aws`).
+    """
+    from utils.local_sagemaker import meter
+
+    snapshot = (
+        meter.current_costs(tut.endpoint_url)
+        if tut.is_local
+        else meter.estimate_from_aws(tut.sagemaker)
+    )
+    rows = [r for r in snapshot["Endpoints"] if r["EndpointName"] == endpoint]
+    return (
+        sum(r["InstanceSeconds"] for r in rows),
+        sum(r["CostUsd"] or 0.0 for r in rows),
+    )
