@@ -20,19 +20,15 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from private_server import private_local_sagemaker
 
 CLIENTS = 8
 
@@ -96,36 +92,15 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=3.0, help="throughput window")
     args = parser.parse_args()
 
-    state_dir = tempfile.mkdtemp(prefix="bench-local-sagemaker-")
-    os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = state_dir
-    os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
-    import boto3
-
-    from utils.artifact import import_handlers, invoke_handlers, package_model, safe_extract
+    from utils.artifact import import_handlers, invoke_handlers, safe_extract
     from utils.data import FEATURE_COLUMNS, load_german_credit
-    from utils.local_sagemaker import daemon
-    from utils.model import train_model
 
-    url = daemon.ensure_running()
-    try:
-        env = daemon.client_environment(url)
-
-        def client(service: str) -> Any:
-            return boto3.client(
-                service,
-                endpoint_url=url,
-                region_name=env["AWS_DEFAULT_REGION"],
-                aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            )
-
-        sm, rt, s3 = client("sagemaker"), client("sagemaker-runtime"), client("s3")
-        archive = package_model(train_model(seed=0).pipeline, Path(state_dir) / "artifact")
-        s3.create_bucket(Bucket="bench")
-        s3.upload_file(str(archive), "bench", "model/model.tar.gz")
+    with private_local_sagemaker() as server:
+        sm, rt = server.client("sagemaker"), server.client("sagemaker-runtime")
+        model_url, archive = server.upload_loan_model()
         sm.create_model(
             ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": "s3://bench/model/model.tar.gz"},
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url},
         )
         sm.create_endpoint_config(
             EndpointConfigName="bench",
@@ -154,13 +129,13 @@ def main() -> int:
         body = rows.to_csv(header=False, index=False).encode()
         headers = {"Content-Type": "text/csv", "Accept": "application/json"}
 
-        with urllib.request.urlopen(f"{url}/_local/endpoints/{endpoint}") as response:
+        with urllib.request.urlopen(f"{server.url}/_local/endpoints/{endpoint}") as response:
             instances = json.loads(response.read())["Instances"]
         worker = urllib.parse.urlsplit(instances[0]["Url"])
-        gateway = urllib.parse.urlsplit(url)
+        gateway = urllib.parse.urlsplit(server.url)
 
         def boto_call(state: dict[str, Any] | None = None) -> None:
-            c = rt if state is None else state.setdefault("c", client("sagemaker-runtime"))
+            c = rt if state is None else state.setdefault("c", server.client("sagemaker-runtime"))
             c.invoke_endpoint(
                 EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=body
             )["Body"].read()
@@ -186,7 +161,7 @@ def main() -> int:
         )
         worker_call = raw_call(worker.hostname, worker.port, "/invocations")
 
-        model_dir = Path(state_dir) / "inprocess"
+        model_dir = server.state_dir / "inprocess"
         safe_extract(archive, model_dir)
         handlers = import_handlers(model_dir)
         model = handlers.model_fn(str(model_dir))
@@ -251,8 +226,6 @@ def main() -> int:
         print(f"  boto3 -> local SageMaker: {tput_boto:8.1f} req/s")
         print(f"  direct -> workers:        {tput_worker:8.1f} req/s")
         print(f"  ratio (local SageMaker / direct): {tput_boto / tput_worker:.2f}")
-    finally:
-        daemon.stop()
     return 0
 
 

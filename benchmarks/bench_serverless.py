@@ -18,18 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
-import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from private_server import private_local_sagemaker
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -44,44 +38,24 @@ def main() -> int:
     parser.add_argument("--max-concurrency", type=int, default=4)
     args = parser.parse_args()
 
-    state_dir = tempfile.mkdtemp(prefix="bench-serverless-")
-    os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = state_dir
-    os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
-    os.environ["LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS"] = "1"
-
-    import boto3
-    from botocore.config import Config
-
     from utils import data
-    from utils.artifact import package_model
-    from utils.local_sagemaker import daemon
-    from utils.model import train_model
 
-    url = daemon.ensure_running()
-    try:
-        env = daemon.client_environment(url)
-
-        def client(service: str, retries: int = 1) -> Any:
-            return boto3.client(
-                service,
-                endpoint_url=url,
-                region_name=env["AWS_DEFAULT_REGION"],
-                aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-                config=Config(
-                    retries={"max_attempts": retries, "mode": "standard"},
-                    read_timeout=70,
-                    max_pool_connections=64,
-                ),
-            )
-
-        sm, s3, runtime = client("sagemaker"), client("s3"), client("sagemaker-runtime")
-        s3.create_bucket(Bucket="bench")
-        archive = package_model(train_model(seed=0).pipeline, Path(state_dir) / "artifact")
-        s3.upload_file(str(archive), "bench", "model/model.tar.gz")
+    # A 1 s idle timeout so that each cold start is quick to reach.
+    with private_local_sagemaker(LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS="1") as server:
+        # retries off: a throttle must show as a throttle, not be retried away
+        config = {
+            "retries": {"max_attempts": 1, "mode": "standard"},
+            "read_timeout": 70,
+            "max_pool_connections": 64,
+        }
+        sm, runtime = (
+            server.client("sagemaker", **config),
+            server.client("sagemaker-runtime", **config),
+        )
+        model_url, _ = server.upload_loan_model()
         sm.create_model(
             ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": "s3://bench/model/model.tar.gz"},
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url},
             ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
         )
         sm.create_endpoint_config(
@@ -108,7 +82,7 @@ def main() -> int:
             return time.perf_counter() - start
 
         def warm_workers() -> int:
-            with urllib.request.urlopen(f"{url}/_local/endpoints/bench-sl", timeout=5) as r:
+            with urllib.request.urlopen(f"{server.url}/_local/endpoints/bench-sl", timeout=5) as r:
                 return len(json.loads(r.read())["Instances"])
 
         colds = []
@@ -151,8 +125,6 @@ def main() -> int:
         )
         sm.delete_endpoint(EndpointName="bench-sl")
         return 0 if not pending else 1
-    finally:
-        daemon.stop()
 
 
 if __name__ == "__main__":

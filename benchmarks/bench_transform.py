@@ -21,16 +21,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from private_server import private_local_sagemaker
 
 
 def _wait(sm: Any, name: str) -> dict[str, Any]:
@@ -50,36 +46,15 @@ def main() -> int:
     parser.add_argument("--phases", action="store_true", help="print where each job spent time")
     args = parser.parse_args()
 
-    state_dir = tempfile.mkdtemp(prefix="bench-local-sagemaker-")
-    os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = state_dir
-    os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
-    import boto3
-
-    from utils.artifact import import_handlers, package_model, remove_tree, safe_extract
+    from utils.artifact import import_handlers, remove_tree, safe_extract
     from utils.data import FEATURE_COLUMNS, ID_COLUMN, generate_applications
-    from utils.local_sagemaker import daemon
-    from utils.model import train_model
 
-    url = daemon.ensure_running()
-    try:
-        env = daemon.client_environment(url)
-
-        def client(service: str) -> Any:
-            return boto3.client(
-                service,
-                endpoint_url=url,
-                region_name=env["AWS_DEFAULT_REGION"],
-                aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            )
-
-        sm, s3 = client("sagemaker"), client("s3")
-        archive = package_model(train_model(seed=0).pipeline, Path(state_dir) / "artifact")
-        s3.create_bucket(Bucket="bench")
-        s3.upload_file(str(archive), "bench", "model/model.tar.gz")
+    with private_local_sagemaker() as server:
+        sm, s3 = server.client("sagemaker"), server.client("s3")
+        model_url, archive = server.upload_loan_model()
         sm.create_model(
             ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": "s3://bench/model/model.tar.gz"},
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url},
         )
 
         apps = generate_applications(args.rows, seed=0)
@@ -99,7 +74,7 @@ def main() -> int:
         )
 
         # In-process: the container's handler chain on every row, in this process.
-        model_dir = Path(state_dir) / "opt-ml-model"
+        model_dir = server.state_dir / "opt-ml-model"
         safe_extract(archive, model_dir)
         handlers = import_handlers(model_dir)
         model = handlers.model_fn(str(model_dir))
@@ -179,7 +154,7 @@ def main() -> int:
             s3.download_fileobj("bench", f"out-{n}/part-00.csv.out", body)
             assert body.getvalue().count(b"\n") == -(-args.rows // args.files)
             rate = args.rows / wall
-            with urllib.request.urlopen(f"{url}/_local/transform-jobs/bench-{n}") as response:
+            with urllib.request.urlopen(f"{server.url}/_local/transform-jobs/bench-{n}") as response:
                 phases = json.loads(response.read())["PhaseSeconds"]
             started, ended = described["TransformStartTime"], described["TransformEndTime"]
             startup = (started - described["CreationTime"]).total_seconds()
@@ -193,8 +168,6 @@ def main() -> int:
         print(f"\nbest transform / in-process: {max(ratios):.2f} (goal: at least 0.50)")
         remove_tree(model_dir)
         return 0
-    finally:
-        daemon.stop()
 
 
 if __name__ == "__main__":
