@@ -1,0 +1,169 @@
+"""utils.async_lab with fake clients: polling S3 for results, reading notifications, watching the
+instance count, deleting a prefix. (The notebook runs the same helpers against the local
+SageMaker; these tests pin their contracts without a server.)"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from utils import async_lab
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class FakeS3:
+    """head_object answers 404 until an object 'appears' after a number of polls."""
+
+    exceptions = SimpleNamespace(ClientError=botocore.exceptions.ClientError)
+
+    def __init__(self, appear_after: dict[str, int]) -> None:
+        self.appear_after = dict(appear_after)
+        self.heads: dict[str, int] = {}
+        self.deleted: list[str] = []
+        self.objects = ["p/a", "p/b", "p/c"]
+
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        uri = f"s3://{Bucket}/{Key}"
+        self.heads[uri] = self.heads.get(uri, 0) + 1
+        if uri in self.appear_after and self.heads[uri] > self.appear_after[uri]:
+            return {}
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject"
+        )
+
+    def get_paginator(self, name: str) -> Any:
+        assert name == "list_objects_v2"
+        objects = self.objects
+        return SimpleNamespace(
+            paginate=lambda Bucket, Prefix: [
+                {"Contents": [{"Key": k} for k in objects if k.startswith(Prefix)]}
+            ]
+        )
+
+    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> None:
+        self.deleted.extend(o["Key"] for o in Delete["Objects"])
+
+
+def _tut(s3: Any = None, **clients: Any) -> Any:
+    return SimpleNamespace(
+        is_local=True, s3=s3, client=lambda name: clients[name], **clients
+    )
+
+
+def _response(i: str) -> dict[str, str]:
+    return {
+        "InferenceId": i,
+        "OutputLocation": f"s3://b/out/{i}.out",
+        "FailureLocation": f"s3://b/fail/{i}-error.out",
+    }
+
+
+def test_wait_for_results_reports_each_request_as_it_ends() -> None:
+    s3 = FakeS3({"s3://b/out/one.out": 3, "s3://b/fail/two-error.out": 1})
+    clock = FakeClock()
+    ended = async_lab.wait_for_results(
+        _tut(s3), [_response("one"), _response("two")], clock=clock, sleep=clock.sleep
+    )
+    assert [(r.inference_id, r.status) for r in ended] == [("two", "Failed"), ("one", "Completed")]
+    assert ended[0].location == "s3://b/fail/two-error.out"
+    assert ended[1].seconds == pytest.approx(3 * async_lab.POLL_SECONDS["local"])
+
+
+def test_wait_for_results_times_out_naming_the_pending_request() -> None:
+    clock = FakeClock()
+    with pytest.raises(TimeoutError, match="never"):
+        async_lab.wait_for_results(
+            _tut(FakeS3({})), [_response("never")], timeout=1.0, clock=clock, sleep=clock.sleep
+        )
+    assert clock.now == pytest.approx(1.0, abs=0.1)
+
+
+def test_other_s3_errors_are_raised() -> None:
+    s3 = FakeS3({})
+
+    def forbidden(**_: Any) -> None:
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "403", "Message": "Forbidden"}}, "HeadObject"
+        )
+
+    s3.head_object = forbidden  # type: ignore[method-assign]
+    with pytest.raises(botocore.exceptions.ClientError):
+        async_lab.wait_for_result(_tut(s3), _response("x"))
+
+
+def test_read_notifications_unwraps_sns_envelopes_and_deletes() -> None:
+    notes = [{"inferenceId": str(i), "invocationStatus": "Completed"} for i in range(3)]
+    batches = [[], notes[:2], notes[2:]]
+    deleted: list[str] = []
+
+    class FakeSqs:
+        def receive_message(self, **kwargs: Any) -> dict[str, Any]:
+            assert kwargs["WaitTimeSeconds"] >= 1  # long polling, not a sleep loop
+            batch = batches.pop(0)
+            return {
+                "Messages": [
+                    {"Body": json.dumps({"Message": json.dumps(n)}), "ReceiptHandle": n["inferenceId"]}
+                    for n in batch
+                ]
+            }
+
+        def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:
+            deleted.append(ReceiptHandle)
+
+    got = async_lab.read_notifications(_tut(sqs=FakeSqs()), "url", count=3)
+    assert got == notes and deleted == ["0", "1", "2"]
+
+
+def test_watch_instance_count_prints_changes_only_when_in_service() -> None:
+    states = [("Updating", 1), ("InService", 1), ("InService", 1), ("Updating", 0), ("InService", 0)]
+
+    class FakeSm:
+        def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:
+            status, count = states.pop(0) if len(states) > 1 else states[0]
+            return {"EndpointStatus": status, "ProductionVariants": [{"CurrentInstanceCount": count}]}
+
+    shown: list[str] = []
+    clock = FakeClock()
+    final = async_lab.watch_instance_count(
+        SimpleNamespace(is_local=True, sagemaker=FakeSm()), "e", until=0,
+        show=shown.append, clock=clock, sleep=clock.sleep,
+    )
+    assert final == 0
+    assert [line.split()[0] for line in shown] == ["1", "0"]
+
+
+def test_watch_instance_count_returns_the_last_count_at_timeout() -> None:
+    class FakeSm:
+        def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:
+            return {"EndpointStatus": "InService", "ProductionVariants": [{"CurrentInstanceCount": 0}]}
+
+    clock = FakeClock()
+    final = async_lab.watch_instance_count(
+        SimpleNamespace(is_local=True, sagemaker=FakeSm()), "e", until=1, timeout=2,
+        show=None, clock=clock, sleep=clock.sleep,
+    )
+    assert final == 0 and clock.now > 2
+
+
+def test_delete_s3_prefix_and_split() -> None:
+    s3 = FakeS3({})
+    s3.objects = ["p/a", "p/b", "q/c"]
+    assert async_lab.delete_s3_prefix(s3, "s3://bucket/p/") == 2
+    assert s3.deleted == ["p/a", "p/b"]
+    assert async_lab.split_s3_uri("s3://b/x/y.out") == ("b", "x/y.out")
+    with pytest.raises(ValueError):
+        async_lab.split_s3_uri("b/x")
