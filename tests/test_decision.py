@@ -224,7 +224,7 @@ def test_exclusion_reasons_name_the_limit(prices: PriceTable) -> None:
     assert "5.0 MB" in by_mode["serverless"].reason
 
 
-def test_limits_match_the_behaviour_reference() -> None:
+def test_limits_match_the_documented_aws_limits() -> None:
     assert LIMITS["realtime"].max_payload_kb * 1024 == 6_291_456
     assert LIMITS["serverless"].max_payload_kb * 1024 == 4 * 1024 * 1024
     assert LIMITS["asynchronous"].max_payload_kb * 1024 == 1024**3

@@ -33,7 +33,7 @@ time, as AWS recommends for serverless (one worker per container):
   model and the request. To keep that predictable the worker gets one BLAS/OpenMP thread per
   2 GB of memory (AWS gives serverless vCPUs in proportion to memory) and ``MALLOC_ARENA_MAX=2``.
 
-UNCONFIRMED choices (see the behaviour reference, section 5), each a constant below:
+UNCONFIRMED choices (AWS documents the behaviour but not these texts), each a constant below:
 the throttle code (``ThrottlingException``) and its message (``null``, as quoted from real
 service output in aws-samples/amazon-sagemaker-nlu-search#4), the validation texts for invalid
 memory sizes and unsupported combinations, and the error a failed cold start returns.

@@ -50,7 +50,7 @@ def ping_failure_reason(variant: str) -> str:
 
 def download_failure_reason(url: str) -> str:
     # UNCONFIRMED: the wording AWS uses when ModelDataUrl cannot be downloaded, as quoted in
-    # forum threads; not in the behaviour reference.
+    # forum threads; no primary source confirms it.
     return (
         f'Failed to download model data for container "container_1" from URL: "{url}". Please '
         "ensure that there is an object located at the URL and that the role passed to "
