@@ -214,6 +214,70 @@ def test_run_concurrent_clients_counts_requests_variants_and_errors() -> None:
     assert "requests/s, 4 errors" in text and "latency under load: p50" in text
 
 
+def test_poll_intervals_grow_to_a_cap_or_stay_fixed() -> None:
+    from itertools import islice
+
+    from utils.polling import poll_intervals
+
+    assert list(islice(poll_intervals(0.1, 1.0), 8)) == pytest.approx(
+        [0.1, 0.15, 0.225, 0.3375, 0.50625, 0.759375, 1.0, 1.0]
+    )
+    assert list(islice(poll_intervals(2.0, 2.0), 3)) == [2.0, 2.0, 2.0]
+    assert next(poll_intervals()) == endpoints.FIRST_POLL_SECONDS
+
+
+def test_timed_invoke_reads_the_body() -> None:
+    runtime = FakeRuntime()
+    assert endpoints.timed_invoke(runtime, "ep", "1,2\n") >= 0
+    assert runtime.calls == [{"EndpointName": "ep", "Body": "1,2\n", "ContentType": "text/csv"}]
+
+
+class ThrottlingRuntime:
+    """Admits ``slots`` requests at a time (each takes ``seconds``); throttles the rest at once."""
+
+    exceptions = None
+
+    def __init__(self, slots: int, seconds: float = 0.2) -> None:
+        self.slots = threading.Semaphore(slots)
+        self.seconds = seconds
+
+    def invoke_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+        if not self.slots.acquire(blocking=False):
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+                "InvokeEndpoint",
+            )
+        try:
+            time.sleep(self.seconds)
+            return {"Body": FakeBody()}
+        finally:
+            self.slots.release()
+
+
+def test_burst_outcomes_counts_ok_error_codes_and_hung() -> None:
+    errors: list[Exception] = []
+    outcomes = endpoints.burst_outcomes(ThrottlingRuntime(2), "ep", "1,2\n", 5, errors=errors)
+    assert outcomes == {"ok": 2, "ThrottlingException": 3, "hung": 0}
+    assert list(outcomes)[-1] == "hung"
+    assert [e.response["Error"]["Code"] for e in errors] == ["ThrottlingException"] * 3
+    slow = endpoints.burst_outcomes(ThrottlingRuntime(1, seconds=1.0), "ep", "x", 2, timeout=0.3)
+    assert slow == {"ThrottlingException": 1, "hung": 1}
+
+
+def test_the_lessons_burst_views_keep_their_labels() -> None:
+    from utils import mistakes, serverless
+
+    counted = serverless.burst(ThrottlingRuntime(2), "ep", "1,2\n", n=4)
+    assert counted == {"result": 2, "ThrottlingException": 2, "hung": 0}
+    assert list(counted)[-1] == "hung"
+    texts: list[str] = []
+    assert mistakes.send_burst(ThrottlingRuntime(1), "ep", "1,2\n", clients=3, errors=texts) == {
+        "ThrottlingException": 2, "ok": 1
+    }
+    assert texts == ["ThrottlingException (HTTP 400): None"] * 2
+    assert mistakes.send_burst(ThrottlingRuntime(3), "ep", "1,2\n", clients=3) == {"ok": 3}
+
+
 def test_plot_latency_marks_the_percentiles() -> None:
     import matplotlib
 

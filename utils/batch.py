@@ -8,8 +8,9 @@ records done), which AWS does not report (DescribeTransformJob shows only the st
 * :func:`wait_for_transform_job`: poll DescribeTransformJob, print each status (and progress);
 * :func:`read_csv_outputs`: every ``.out`` under a prefix into one DataFrame;
 * :func:`read_transform_job_logs`: the job's ``/aws/sagemaker/TransformJobs`` log lines;
-* :func:`transform_cost`: instance-seconds and dollars, as AWS bills a transform job;
-* :func:`delete_prefix`: remove S3 objects the lesson wrote.
+* :func:`transform_cost`: instance-seconds and dollars, as AWS bills a transform job.
+
+Removing what the lesson wrote to S3 is :func:`utils.s3.delete_prefix`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from typing import Any
 import pandas as pd
 
 from utils.data import FEATURE_COLUMNS, ID_COLUMN
+from utils.polling import poll_intervals
+from utils.s3 import split_s3_uri
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
 ENDED = ("Completed", "Failed", "Stopped")
@@ -56,13 +59,20 @@ def _local_progress(tut: Any, name: str) -> dict[str, Any] | None:
 
 
 def wait_for_transform_job(
-    tut: Any, name: str, quiet: bool = False, max_poll_seconds: float = 15.0
+    tut: Any,
+    name: str,
+    quiet: bool = False,
+    max_poll_seconds: float = 15.0,
+    timeout: float = 3600.0,
 ) -> dict[str, Any]:
-    """Poll DescribeTransformJob until the job ends; print each status change (and progress).
+    """Poll DescribeTransformJob until the job is Completed, Failed or Stopped; return it.
 
-    Polls fast at first (a local job takes seconds) and slows down to AWS's pace (minutes).
+    Prints each status change (and, locally, progress) unless ``quiet``. Polls fast at first (a
+    local job takes seconds) and slows down to AWS's pace (minutes); raises ``TimeoutError``
+    if the job is still running after ``timeout`` seconds.
     """
-    interval = 0.1
+    deadline = time.monotonic() + timeout
+    intervals = poll_intervals(0.1, max_poll_seconds)
     last = None
     while True:
         described = tut.sagemaker.describe_transform_job(TransformJobName=name)
@@ -79,8 +89,9 @@ def wait_for_transform_job(
         last = line
         if status in ENDED:
             return described
-        time.sleep(interval)
-        interval = min(interval * 1.5, max_poll_seconds)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"transform job {name} still {status} after {timeout:.0f} s")
+        time.sleep(next(intervals))
 
 
 def job_seconds(described: dict[str, Any]) -> tuple[float, float]:
@@ -94,7 +105,7 @@ def job_seconds(described: dict[str, Any]) -> tuple[float, float]:
 
 def read_csv_outputs(s3: Any, uri: str, columns: list[str]) -> pd.DataFrame:
     """Every ``.out`` object under ``uri`` (in key order) as one DataFrame with ``columns``."""
-    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    bucket, prefix = split_s3_uri(uri)
     frames = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
@@ -105,7 +116,8 @@ def read_csv_outputs(s3: Any, uri: str, columns: list[str]) -> pd.DataFrame:
 
 
 def list_outputs(s3: Any, uri: str) -> list[str]:
-    bucket, _, prefix = uri[len("s3://") :].partition("/")
+    """The keys under ``uri``, relative to it (a single page: up to 1,000)."""
+    bucket, prefix = split_s3_uri(uri)
     found = s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
     return [item["Key"][len(prefix) :].lstrip("/") for item in found]
 
@@ -124,7 +136,7 @@ def read_transform_job_logs(
     Log delivery is asynchronous (on AWS too), so this polls until ``min_events`` are there.
     """
     deadline = time.monotonic() + timeout
-    interval = 0.1
+    intervals = poll_intervals(0.1, 2.0)
     while True:
         lines: list[LogLine] = []
         try:
@@ -144,8 +156,7 @@ def read_transform_job_logs(
             )
         if len(lines) >= min_events or time.monotonic() > deadline:
             return lines
-        time.sleep(interval)
-        interval = min(interval * 1.5, 2.0)
+        time.sleep(next(intervals))
 
 
 def transform_cost(tut: Any, job_names: Iterable[str]) -> pd.DataFrame:
@@ -159,10 +170,9 @@ def transform_cost(tut: Any, job_names: Iterable[str]) -> pd.DataFrame:
     names = list(job_names)
     rows = []
     if tut.is_local:
-        from utils.local_sagemaker import meter
+        from utils.billing import current_costs
 
-        snapshot = meter.current_costs(tut.endpoint_url)
-        for row in snapshot.get("TransformJobs", []):
+        for row in current_costs(tut).get("TransformJobs", []):
             if row["TransformJobName"] in names:
                 rows.append(
                     {
@@ -192,13 +202,3 @@ def transform_cost(tut: Any, job_names: Iterable[str]) -> pd.DataFrame:
             )
     return pd.DataFrame(rows, columns=["job", "instances", "instance_seconds", "usd"])
 
-
-def delete_prefix(s3: Any, bucket: str, prefix: str) -> int:
-    """Delete every object under ``prefix``; return how many."""
-    deleted = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
-            deleted += len(keys)
-    return deleted

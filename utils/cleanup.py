@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from utils.billing import current_costs
 from utils.session import PROJECT_TAG, Tutorial
 
 # How often to poll while endpoints are deleted: the local SageMaker deletes in milliseconds,
@@ -152,19 +153,11 @@ def _running_transform_jobs(tut: Tutorial, notebook: str | None) -> list[str]:
     return names
 
 
-def costs(tut: Tutorial) -> dict[str, Any]:
-    """What the endpoints have cost so far: metered locally, estimated from AWS otherwise."""
-    from utils.local_sagemaker import meter
-
-    if tut.is_local:
-        return meter.current_costs(tut.endpoint_url)
-    return meter.estimate_from_aws(tut.sagemaker)
-
-
 def cost_report(tut: Tutorial) -> str:
+    """Everything metered so far (:func:`utils.billing.current_costs`), one line per resource."""
     from utils.local_sagemaker import meter
 
-    return meter.format_costs(costs(tut))
+    return meter.format_costs(current_costs(tut))
 
 
 def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> None:
@@ -175,7 +168,7 @@ def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> Non
     """
     notebook = None if everything else tut.notebook
     found = find_tagged(tut, notebook)
-    spent = costs(tut) if found.endpoints else None
+    spent = current_costs(tut) if found.endpoints else None
     sm = tut.sagemaker
     for job in found.transform_jobs:
         sm.stop_transform_job(TransformJobName=job)

@@ -5,8 +5,10 @@ and not about polling loops or percentile maths. Every helper takes ordinary bot
 works the same on the local SageMaker and on AWS: nothing here asks which backend it is on.
 
 * :func:`wait_for_endpoint` polls DescribeEndpoint and prints each status as it changes;
-* :func:`measure_latency`, :func:`latency_stats`, :func:`plot_latency`: client-side round trips;
+* :func:`timed_invoke`, :func:`measure_latency`, :func:`latency_stats`, :func:`plot_latency`:
+  client-side round trips;
 * :func:`run_concurrent_clients`: several threads invoking at once, with throughput;
+* :func:`burst_outcomes`: ``n`` requests at the same moment, counted by outcome (throttles);
 * :func:`read_endpoint_logs`, :func:`requests_per_instance`: the endpoint's CloudWatch Logs;
 * :func:`read_endpoint_metrics`: its ``AWS/SageMaker`` metrics (Invocations, ModelLatency, ...);
 * :func:`cost_so_far`: what the endpoints have cost so far, as AWS bills them;
@@ -19,33 +21,49 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
+from utils.cloudwatch import metric_datapoints
+from utils.polling import FIRST_POLL_SECONDS, MAX_POLL_SECONDS, poll_intervals
+
+__all__ = [
+    "FIRST_POLL_SECONDS",
+    "MAX_POLL_SECONDS",
+    "ConcurrencyResult",
+    "EndpointFailed",
+    "LogEvent",
+    "burst_outcomes",
+    "cost_so_far",
+    "delete_endpoint_resources",
+    "format_cost_rows",
+    "format_latency",
+    "latency_stats",
+    "log_group_for",
+    "measure_latency",
+    "plot_latency",
+    "read_endpoint_logs",
+    "read_endpoint_metrics",
+    "requests_per_instance",
+    "run_concurrent_clients",
+    "timed_invoke",
+    "wait_for_endpoint",
+]
+
 #: Statuses after which waiting for another status is pointless.
 _TERMINAL = {"Failed", "UpdateRollbackFailed"}
 
-#: Adaptive polling: start fast (a local endpoint is ready in seconds), slow down to AWS's pace
-#: (an AWS endpoint takes minutes; its own waiter polls every 30 s).
-FIRST_POLL_SECONDS = 0.2
-MAX_POLL_SECONDS = 15.0
-POLL_GROWTH = 1.5
 
-
-def _poll_intervals(poll_seconds: float | None) -> Iterable[float]:
+def _poll_intervals(poll_seconds: float | None) -> Iterator[float]:
     """Fixed ``poll_seconds``, or (None) 0.2 s growing by half each time up to 15 s."""
     if poll_seconds is not None:
-        while True:
-            yield poll_seconds
-    interval = FIRST_POLL_SECONDS
-    while True:
-        yield interval
-        interval = min(interval * POLL_GROWTH, MAX_POLL_SECONDS)
+        return poll_intervals(poll_seconds, poll_seconds)
+    return poll_intervals()
 
 
 def _is_not_found(error: Exception) -> bool:
@@ -149,6 +167,17 @@ def _invoke_once(
     response["Body"].read()
     elapsed_ms = (time.perf_counter() - started) * 1000
     return elapsed_ms, response.get("InvokedProductionVariant", "")
+
+
+def timed_invoke(
+    runtime: Any,
+    endpoint: str,
+    body: str | bytes,
+    content_type: str = "text/csv",
+    accept: str | None = None,
+) -> float:
+    """Milliseconds for one InvokeEndpoint round trip (the body is read to the end)."""
+    return _invoke_once(runtime, endpoint, body, content_type, accept)[0]
 
 
 def measure_latency(
@@ -286,6 +315,50 @@ def run_concurrent_clients(
     )
 
 
+def _error_code(error: Exception) -> str:
+    """The AWS error code of a botocore ClientError (``ThrottlingException``, ...), else its type."""
+    return getattr(error, "response", {}).get("Error", {}).get("Code") or type(error).__name__
+
+
+def burst_outcomes(
+    runtime: Any,
+    endpoint: str,
+    body: str | bytes,
+    n: int,
+    content_type: str = "text/csv",
+    timeout: float = 75.0,
+    errors: list[Exception] | None = None,
+) -> Counter:
+    """Send ``n`` requests at the same moment (one thread each, released together); count outcomes.
+
+    Outcomes are ``"ok"``, the error code of each failed request (``ThrottlingException``,
+    ``ModelError``, ...) in the order the answers came, then ``"hung"``: the requests still
+    unanswered after ``timeout`` seconds (always present, often 0). Each failure's exception is
+    appended to ``errors`` when given. botocore retries throttles by default: use a client
+    without retries to see every one.
+    """
+    barrier = threading.Barrier(n)
+
+    def call() -> tuple[float, str, Exception | None]:
+        try:
+            barrier.wait(timeout)
+            runtime.invoke_endpoint(EndpointName=endpoint, ContentType=content_type, Body=body)
+            return time.perf_counter(), "ok", None
+        except Exception as error:
+            return time.perf_counter(), _error_code(error), error
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(call) for _ in range(n)]
+        done, pending = wait_futures(futures, timeout=timeout)
+    outcomes: Counter = Counter()
+    for _, outcome, error in sorted((f.result() for f in done), key=lambda answer: answer[0]):
+        outcomes[outcome] += 1
+        if error is not None and errors is not None:
+            errors.append(error)
+    outcomes["hung"] = len(pending)
+    return outcomes
+
+
 # --- CloudWatch Logs ---------------------------------------------------------------------------
 
 
@@ -412,22 +485,16 @@ def read_endpoint_metrics(
 
 
 def _metric_values(cloudwatch: Any, endpoint: str, variant: str, minutes: int) -> dict[str, float]:
-    now = datetime.now(UTC)
-    dimensions = [
-        {"Name": "EndpointName", "Value": endpoint},
-        {"Name": "VariantName", "Value": variant},
-    ]
     out: dict[str, float] = {}
     for metric, statistic in ENDPOINT_METRICS:
-        points = cloudwatch.get_metric_statistics(
-            Namespace="AWS/SageMaker",
-            MetricName=metric,
-            Dimensions=dimensions,
-            StartTime=now - timedelta(minutes=minutes),
-            EndTime=now + timedelta(minutes=1),
-            Period=60,
-            Statistics=["Sum", "SampleCount"] if statistic == "Average" else [statistic],
-        )["Datapoints"]
+        points = metric_datapoints(
+            cloudwatch,
+            endpoint,
+            metric,
+            ["Sum", "SampleCount"] if statistic == "Average" else [statistic],
+            variant=variant,
+            minutes=minutes,
+        )
         if statistic == "Sum":
             out[metric] = float(sum(p["Sum"] for p in points))
         else:  # average over every request, not over per-minute averages
@@ -445,17 +512,13 @@ def cost_so_far(tut: Any, endpoints: Iterable[str] | None = None) -> str:
 
     Locally the figures come from the local SageMaker's meter (instance-seconds since each fleet
     became healthy, at the price table's hourly rate); on AWS they are an estimate from the
-    running endpoints' instance types and counts (:func:`utils.local_sagemaker.meter.estimate_from_aws`).
+    running endpoints' instance types and counts (:func:`utils.billing.current_costs`).
     Models and endpoint configurations cost nothing: only instances behind endpoints do.
     """
-    from utils.local_sagemaker import meter
+    from utils.billing import current_costs
 
-    snapshot = (
-        meter.current_costs(tut.endpoint_url)
-        if tut.is_local
-        else meter.estimate_from_aws(tut.sagemaker)
-    )
-    return format_cost_rows(snapshot["Endpoints"], None if endpoints is None else set(endpoints))
+    rows = current_costs(tut)["Endpoints"]
+    return format_cost_rows(rows, None if endpoints is None else set(endpoints))
 
 
 def format_cost_rows(rows: list[dict[str, Any]], endpoints: set[str] | None = None) -> str:

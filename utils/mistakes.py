@@ -1,5 +1,9 @@
 """Small helpers for notebook 07 (common mistakes): model archives that misbehave on purpose,
-error printing, and waiting for transform jobs and asynchronous results.
+error printing, bursts and what the endpoints cost.
+
+Waiting for transform jobs and asynchronous results uses the lessons' own helpers
+(:func:`utils.batch.wait_for_transform_job`, :func:`utils.asynchronous.wait_for_result`), and
+S3 objects are read with :func:`utils.s3.read_text`.
 
 Everything here calls the public AWS APIs (boto3) and works the same on the local SageMaker and
 on AWS. The archives are real SageMaker model archives:
@@ -19,8 +23,6 @@ import io
 import json
 import tarfile
 import textwrap
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import joblib
 
 from utils.artifact import HANDLER_SOURCE
 from utils.data import LABEL, NUMERIC_COLUMNS, load_german_credit
+from utils.endpoints import burst_outcomes
 
 #: ``code/inference.py`` with only ``model_fn``: the container's defaults do the rest.
 MODEL_FN_ONLY = textwrap.dedent(
@@ -146,93 +149,21 @@ def send_burst(
 ) -> dict[str, int]:
     """Send ``clients`` requests at the same moment (one thread each); count answers by outcome.
 
-    Outcomes are ``"ok"`` or the error code (``ThrottlingException``, ``ModelError``, ...); the
-    errors' texts (:func:`error_text`) are appended to ``errors`` when given. Use a client without
-    retries to see every throttle: botocore retries throttles by default.
+    :func:`utils.endpoints.burst_outcomes`, as a dict sorted by outcome: ``"ok"`` or the error
+    code (``ThrottlingException``, ``ModelError``, ...). The errors' texts (:func:`error_text`)
+    are appended to ``errors`` when given. Use a client without retries to see every throttle:
+    botocore retries throttles by default.
     """
-    barrier = threading.Barrier(clients)
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def call() -> None:
-        barrier.wait()
-        try:
-            runtime.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=body)
-            outcome = "ok"
-        except Exception as error:
-            outcome = getattr(error, "response", {}).get("Error", {}).get("Code") or type(
-                error
-            ).__name__
-            if errors is not None:
-                with lock:
-                    errors.append(error_text(error))
-        with lock:
-            outcomes.append(outcome)
-
-    threads = [threading.Thread(target=call) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return {outcome: outcomes.count(outcome) for outcome in sorted(set(outcomes))}
+    failures: list[Exception] = []
+    outcomes = burst_outcomes(runtime, endpoint, body, clients, errors=failures)
+    if errors is not None:
+        errors.extend(error_text(error) for error in failures)
+    return {outcome: count for outcome, count in sorted(outcomes.items()) if count}
 
 
 # --------------------------------------------------------------------------------------------
-# Waiting (polling with a growing interval, never a fixed sleep)
+# Response bodies
 # --------------------------------------------------------------------------------------------
-
-
-def _intervals(first: float = 0.05, growth: float = 1.5, most: float = 15.0):
-    interval = first
-    while True:
-        yield interval
-        interval = min(interval * growth, most)
-
-
-def wait_for_transform_job(sm: Any, name: str, timeout: float = 3600.0) -> dict[str, Any]:
-    """Poll DescribeTransformJob until the job is Completed, Failed or Stopped."""
-    deadline = time.monotonic() + timeout
-    for interval in _intervals():
-        described = sm.describe_transform_job(TransformJobName=name)
-        if described["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return described
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"transform job {name} still {described['TransformJobStatus']}")
-        time.sleep(interval)
-    raise AssertionError("unreachable")
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket, key
-
-
-def wait_for_async_result(s3: Any, response: dict[str, Any], timeout: float = 3600.0) -> dict:
-    """Poll S3 until an InvokeEndpointAsync request has its output or its failure object.
-
-    Returns ``{"ok": bool, "location": uri, "body": text}``.
-    """
-    places = [(True, response["OutputLocation"])]
-    if response.get("FailureLocation"):
-        places.append((False, response["FailureLocation"]))
-    deadline = time.monotonic() + timeout
-    for interval in _intervals():
-        for ok, uri in places:
-            bucket, key = _split_s3(uri)
-            try:
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
-            except s3.exceptions.NoSuchKey:
-                continue
-            return {"ok": ok, "location": uri, "body": body}
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no result at {response['OutputLocation']}")
-        time.sleep(interval)
-    raise AssertionError("unreachable")
-
-
-def read_s3_text(s3: Any, uri: str) -> str:
-    bucket, key = _split_s3(uri)
-    return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
 
 
 def pretty(body: str) -> str:
@@ -254,9 +185,9 @@ def metered_costs(tut: Any, endpoints: list[str]) -> str:
     Locally from the local SageMaker's meter; on AWS an estimate of the real-time instances only
     (serverless usage is on the bill, not in any API).
     """
-    from utils.cleanup import costs
+    from utils.billing import current_costs
 
-    snapshot = costs(tut)
+    snapshot = current_costs(tut)
     lines = []
     for row in snapshot.get("Endpoints", []):
         if row["EndpointName"] in endpoints:

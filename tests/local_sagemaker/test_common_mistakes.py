@@ -12,6 +12,7 @@ import importlib.util
 import os
 import time
 import urllib.request
+from types import SimpleNamespace
 from typing import Any
 
 import botocore.exceptions
@@ -21,6 +22,7 @@ from local_server import INVOCATION_TIMEOUT
 
 from utils import data, mistakes
 from utils.artifact import package_model
+from utils.asynchronous import wait_for_result
 from utils.local_sagemaker.container.libraries import scikit_learn_version_for_image
 
 from .conftest import BUCKET, ROLE, make_client, unique, wait_status
@@ -356,12 +358,13 @@ def test_async_endpoint_is_the_fix_for_slow_models(
     enough = client.invoke_endpoint_async(
         EndpointName=name, InputLocation=location, ContentType="text/csv",
     )
-    failed = mistakes.wait_for_async_result(s3, too_short, timeout=30)
-    assert not failed["ok"]
-    assert "timed out" in failed["body"]
-    done = mistakes.wait_for_async_result(s3, enough, timeout=30)
-    assert done["ok"], done["body"]
-    assert "probability_of_default" in done["body"]
+    tut = SimpleNamespace(is_local=True, s3=s3)
+    failed = wait_for_result(tut, too_short, timeout=30)
+    assert not failed.ok
+    assert "timed out" in failed.read(s3).decode()
+    done = wait_for_result(tut, enough, timeout=30)
+    assert done.ok, done.read(s3)
+    assert b"probability_of_default" in done.read(s3)
     sm.delete_endpoint(EndpointName=name)
 
 

@@ -1,5 +1,5 @@
-"""utils.async_lab with fake clients: polling S3 for results, reading notifications, watching the
-instance count, deleting a prefix. (The notebook runs the same helpers against the local
+"""utils.asynchronous with fake clients: polling S3 for results, reading notifications, watching
+the instance count. (The notebook runs the same helpers against the local
 SageMaker; these tests pin their contracts without a server.)"""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from utils import async_lab
+from utils import asynchronous
 
 
 class FakeClock:
@@ -33,8 +33,6 @@ class FakeS3:
     def __init__(self, appear_after: dict[str, int]) -> None:
         self.appear_after = dict(appear_after)
         self.heads: dict[str, int] = {}
-        self.deleted: list[str] = []
-        self.objects = ["p/a", "p/b", "p/c"]
 
     def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
         uri = f"s3://{Bucket}/{Key}"
@@ -44,18 +42,6 @@ class FakeS3:
         raise botocore.exceptions.ClientError(
             {"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject"
         )
-
-    def get_paginator(self, name: str) -> Any:
-        assert name == "list_objects_v2"
-        objects = self.objects
-        return SimpleNamespace(
-            paginate=lambda Bucket, Prefix: [
-                {"Contents": [{"Key": k} for k in objects if k.startswith(Prefix)]}
-            ]
-        )
-
-    def delete_objects(self, Bucket: str, Delete: dict[str, Any]) -> None:
-        self.deleted.extend(o["Key"] for o in Delete["Objects"])
 
 
 def _tut(s3: Any = None, **clients: Any) -> Any:
@@ -75,18 +61,19 @@ def _response(i: str) -> dict[str, str]:
 def test_wait_for_results_reports_each_request_as_it_ends() -> None:
     s3 = FakeS3({"s3://b/out/one.out": 3, "s3://b/fail/two-error.out": 1})
     clock = FakeClock()
-    ended = async_lab.wait_for_results(
+    ended = asynchronous.wait_for_results(
         _tut(s3), [_response("one"), _response("two")], clock=clock, sleep=clock.sleep
     )
     assert [(r.inference_id, r.status) for r in ended] == [("two", "Failed"), ("one", "Completed")]
     assert ended[0].location == "s3://b/fail/two-error.out"
-    assert ended[1].seconds == pytest.approx(3 * async_lab.POLL_SECONDS["local"])
+    assert [r.ok for r in ended] == [False, True]
+    assert ended[1].seconds == pytest.approx(3 * asynchronous.POLL_SECONDS["local"])
 
 
 def test_wait_for_results_times_out_naming_the_pending_request() -> None:
     clock = FakeClock()
     with pytest.raises(TimeoutError, match="never"):
-        async_lab.wait_for_results(
+        asynchronous.wait_for_results(
             _tut(FakeS3({})), [_response("never")], timeout=1.0, clock=clock, sleep=clock.sleep
         )
     assert clock.now == pytest.approx(1.0, abs=0.1)
@@ -102,7 +89,7 @@ def test_other_s3_errors_are_raised() -> None:
 
     s3.head_object = forbidden  # type: ignore[method-assign]
     with pytest.raises(botocore.exceptions.ClientError):
-        async_lab.wait_for_result(_tut(s3), _response("x"))
+        asynchronous.wait_for_result(_tut(s3), _response("x"))
 
 
 def test_read_notifications_unwraps_sns_envelopes_and_deletes() -> None:
@@ -124,7 +111,7 @@ def test_read_notifications_unwraps_sns_envelopes_and_deletes() -> None:
         def delete_message(self, QueueUrl: str, ReceiptHandle: str) -> None:
             deleted.append(ReceiptHandle)
 
-    got = async_lab.read_notifications(_tut(sqs=FakeSqs()), "url", count=3)
+    got = asynchronous.read_notifications(_tut(sqs=FakeSqs()), "url", count=3)
     assert got == notes and deleted == ["0", "1", "2"]
 
 
@@ -138,7 +125,7 @@ def test_watch_instance_count_prints_changes_only_when_in_service() -> None:
 
     shown: list[str] = []
     clock = FakeClock()
-    final = async_lab.watch_instance_count(
+    final = asynchronous.watch_instance_count(
         SimpleNamespace(is_local=True, sagemaker=FakeSm()), "e", until=0,
         show=shown.append, clock=clock, sleep=clock.sleep,
     )
@@ -152,18 +139,8 @@ def test_watch_instance_count_returns_the_last_count_at_timeout() -> None:
             return {"EndpointStatus": "InService", "ProductionVariants": [{"CurrentInstanceCount": 0}]}
 
     clock = FakeClock()
-    final = async_lab.watch_instance_count(
+    final = asynchronous.watch_instance_count(
         SimpleNamespace(is_local=True, sagemaker=FakeSm()), "e", until=1, timeout=2,
         show=None, clock=clock, sleep=clock.sleep,
     )
     assert final == 0 and clock.now > 2
-
-
-def test_delete_s3_prefix_and_split() -> None:
-    s3 = FakeS3({})
-    s3.objects = ["p/a", "p/b", "q/c"]
-    assert async_lab.delete_s3_prefix(s3, "s3://bucket/p/") == 2
-    assert s3.deleted == ["p/a", "p/b"]
-    assert async_lab.split_s3_uri("s3://b/x/y.out") == ("b", "x/y.out")
-    with pytest.raises(ValueError):
-        async_lab.split_s3_uri("b/x")

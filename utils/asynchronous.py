@@ -13,7 +13,9 @@ only thing that depends on the backend.
   topics (with the queue policy AWS requires), and the notifications read back from it;
 * :func:`backlog_metric`: an ``AWS/SageMaker`` backlog metric of the endpoint from CloudWatch;
 * :func:`watch_instance_count`: print the endpoint's instance count each time it changes;
-* :func:`delete_s3_prefix`: remove what the requests wrote.
+* :func:`endpoint_cost`: what the endpoint has been billed so far (nothing while at zero).
+
+Removing what the requests wrote to S3 is :func:`utils.s3.delete_prefix`.
 """
 
 from __future__ import annotations
@@ -24,16 +26,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from utils.serverless_lab import flush_telemetry
+from utils import s3 as s3_objects
+from utils.cloudwatch import flush_telemetry, metric_datapoints
 
 __all__ = [
     "AsyncResult",
     "backlog_metric",
-    "delete_s3_prefix",
     "endpoint_cost",
     "notification_inbox",
     "read_notifications",
-    "split_s3_uri",
     "wait_for_result",
     "wait_for_results",
     "watch_instance_count",
@@ -54,25 +55,6 @@ def _timeout(tut: Any, timeout: float | None) -> float:
     return timeout if timeout is not None else TIMEOUT_SECONDS["local" if tut.is_local else "aws"]
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/a/b.out`` -> ``("bucket", "a/b.out")``."""
-    if not uri.startswith("s3://"):
-        raise ValueError(f"not an S3 URI: {uri!r}")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    return bucket, key
-
-
-def _exists(s3: Any, uri: str) -> bool:
-    bucket, key = split_s3_uri(uri)
-    try:
-        s3.head_object(Bucket=bucket, Key=key)
-        return True
-    except s3.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-
-
 @dataclass(frozen=True)
 class AsyncResult:
     """How one asynchronous request ended: ``Completed`` (OutputLocation) or ``Failed``."""
@@ -82,9 +64,14 @@ class AsyncResult:
     location: str
     seconds: float  # from the start of waiting until the object was seen
 
+    @property
+    def ok(self) -> bool:
+        """Whether the request succeeded (its output, not its failure, is in S3)."""
+        return self.status == "Completed"
+
     def read(self, s3: Any) -> bytes:
-        bucket, key = split_s3_uri(self.location)
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        """The result (or the failure's text) from S3."""
+        return s3_objects.read_bytes(s3, self.location)
 
 
 def wait_for_results(
@@ -111,7 +98,7 @@ def wait_for_results(
         for inference_id, response in list(pending.items()):
             for status, key in (("Completed", "OutputLocation"), ("Failed", "FailureLocation")):
                 location = response.get(key)
-                if location and _exists(tut.s3, location):
+                if location and s3_objects.exists(tut.s3, location):
                     ended.append(AsyncResult(inference_id, status, location, clock() - start))
                     del pending[inference_id]
                     break
@@ -223,15 +210,7 @@ def backlog_metric(
     start = time.monotonic()
     while True:
         flush_telemetry(tut)
-        points = tut.cloudwatch.get_metric_statistics(
-            Namespace="AWS/SageMaker",
-            MetricName=name,
-            Dimensions=[{"Name": "EndpointName", "Value": endpoint}],
-            StartTime=time.time() - minutes * 60,
-            EndTime=time.time() + 60,
-            Period=60,
-            Statistics=[statistic],
-        )["Datapoints"]
+        points = metric_datapoints(tut.cloudwatch, endpoint, name, [statistic], minutes=minutes)
         values = [p[statistic] for p in points]
         value = None
         if values:
@@ -278,33 +257,16 @@ def watch_instance_count(
         sleep(_poll(tut) * 2 if tut.is_local else 15.0)
 
 
-def delete_s3_prefix(s3: Any, uri: str) -> int:
-    """Delete every object under the S3 prefix ``uri``; returns how many were deleted."""
-    bucket, prefix = split_s3_uri(uri)
-    deleted = 0
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-            deleted += len(keys)
-    return deleted
-
-
 def endpoint_cost(tut: Any, endpoint: str) -> tuple[float, float]:
     """(instance-seconds, USD) that ``endpoint`` has been billed so far, summed over its variants.
 
     Locally from the meter: only time with instances running counts, so time spent at zero
     instances costs nothing, as on AWS. On AWS an estimate from the current instance count and
-    the time since the endpoint last changed (:func:`utils.local_sagemaker.meter.estimate_from_aws`).
+    the time since the endpoint last changed (:func:`utils.billing.current_costs`).
     """
-    from utils.local_sagemaker import meter
+    from utils.billing import current_costs
 
-    snapshot = (
-        meter.current_costs(tut.endpoint_url)
-        if tut.is_local
-        else meter.estimate_from_aws(tut.sagemaker)
-    )
-    rows = [r for r in snapshot["Endpoints"] if r["EndpointName"] == endpoint]
+    rows = [r for r in current_costs(tut)["Endpoints"] if r["EndpointName"] == endpoint]
     return (
         sum(r["InstanceSeconds"] for r in rows),
         sum(r["CostUsd"] or 0.0 for r in rows),
