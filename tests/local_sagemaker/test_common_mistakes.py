@@ -458,7 +458,7 @@ def test_cleanup_everything_removes_scaling_alarms_and_tutorial_objects(
     from utils.cleanup import cleanup, find_tagged
     from utils.session import setup
 
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL",)}
+    saved = dict(os.environ)  # setup() exports the AWS settings, as in a notebook
     tut = setup(notebook="99", quiet=True)  # the session server: ensure_running finds it
     try:
         assert tut.endpoint_url == local_sm
@@ -500,8 +500,5 @@ def test_cleanup_everything_removes_scaling_alarms_and_tutorial_objects(
         assert left.count() == 0
         assert tut.s3.get_object(Bucket=tut.bucket, Key="not-the-tutorials/keep.txt")
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        os.environ.clear()
+        os.environ.update(saved)

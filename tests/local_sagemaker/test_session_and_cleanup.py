@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,8 +15,15 @@ from .conftest import build_archive, wait_status
 
 
 @pytest.fixture(scope="module")
-def tut(local_sm: str) -> Any:
-    return setup(notebook="t1", quiet=True)
+def tut(local_sm: str) -> Iterator[Any]:
+    """``setup()`` exports the AWS settings into the process, as in a notebook; undone afterwards
+    so that later tests (moto in-process, for instance) see a clean environment."""
+    saved = dict(os.environ)
+    try:
+        yield setup(notebook="t1", quiet=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _deploy(tut: Any, model_url: str, tags: list[dict[str, str]]) -> str:
