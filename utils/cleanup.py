@@ -64,13 +64,23 @@ def _matches(tags: list[dict[str, str]], notebook: str | None) -> bool:
     return notebook is None or values.get("notebook") == notebook
 
 
+def _tags_of(sm: Any, arn: str) -> list[dict[str, str]]:
+    """The resource's tags; none if it disappeared since it was listed (an endpoint that finished
+    deleting between ListEndpoints and ListTags is gone, not an error)."""
+    try:
+        return sm.list_tags(ResourceArn=arn).get("Tags", [])
+    except sm.exceptions.ClientError as err:
+        if err.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
+            return []
+        raise
+
+
 def _tagged(sm: Any, operation: str, key: str, name_key: str, arn_key: str, notebook: str | None):
     """Names of the resources listed by ``operation`` that carry the tutorial's tags."""
     names = []
     for page in sm.get_paginator(operation).paginate():
         for item in page[key]:
-            tags = sm.list_tags(ResourceArn=item[arn_key]).get("Tags", [])
-            if _matches(tags, notebook):
+            if _matches(_tags_of(sm, item[arn_key]), notebook):
                 names.append(item[name_key])
     return names
 
@@ -143,7 +153,7 @@ def _running_transform_jobs(tut: Tutorial, notebook: str | None) -> list[str]:
         pages = sm.get_paginator("list_transform_jobs").paginate(StatusEquals="InProgress")
         for page in pages:
             for job in page["TransformJobSummaries"]:
-                tags = sm.list_tags(ResourceArn=job["TransformJobArn"]).get("Tags", [])
+                tags = _tags_of(sm, job["TransformJobArn"])
                 if _matches(tags, notebook):
                     names.append(job["TransformJobName"])
     except sm.exceptions.ClientError as err:

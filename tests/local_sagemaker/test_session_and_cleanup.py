@@ -106,3 +106,26 @@ def test_cleanup_deletes_only_this_notebooks_resources(tut: Any, capsys: Any) ->
 def test_cleanup_with_nothing_to_delete_says_so(tut: Any, capsys: Any) -> None:
     cleanup(tut)
     assert "Nothing left to delete for notebook t1." in capsys.readouterr().out
+
+
+def test_a_resource_gone_between_list_and_list_tags_is_skipped() -> None:
+    """ListEndpoints can name an endpoint that finishes deleting before ListTags reaches it."""
+    import botocore.exceptions
+
+    from utils.cleanup import _tags_of
+
+    class Client:
+        exceptions = botocore.exceptions
+
+        def __init__(self, code: str) -> None:
+            self.code = code
+
+        def list_tags(self, ResourceArn: str) -> dict:
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": self.code, "Message": f"Resource {ResourceArn} does not exist."}},
+                "ListTags",
+            )
+
+    assert _tags_of(Client("ValidationException"), "arn:aws:sagemaker:::endpoint/gone") == []
+    with pytest.raises(botocore.exceptions.ClientError):
+        _tags_of(Client("AccessDeniedException"), "arn:aws:sagemaker:::endpoint/secret")
