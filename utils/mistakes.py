@@ -180,7 +180,8 @@ def pretty(body: str) -> str:
 
 
 def metered_costs(tut: Any, endpoints: list[str]) -> str:
-    """What ``endpoints`` cost so far, real-time (instance-seconds) and serverless (GB-seconds).
+    """What ``endpoints`` cost so far: instance-seconds (real-time and asynchronous) and
+    GB-seconds (serverless).
 
     Locally from the local SageMaker's meter; on AWS an estimate of the real-time instances only
     (serverless usage is on the bill, not in any API).
@@ -193,7 +194,7 @@ def metered_costs(tut: Any, endpoints: list[str]) -> str:
         if row["EndpointName"] in endpoints:
             cost = "unknown" if row["CostUsd"] is None else f"${row['CostUsd']:.6f}"
             lines.append(
-                f"{row['EndpointName']}: real-time, {row['InstanceCount']} x {row['InstanceType']} "
+                f"{row['EndpointName']}: {row['InstanceCount']} x {row['InstanceType']} instance(s) "
                 f"billed every second it runs, busy or idle: {cost}"
             )
     for row in snapshot.get("Serverless", []):
