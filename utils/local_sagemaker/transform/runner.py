@@ -24,30 +24,28 @@ stream (``/aws/sagemaker/TransformJobs``, ``<job>/<instance-id>``); the other ob
 the job ends ``Failed`` with ``AlgorithmError: See job logs for more information`` (container
 answers) or ``ClientError: …`` (the data or the settings).
 
-Stopping: the stop event stops new requests, the instances are stopped (so in-flight requests end
-at once, never after a 10-minute invocation timeout), and every ``.out`` this job had already
-written is deleted: "When you stop a batch transform job before it is completed, Amazon SageMaker
-doesn't store the job's output in Amazon S3" (StopTransformJob API reference). Deleting outputs
-that were already written is how the local SageMaker honours that; whether AWS writes outputs
-before the end at all is UNCONFIRMED.
+Stopping: the stop event stops new requests, the instances and batch agents are stopped (so
+in-flight requests end at once, never after a 10-minute invocation timeout), and every ``.out``
+this job had already written is deleted: "When you stop a batch transform job before it is
+completed, Amazon SageMaker doesn't store the job's output in Amazon S3" (StopTransformJob API
+reference). Deleting outputs that were already written is how the local SageMaker honours that;
+whether AWS writes outputs before the end at all is UNCONFIRMED.
 
-Speed: the records of one mini-batch are parsed, filtered, joined and written with one
-``csv.reader``/``csv.writer`` call for the whole batch (when ContentType and Accept are CSV),
-not one call per record; the library's per-record functions remain the reference and the
-fallback for anything the fast path does not cover (quotes across lines, BOMs, ``\\r``).
+Speed: the per-object data work (split, InputFilter, batch; split responses, join, OutputFilter)
+is :func:`.agent.prepare` / :func:`.agent.finish`. For jobs with DataProcessing it runs in one
+batch agent process per instance (:mod:`.agent`), because parsing and writing every record twice
+on gateway threads is GIL-bound and held the whole job to one core; jobs without it only split
+bytes and call the same functions here. The agents start with the instance threads and are
+stopped with the instances: at the end of the job, on StopTransformJob and on gateway shutdown
+(which stops every job); an agent also exits by itself when the gateway dies (its stdin closes).
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import csv
 import dataclasses
 import http.client
-import io
-import itertools
 import json
-import operator
 import queue
 import shutil
 import threading
@@ -58,6 +56,8 @@ from pathlib import Path
 from typing import Any
 
 from ..fleet import HealthCheckFailed, Instance, LogSink, VariantFleet, start_instances
+from . import agent as agent_work
+from .agent import AgentError, BatchAgent
 from .assembly import (
     InputObject,
     assemble,
@@ -67,10 +67,10 @@ from .assembly import (
     parse_manifest,
     parse_s3_uri,
 )
-from .data_processing import DataProcessor, JsonPath, split_response
+from .data_processing import DataProcessor
 from .errors import TransformDataError
-from .records import Batch, Record, decompress, payload_limit_bytes, plan_batches, split_records
-from .validation import CSV, DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec, media_type
+from .records import Batch
+from .validation import DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
 ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
@@ -204,7 +204,8 @@ class TransformRunner:
         self.stopping = threading.Event()
         self.processor = DataProcessor.from_spec(spec) if spec.uses_data_processing else None
         self._fleet: VariantFleet | None = None
-        self._fleet_lock = threading.Lock()
+        self._agents: list[BatchAgent] = []
+        self._fleet_lock = threading.Lock()  # also guards _agents
         self._uploaded: list[tuple[str, str]] = []
         self._failures: list[str] = []  # FailureReason candidates, first one wins
         self._lock = threading.Lock()
@@ -219,6 +220,7 @@ class TransformRunner:
         if fleet is not None:
             for instance in list(fleet.instances):
                 instance.stop(grace=2.0)
+        self._stop_agents()
 
     def run(self, started: Callable[[], None] = lambda: None) -> JobOutcome:
         """Do the whole job; never raises. ``started`` is called once the instances are up."""
@@ -254,6 +256,7 @@ class TransformRunner:
                 return self._stopped()
             return JobOutcome("Failed", f"InternalServerError: {type(exc).__name__}: {exc}"[:1024])
         finally:
+            self._stop_agents()
             if fleet is not None:
                 self._stop_fleet(fleet)
             shutil.rmtree(self.ctx.work_dir, ignore_errors=True)
@@ -360,6 +363,29 @@ class TransformRunner:
         if fleet.instances:
             self.ctx.instances_stopped(fleet)
 
+    def _start_agent(self) -> BatchAgent | None:
+        """An instance's batch agent, for jobs whose records are parsed (see :mod:`.agent`)."""
+        if self.processor is None:
+            return None
+        with self._fleet_lock:
+            if self.stopping.is_set():
+                return None
+            agent = BatchAgent()
+            self._agents.append(agent)
+        return agent
+
+    def _stop_agents(self) -> None:
+        with self._fleet_lock:
+            agents, self._agents = self._agents, []
+        for agent in agents:
+            agent.stop()
+
+    def _data_work(self, agent: BatchAgent | None, name: str, *args: Any) -> Any:
+        """Run :func:`.agent.prepare` or :func:`.agent.finish` in the agent, or here without one."""
+        if agent is None:
+            return getattr(agent_work, name)(*args)
+        return agent.call(name, *args)
+
     def _stopped(self) -> JobOutcome:
         s3 = self.ctx.s3_client()
         with self._lock:
@@ -391,6 +417,7 @@ class TransformRunner:
         self.ctx.log_sink(LOG_GROUP, instance.log_stream, f"[sagemaker logs]: {message}")
 
     def _run_instance(self, instance: Instance, objects: list[InputObject]) -> None:
+        agent = self._start_agent()
         settings = self._settings(instance)
         with self.progress.lock:
             for entry in self.progress.instances:
@@ -413,7 +440,10 @@ class TransformRunner:
         )
         senders = [
             threading.Thread(
-                target=self._sender, args=(instance, spec, work), daemon=True, name=f"send-{n}"
+                target=self._sender,
+                args=(instance, spec, agent, work),
+                daemon=True,
+                name=f"send-{n}",
             )
             for n in range(settings.max_concurrent_transforms)
         ]
@@ -423,7 +453,7 @@ class TransformRunner:
             for obj in objects:
                 if self.stopping.is_set():
                     break
-                item = self._read_object(instance, spec, obj)
+                item = self._read_object(instance, spec, agent, obj)
                 if item is None:
                     continue
                 if not item.batches:  # an empty object: an empty .out, no request
@@ -438,7 +468,7 @@ class TransformRunner:
                 sender.join()
 
     def _read_object(
-        self, instance: Instance, spec: TransformJobSpec, obj: InputObject
+        self, instance: Instance, spec: TransformJobSpec, agent: BatchAgent | None, obj: InputObject
     ) -> _ObjectWork | None:
         source = f"{obj.bucket}/{obj.key}"
         try:
@@ -457,11 +487,21 @@ class TransformRunner:
             return None
         try:
             started = time.perf_counter()
-            originals, batches = _prepare(data, spec, self.processor, source=obj.uri)
+            originals, batches = self._data_work(
+                agent, "prepare", data, spec, self.processor, obj.uri
+            )
             self.progress.timed("prepare", started)
         except TransformDataError as err:
             self._object_failed(
                 instance, obj, [f"{source}: {err.message}"], f"{err.failure_kind}: {err.message}"
+            )
+            return None
+        except AgentError as exc:  # the agent was stopped (the job is stopping) or crashed
+            self._object_failed(
+                instance,
+                obj,
+                [f"{source}: {type(exc).__name__}: {exc}"],
+                f"InternalServerError: {type(exc).__name__}: {exc}",
             )
             return None
         return _ObjectWork(obj, originals, batches)
@@ -470,6 +510,7 @@ class TransformRunner:
         self,
         instance: Instance,
         spec: TransformJobSpec,
+        agent: BatchAgent | None,
         work: queue.Queue[tuple[_ObjectWork, int] | None],
     ) -> None:
         while True:
@@ -479,7 +520,7 @@ class TransformRunner:
             obj_work, index = item
             try:
                 if not obj_work.failed and not self.stopping.is_set():
-                    self._process_batch(instance, spec, obj_work, index)
+                    self._process_batch(instance, spec, agent, obj_work, index)
             except _RequestFailed as failure:
                 self._request_failed(instance, obj_work, failure)
             except TransformDataError as err:
@@ -508,29 +549,31 @@ class TransformRunner:
                     )
 
     def _process_batch(
-        self, instance: Instance, spec: TransformJobSpec, obj_work: _ObjectWork, index: int
+        self,
+        instance: Instance,
+        spec: TransformJobSpec,
+        agent: BatchAgent | None,
+        obj_work: _ObjectWork,
+        index: int,
     ) -> None:
         batch = obj_work.batches[index]
         started = time.perf_counter()
         body = self._invoke(instance, spec, batch)
         self.progress.timed("invoke", started)
         started = time.perf_counter()
-        source = obj_work.obj.uri
-        per_record = (self.processor is not None and self.processor.transforms_output) or (
-            spec.assemble_with == "Line"
+        joins = self.processor is not None and self.processor.transforms_output
+        originals = obj_work.originals[batch.first : batch.first + batch.count] if joins else []
+        obj_work.outputs[index] = self._data_work(
+            agent,
+            "finish",
+            body,
+            batch.first,
+            batch.count,
+            originals,
+            spec,
+            self.processor,
+            obj_work.obj.uri,
         )
-        if not per_record:
-            outputs = [body]
-        else:
-            predictions = split_response(
-                body, batch.count, spec.accept, first_index=batch.first, source=source
-            )
-            if self.processor is None or not self.processor.transforms_output:
-                outputs = predictions
-            else:
-                originals = obj_work.originals[batch.first : batch.first + batch.count]
-                outputs = _finish_batch(self.processor, originals, predictions, batch.first)
-        obj_work.outputs[index] = outputs
         self.progress.timed("finish", started)
         self.progress.add(records_completed=batch.count)
 
@@ -691,196 +734,3 @@ def _post(
         instance.release(conn, not response.will_close)
         return response.status, data
     raise ConnectionError("the instance closed the connection")
-
-
-def _prepare(
-    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None, *, source: str
-) -> tuple[list[bytes], list[Batch]]:
-    """Decompress, split, InputFilter and batch one object.
-
-    Returns the original records' payloads (for JoinSource=Input) and the request batches.
-    MultiRecord Line splitting is done with bytes.split and a bisect over cumulative sizes,
-    never one Python object per record; everything else (and every error) goes through the
-    library's :func:`split_records` / :func:`plan_batches`, which define the behaviour.
-    """
-    data = decompress(data, spec.compression_type, source=source)
-    if (
-        spec.split_type == "Line"
-        and spec.batch_strategy in (None, "", "MultiRecord")
-        and b"\r" not in data
-    ):
-        lines = data.split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
-        to_send_lines = lines
-        if processor is not None and not processor.input_filter.is_root:
-            filtered = _filter_csv(processor, lines)
-            if filtered is None:
-                filtered = [processor.filter_input(p, index=i) for i, p in enumerate(lines)]
-            to_send_lines = filtered
-        planned = _plan_lines(to_send_lines, spec.max_payload_mb)
-        if planned is not None:
-            return lines, planned
-    records, batches = _prepare_records(data, spec, processor, source=source)
-    return [r.payload for r in records], batches
-
-
-def _plan_lines(lines: list[bytes], max_payload_mb: int) -> list[Batch] | None:
-    """MultiRecord batches of Line records, as :func:`plan_batches` packs them (greedy, in order).
-
-    None when a record alone exceeds the limit: the library then raises its error.
-    """
-    limit = payload_limit_bytes(max_payload_mb)
-    if not lines:
-        return []
-    if limit is None:
-        return [Batch(b"\n".join(lines), 0, len(lines), True)]
-    # ends[i]: bytes of lines[0..i], each counted with one separator
-    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
-    batches = []
-    start = 0
-    base = 0
-    while start < len(lines):
-        end = bisect.bisect_right(ends, base + limit + 1, start)
-        if end == start:
-            return None
-        batches.append(Batch(b"\n".join(lines[start:end]), start, end - start, False))
-        base = ends[end - 1]
-        start = end
-    return batches
-
-
-def _prepare_records(
-    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None, *, source: str
-) -> tuple[list[Record], list[Batch]]:
-    """The library's path, record by record (every SplitType and BatchStrategy)."""
-    records = split_records(data, spec.split_type, source=source)
-    to_send = records
-    if processor is not None and not processor.input_filter.is_root:
-        filtered = _filter_csv(processor, [r.payload for r in records])
-        if filtered is None:
-            filtered = [
-                processor.filter_input(r.payload, index=r.index) for r in records
-            ]  # the library, record by record: the reference behaviour and its error texts
-        to_send = [Record(r.index, f, f) for r, f in zip(records, filtered, strict=True)]
-    batches = plan_batches(
-        to_send,
-        split_type=spec.split_type,
-        batch_strategy=spec.batch_strategy,
-        max_payload_mb=spec.max_payload_mb,
-        source=source,
-    )
-    return records, batches
-
-
-def _csv_rows(payloads: list[bytes]) -> list[list[str]] | None:
-    """Parse single-line CSV records in one pass, or None when the fast path does not apply."""
-    joined = b"\n".join(payloads)
-    if b"\r" in joined or b"\xef\xbb\xbf" in joined:
-        return None
-    try:
-        lines = joined.decode("utf-8").split("\n")
-    except UnicodeDecodeError:
-        return None
-    if len(lines) != len(payloads):
-        return None
-    rows = list(csv.reader(lines))
-    return rows if len(rows) == len(payloads) else None  # a quote left open spans lines
-
-
-def _write_csv(rows: list[Any]) -> list[bytes] | None:
-    """Write CSV rows (lists or tuples of str) and return one bytes line per row."""
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    out = buffer.getvalue().encode("utf-8").split(b"\n")
-    out.pop()  # after the last line terminator
-    return out if len(out) == len(rows) else None
-
-
-def _select_rows(path: JsonPath, rows: list[list[str]]) -> list[Any] | None:
-    """Apply an index-only JSONPath to many CSV rows at C speed, or None to use the library.
-
-    The path is applied once per row *length* to ``[0, 1, …, n-1]``: the result says which
-    positions it selects (a definite index, or a list of them), and every row of that length is
-    then read with one ``itemgetter``. A path that selects anything but row elements (names,
-    nested indexes, an index outside the row) gives no position list, and the caller falls back
-    to the library record by record, which raises the error with the record's number.
-    """
-    getters: dict[int, Callable[[list[str]], Any] | None] = {}
-    out = []
-    for row in rows:
-        size = len(row)
-        try:
-            getter = getters[size]
-        except KeyError:
-            getter = getters[size] = _position_getter(path, size)
-        if getter is None:
-            return None
-        out.append(getter(row))
-    return out
-
-
-def _position_getter(path: JsonPath, size: int) -> Callable[[list[str]], Any] | None:
-    try:
-        probe = path.apply(list(range(size)))
-    except TransformDataError:
-        return None
-    if isinstance(probe, int) and not isinstance(probe, bool):
-        index = probe
-        return lambda row: (row[index],)
-    if not isinstance(probe, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in probe
-    ):
-        return None
-    if not probe:
-        return lambda row: ()
-    if len(probe) == 1:
-        only = probe[0]
-        return lambda row: (row[only],)
-    return operator.itemgetter(*probe)
-
-
-def _filter_csv(processor: DataProcessor, payloads: list[bytes]) -> list[bytes] | None:
-    if media_type(processor.content_type) != CSV or not payloads:
-        return None
-    rows = _csv_rows(payloads)
-    if rows is None:
-        return None
-    selected = _select_rows(processor.input_filter, rows)
-    return None if selected is None else _write_csv(selected)
-
-
-def _finish_batch(
-    processor: DataProcessor, originals: list[bytes], predictions: list[bytes], first: int
-) -> list[bytes]:
-    """Join and OutputFilter one mini-batch's records, batch-at-once when both sides are CSV."""
-    fast: list[bytes] | None = None
-    if media_type(processor.content_type) == CSV and media_type(processor.accept) == CSV:
-        fast = _finish_csv(processor, originals, predictions)
-    if fast is not None:
-        return fast
-    return [
-        processor.finish(original, prediction, index=first + n)
-        for n, (original, prediction) in enumerate(zip(originals, predictions, strict=True))
-    ]
-
-
-def _finish_csv(
-    processor: DataProcessor, originals: list[bytes], predictions: list[bytes]
-) -> list[bytes] | None:
-    predicted = _csv_rows(predictions)
-    if predicted is None:
-        return None
-    if processor.join_source == "Input":
-        inputs = _csv_rows(originals)
-        if inputs is None:
-            return None
-        values: list[Any] = [row + pred for row, pred in zip(inputs, predicted, strict=True)]
-    else:
-        values = predicted
-    if not processor.output_filter.is_root:
-        selected = _select_rows(processor.output_filter, values)
-        if selected is None:
-            return None
-        values = selected
-    return _write_csv(values)
