@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 import urllib.request
 import uuid
 from typing import Any
 
 import botocore.exceptions
+import psutil
 import pytest
 from job_helpers import BUCKET, ROLE, unique, wait_job
 
@@ -294,6 +296,42 @@ def test_stop_keeps_no_output(sm: Any, s3: Any, slow_model: str) -> None:
     assert read(s3, p + "/out") == {}
     # stopping again is harmless
     sm.stop_transform_job(TransformJobName=request["TransformJobName"])
+
+
+def _agents(url: str) -> list[psutil.Process]:
+    """The batch agent processes the gateway at ``url`` runs now."""
+    with urllib.request.urlopen(f"{url}/_local/health") as response:
+        gateway = psutil.Process(json.loads(response.read())["pid"])
+    return [
+        p
+        for p in gateway.children(recursive=True)
+        if "utils.local_sagemaker.transform.agent" in " ".join(p.cmdline())
+    ]
+
+
+def test_stop_with_data_processing_stops_the_agents(
+    sm: Any, s3: Any, slow_model: str, local_sm: str
+) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"a.csv": b"id,1,1\n"})
+    request = job_request(
+        slow_model,
+        uri,
+        f"s3://{BUCKET}/{p}/out",
+        DataProcessing={"InputFilter": "$[1:]", "JoinSource": "Input"},
+    )
+    sm.create_transform_job(**request)
+    name = request["TransformJobName"]
+    deadline, delay = time.monotonic() + 60, 0.02
+    while progress(local_sm, name)["Requests"] == 0:  # until the agent prepared the object
+        assert time.monotonic() < deadline, "the job never sent a request"
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+    assert len(_agents(local_sm)) == 1
+    sm.stop_transform_job(TransformJobName=name)
+    assert wait_job(sm, name, timeout=20)["TransformJobStatus"] == "Stopped"
+    assert read(s3, p + "/out") == {}
+    assert _agents(local_sm) == []
 
 
 # -- API errors -----------------------------------------------------------------------------------
