@@ -2,12 +2,13 @@
 
 Each benchmark runs against a private server (a temporary state folder, a free port) so that it
 measures nothing else and leaves nothing behind: ``with private_local_sagemaker() as server:``
-starts it and always stops it (with all its workers) at the end.
+starts it and always stops it (with all its workers) and removes its state folder at the end.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -74,3 +75,4 @@ def private_local_sagemaker(**settings: str) -> Iterator[PrivateServer]:
         yield PrivateServer(url, Path(state_dir))
     finally:
         daemon.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
