@@ -92,6 +92,32 @@ def _address_space_limit(megabytes: int) -> Callable[[], None]:
     return apply
 
 
+#: A request body up to this size is sent in one write with the request headers.
+COALESCE_LIMIT = 64 * 1024
+
+
+class _WorkerConnection(http.client.HTTPConnection):
+    """``HTTPConnection`` that sends a small request's headers and body in one write.
+
+    The stock ``_send_output`` sends them separately, so the worker wakes up for the headers and
+    again for the body; one segment saves that round (TCP_NODELAY is set on the socket).
+    """
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if (
+            isinstance(message_body, bytes)
+            and message_body
+            and len(message_body) <= COALESCE_LIMIT
+            and not encode_chunked
+        ):
+            self._buffer.extend((b"", message_body))  # type: ignore[attr-defined]
+            msg = b"\r\n".join(self._buffer)  # type: ignore[attr-defined]
+            del self._buffer[:]  # type: ignore[attr-defined]
+            self.send(msg)
+            return
+        super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+
+
 class HealthCheckFailed(Exception):
     """The instance did not pass the ping health check."""
 
@@ -214,7 +240,7 @@ class Instance:
         try:
             conn = self._idle.pop()
         except IndexError:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+            conn = _WorkerConnection("127.0.0.1", self.port, timeout=timeout)
             conn.connect()
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return conn, False
