@@ -64,7 +64,11 @@ class _Flusher:
         with self._cond:
             self._items.append(item)
             self._queued += 1
-            self._cond.notify_all()
+            if len(self._items) == 1:
+                # Only the first item wakes the flusher: it waits for "something to send", then
+                # for its batching window, which further items do not shorten. Waking it on every
+                # item would cost the request path a thread switch each time.
+                self._cond.notify_all()
 
     def _run(self) -> None:
         last_send = float("-inf")
