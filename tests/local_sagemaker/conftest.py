@@ -66,22 +66,27 @@ def _tiny_model() -> LogisticRegression:
     return LogisticRegression().fit(x, [0, 0, 1, 1])
 
 
-def build_archive(handler: str) -> bytes:
-    """A model.tar.gz with ``model.joblib`` and ``code/inference.py``."""
-    buffer = io.BytesIO()
-    files: dict[str, bytes] = {
-        "code/inference.py": textwrap.dedent(HANDLERS[handler]).encode(),
-        "greeting.txt": b"hello",
-    }
+def archive_with(code: str, extra: dict[str, bytes] | None = None) -> bytes:
+    """A model.tar.gz with ``code/inference.py`` (``code``), a tiny ``model.joblib`` and ``extra``."""
     model_bytes = io.BytesIO()
     joblib.dump(_tiny_model(), model_bytes)
-    files["model.joblib"] = model_bytes.getvalue()
+    files = {
+        "code/inference.py": textwrap.dedent(code).encode(),
+        "model.joblib": model_bytes.getvalue(),
+        **(extra or {}),
+    }
+    buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+def build_archive(handler: str) -> bytes:
+    """The archive of one of the :data:`HANDLERS` (``transform`` reads ``greeting.txt``)."""
+    return archive_with(HANDLERS[handler], {"greeting.txt": b"hello"})
 
 
 @pytest.fixture(scope="session")

@@ -6,19 +6,15 @@ through Application Auto Scaling. The session server sets ``LOCAL_SAGEMAKER_ASYN
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-import textwrap
 import time
 import urllib.request
 from typing import Any
 
 import botocore.exceptions
-import joblib
 import pytest
 
-from .conftest import BUCKET, ROLE, _tiny_model, make_client, unique, wait_status
+from .conftest import BUCKET, ROLE, archive_with, make_client, unique, wait_status
 
 SLOW_WHEN_NINE = """
 import os, time, joblib
@@ -31,24 +27,10 @@ def predict_fn(data, model):
 """
 
 
-def _archive(code: str) -> bytes:
-    files = {"code/inference.py": textwrap.dedent(code).encode()}
-    model = io.BytesIO()
-    joblib.dump(_tiny_model(), model)
-    files["model.joblib"] = model.getvalue()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def slow_url(s3: Any) -> str:
     key = "models/async-slow/model.tar.gz"
-    s3.put_object(Bucket=BUCKET, Key=key, Body=_archive(SLOW_WHEN_NINE))
+    s3.put_object(Bucket=BUCKET, Key=key, Body=archive_with(SLOW_WHEN_NINE))
     return f"s3://{BUCKET}/{key}"
 
 

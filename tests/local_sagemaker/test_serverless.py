@@ -5,20 +5,16 @@ metering. The session server sets ``LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS=1``.
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
-import textwrap
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import botocore.exceptions
-import joblib
 import pytest
 
-from .conftest import BUCKET, ROLE, _tiny_model, make_client, unique, wait_status
+from .conftest import BUCKET, ROLE, archive_with, make_client, unique, wait_status
 
 SLOW_MODEL = """
 import os, time, joblib
@@ -36,26 +32,12 @@ def model_fn(model_dir):
 """
 
 
-def _archive(code: str) -> bytes:
-    files = {"code/inference.py": textwrap.dedent(code).encode()}
-    model = io.BytesIO()
-    joblib.dump(_tiny_model(), model)
-    files["model.joblib"] = model.getvalue()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def archives(s3: Any, model_urls: dict[str, str]) -> dict[str, str]:
     urls = dict(model_urls)
     for name, code in (("slow-serverless", SLOW_MODEL), ("hungry", HUNGRY_MODEL)):
         key = f"models/{name}/model.tar.gz"
-        s3.put_object(Bucket=BUCKET, Key=key, Body=_archive(code))
+        s3.put_object(Bucket=BUCKET, Key=key, Body=archive_with(code))
         urls[name] = f"s3://{BUCKET}/{key}"
     return urls
 
