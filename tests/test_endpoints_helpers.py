@@ -267,9 +267,11 @@ def test_burst_outcomes_counts_ok_error_codes_and_hung() -> None:
 def test_the_lessons_burst_views_keep_their_labels() -> None:
     from utils import mistakes, serverless
 
-    counted = serverless.burst(ThrottlingRuntime(2), "ep", "1,2\n", n=4)
+    refused: list[Exception] = []
+    counted = serverless.burst(ThrottlingRuntime(2), "ep", "1,2\n", n=4, errors=refused)
     assert counted == {"result": 2, "ThrottlingException": 2, "hung": 0}
     assert list(counted)[-1] == "hung"
+    assert [e.response["Error"]["Code"] for e in refused] == ["ThrottlingException"] * 2
     texts: list[str] = []
     assert mistakes.send_burst(ThrottlingRuntime(1), "ep", "1,2\n", clients=3, errors=texts) == {
         "ThrottlingException": 2, "ok": 1

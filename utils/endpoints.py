@@ -259,7 +259,8 @@ class ConcurrencyResult:
     def __str__(self) -> str:
         stats = latency_stats(self.latencies_ms) if self.latencies_ms else None
         lines = [
-            f"{self.clients} clients sent {self.requests} requests in {self.seconds:.2f} s: "
+            f"{self.clients} client{'s' if self.clients != 1 else ''} sent {self.requests} "
+            f"requests in {self.seconds:.2f} s: "
             f"{self.throughput:.1f} requests/s, {self.errors} errors",
         ]
         if stats:
