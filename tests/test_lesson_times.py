@@ -65,8 +65,10 @@ def test_readme_minutes_reads_the_last_column():
     (30, 2000, 3, 5, 30),   # 0.5 + 10 + 12 + 5 = 27.5 minutes
     (0, 0, 0, 0, 5),        # never below 5
     (600, 1000, 0, 0, 15),  # 10 + 5 = 15 exactly
+    (6, 1000, 2, 0, 15),    # 0.1 + 5 + 8 = 13.1: nearest 5
+    (30, 1500, 2, 0, 15),   # 0.5 + 7.5 + 8 = 16: nearest 5
 ])
-def test_total_rounds_up_to_five_minutes(run_s, words, exercises, questions, total):
+def test_total_rounds_to_the_nearest_five_minutes(run_s, words, exercises, questions, total):
     t = lesson_times.LessonTime("02", "02_x.ipynb", run_s, words, exercises, questions)
     assert t.total_min == total
 

@@ -10,8 +10,8 @@ not guessed. For each notebook it prints:
 - exercises: 4 minutes per exercise (predict, write or change a few lines, run, compare with the
   solution; an exercise is a distinct `# Solution K:` cell) and 1 minute per self-check question
   (`self_check("NN")`);
-- total: the three added, rounded up to a multiple of 5 minutes. That is what the header's
-  `Time` row (its first "N minutes") and the README table should say; the columns "header" and
+- total: the three added, rounded to the nearest 5 minutes (halves up, never below 5). That is
+  what the header's `Time` row (its first "N minutes") and the README table should say; the columns "header" and
   "README" show what they say now.
 
     python tools/lesson_times.py                          # execute every notebook, print the table
@@ -73,7 +73,7 @@ class LessonTime:
         if self.run_s is None:
             return None
         raw = self.run_s / 60 + self.reading_min + self.exercise_min
-        return max(ROUND_TO_MINUTES, ROUND_TO_MINUTES * math.ceil(raw / ROUND_TO_MINUTES))
+        return max(ROUND_TO_MINUTES, ROUND_TO_MINUTES * math.floor(raw / ROUND_TO_MINUTES + 0.5))
 
 
 def _cells(path: Path) -> list[dict]:
@@ -179,7 +179,7 @@ def format_table(times: list[LessonTime], readme: dict[str, int], headers: dict[
     lines.append(
         f"minutes; run measured on this machine, reading at {WORDS_PER_MINUTE} words/min of Markdown "
         f"(Solutions left out), exercises {MINUTES_PER_EXERCISE} min each + "
-        f"{MINUTES_PER_QUESTION} min per self-check question (q); total rounded up to "
+        f"{MINUTES_PER_QUESTION} min per self-check question (q); total rounded to the nearest "
         f"{ROUND_TO_MINUTES} min"
     )
     return "\n".join(lines)
