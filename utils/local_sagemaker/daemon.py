@@ -5,13 +5,16 @@ Python API (what the notebooks' setup helper calls):
 * :func:`ensure_running` -> URL: reuse the running server or start one, wait until it answers;
 * :func:`stop`: stop the gateway and every worker it started; no process is left behind;
 * :func:`status` / :func:`is_running` / :func:`url`: what is running, if anything;
-* :func:`client_environment` -> dict: the AWS settings (endpoint URL, dummy credentials, region)
-  that point boto3, the SageMaker SDK and the AWS CLI at it.
+* :func:`client_environment` -> dict: the AWS settings (endpoint URL, the local access key,
+  region) that point boto3, the SageMaker SDK and the AWS CLI at it.
 
 The server writes ``state.json`` (pid, port, URL) into the state folder, by default
 ``build/local-sagemaker/`` under the project root (``LOCAL_SAGEMAKER_STATE_DIR`` overrides). Port:
 ``LOCAL_SAGEMAKER_PORT`` if set (0 = any free port), else 8765 when free, else any free port, so a
 stray process on 8765 never blocks the tutorial. Only 127.0.0.1 is ever bound.
+
+The local access key (``credentials.json``, owner-only) is made at the first start in the same
+folder; every request must be signed with it (see ``SECURITY.md``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config
+from .credentials import load_or_create
 
 STATE_FILE = "state.json"
 LOG_FILE = "gateway.log"
@@ -42,11 +46,12 @@ STOP_TIMEOUT = 20.0
 
 
 def client_environment_for(url: str) -> dict[str, str]:
-    """AWS settings that send every AWS client to ``url`` with dummy credentials."""
+    """AWS settings that send every AWS client to ``url`` with the local access key."""
+    credentials = load_or_create(config.state_dir())
     return {
         "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": "local-sagemaker",
-        "AWS_SECRET_ACCESS_KEY": "local-sagemaker",
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
         "AWS_DEFAULT_REGION": config.REGION,
         "AWS_REGION": config.REGION,
         # No instance-metadata probing (importing the SageMaker SDK would otherwise stall).
@@ -157,6 +162,7 @@ def ensure_running(timeout: float = START_TIMEOUT) -> str:
         if existing:
             return existing
         directory = config.state_dir()
+        load_or_create(directory)  # the key exists before the first client asks for it
         _state_path().unlink(missing_ok=True)
         log = open(directory / LOG_FILE, "ab")  # noqa: SIM115 (handed to the child)
         env = dict(os.environ)
@@ -232,15 +238,19 @@ def stop() -> bool:
 
 def serve(port: int) -> None:
     """Run the gateway in this process until SIGTERM/SIGINT (``python -m ... serve``)."""
-    from .gateway import Gateway
+    from .gateway import Gateway, is_runtime_path
     from .httpserver import LocalWSGIServer
+    from .request_guard import RequestGuard
+    from .signed_requests import SignatureCheck
+    from .sigv4 import Verifier
 
     directory = config.state_dir()
     directory.mkdir(parents=True, exist_ok=True)
+    credentials = load_or_create(directory)
     holder: dict[str, Any] = {}
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
-        return holder["gateway"](environ, start_response)
+        return holder["app"](environ, start_response)
 
     try:
         server = LocalWSGIServer(port, app)
@@ -251,7 +261,14 @@ def serve(port: int) -> None:
     bound = server.server_address[1]
     base_url = f"http://127.0.0.1:{bound}"
     os.environ.update(client_environment_for(base_url))
-    holder["gateway"] = gateway = Gateway(base_url, directory)
+    gateway = Gateway(base_url, directory)
+    # Every request meets the guard (Host, browser origins), then the signature check.
+    holder["app"] = RequestGuard(
+        SignatureCheck(gateway, Verifier([credentials]), is_runtime_path),
+        bound,
+        config.allowed_origins(),
+        is_runtime_path,
+    )
 
     stopping = threading.Event()
 
