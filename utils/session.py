@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from utils.local_sagemaker.daemon import CONFLICTING_AWS_VARIABLES
 from utils.paths import BUILD_DIR
 
 PROJECT_TAG = "handson-sagemaker-inference"
@@ -38,11 +39,10 @@ LOCAL_BUCKET = "handson-sagemaker-inference-local"
 REQUIRED_VERSIONS = {"scikit-learn": "1.4.2", "numpy": "2.1.0"}
 SDK_RANGE = (3, 12)
 
-#: Settings that would pair the local key with someone else's identity (a session token) or let a
-#: profile choose credentials; set aside while the local backend is in use.
-_AWS_IDENTITY_VARIABLES = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
-#: The kernel's own values of everything the local backend changed, to restore for AWS.
-_saved_environment: dict[str, str | None] = {}
+#: The kernel's own values of the settings the local backend changed (None: was not set), and
+#: the values it gave them: setup("aws") puts back the first where the second are still in place.
+_kernel_values: dict[str, str | None] = {}
+_local_values: dict[str, str | None] = {}
 
 # The trust policy SageMaker needs to assume the execution role (same as on AWS).
 _SAGEMAKER_TRUST_POLICY = (
@@ -249,22 +249,35 @@ def _connect_local(notebook: str) -> Tutorial:
 
 
 def _use_local_environment(settings: dict[str, str]) -> None:
-    """Export ``settings``, set the identity variables aside, remember the kernel's own values."""
-    for name in (*settings, *_AWS_IDENTITY_VARIABLES):
-        _saved_environment.setdefault(name, os.environ.get(name))
-    for name in _AWS_IDENTITY_VARIABLES:
-        os.environ.pop(name, None)
-    os.environ.update(settings)
+    """Export ``settings``, set the identity variables aside, remember the kernel's own values.
+
+    A value that differs from the one the local backend gave is the learner's (set in the kernel
+    since): it is the one to put back later.
+    """
+    wanted: dict[str, str | None] = dict.fromkeys(CONFLICTING_AWS_VARIABLES)
+    wanted.update(settings)
+    for name, value in wanted.items():
+        current = os.environ.get(name)
+        if name not in _local_values or current != _local_values[name]:
+            _kernel_values[name] = current
+        _local_values[name] = value
+        _set_environment(name, value)
 
 
 def _restore_kernel_environment() -> None:
-    """Undo :func:`_use_local_environment`: the AWS settings the kernel had before."""
-    for name, value in _saved_environment.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    _saved_environment.clear()
+    """Undo :func:`_use_local_environment` where the kernel has not changed a setting since."""
+    for name, value in _kernel_values.items():
+        if os.environ.get(name) == _local_values.get(name):
+            _set_environment(name, value)
+    _kernel_values.clear()
+    _local_values.clear()
+
+
+def _set_environment(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _sdk_settings_for_local() -> dict[str, str]:

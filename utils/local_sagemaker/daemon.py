@@ -45,6 +45,16 @@ STOP_TIMEOUT = 20.0
 # -- client settings ----------------------------------------------------------------------------
 
 
+#: AWS settings that would pair the local key with another identity (a session token) or let a
+#: profile choose the credentials: whoever points clients at the local SageMaker unsets them.
+CONFLICTING_AWS_VARIABLES = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+)
+
+
 def client_environment_for(url: str) -> dict[str, str]:
     """AWS settings that send every AWS client to ``url`` with the local access key."""
     credentials = load_or_create(config.state_dir())

@@ -351,7 +351,11 @@ class Verifier:
         )
         if algorithm != ALGORITHM:
             raise Refusal(Reason.QUERY_PARAMETERS, "algorithm", value=algorithm)
-        if not _AMZ_DATE.match(amz_date or ""):
+        try:
+            signed_at = _amz_time(amz_date or "") if _AMZ_DATE.match(amz_date or "") else None
+        except Refusal:
+            signed_at = None
+        if signed_at is None:
             raise Refusal(Reason.QUERY_PARAMETERS, "date", value=amz_date)
         try:
             expires = int(expires_text or "")
@@ -396,7 +400,6 @@ class Verifier:
         self._compare(provided, key, string_to_sign, scope, canonical)
         if is_s3:
             _check_all_amz_headers_signed(request, signed, exempt=("x-amz-content-sha256",))
-        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         now = datetime.fromtimestamp(self._clock(), UTC)
         if signed_at - now > MAX_SKEW:
             raise Refusal(Reason.NOT_YET_VALID, date=amz_date, server_time=now)
@@ -565,7 +568,7 @@ class Verifier:
         if amz_date is not None:
             if not _AMZ_DATE.match(amz_date):
                 raise Refusal(Reason.BAD_DATE, value=amz_date)
-            when = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+            when = _amz_time(amz_date)
             return amz_date, when
         date = request.headers.get("date")
         if date is None:
@@ -649,6 +652,22 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     for part in (region, service, TERMINATOR):
         key = _hmac(key, part)
     return key
+
+
+def _amz_time(text: str) -> datetime:
+    """``20130524T000000Z`` (already matched by ``_AMZ_DATE``) as a time; strptime is ~20x slower."""
+    try:
+        return datetime(
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[9:11]),
+            int(text[11:13]),
+            int(text[13:15]),
+            tzinfo=UTC,
+        )
+    except ValueError:  # 20131324T000000Z: the right shape, not a date
+        raise Refusal(Reason.BAD_DATE, value=text) from None
 
 
 def _hmac(key: bytes, message: str) -> bytes:
