@@ -67,9 +67,9 @@ class PrivateServer:
 
     def local_route(self, path: str) -> Any:
         """The JSON of one of the server's ``/_local`` routes (a signed GET)."""
-        from utils.local_sagemaker.local_routes import get_json
+        from utils.local_sagemaker import local_route
 
-        return get_json(self.url, path)
+        return local_route(self.url, path)
 
     def upload_loan_model(self) -> tuple[str, Path]:
         """Train the loan model (seed 0), package it, put it in the bucket.

@@ -83,6 +83,6 @@ def make_client(service: str, url: str, **config: Any) -> Any:
 
 def local_route(url: str, path: str, timeout: float = 15.0) -> Any:
     """The JSON of one of the local SageMaker's own ``/_local`` routes (a signed GET)."""
-    from utils.local_sagemaker.local_routes import get_json
+    from utils.local_sagemaker import local_route as signed_get
 
-    return get_json(url, path, timeout=timeout)
+    return signed_get(url, path, timeout=timeout)

@@ -48,10 +48,10 @@ def upload_csv_parts(
 def _local_progress(tut: Any, name: str) -> dict[str, Any] | None:
     if not getattr(tut, "is_local", False) or not tut.endpoint_url:
         return None
-    from utils.local_sagemaker.local_routes import get_json
+    from utils.local_sagemaker import local_route
 
     try:
-        return get_json(tut.endpoint_url, f"/_local/transform-jobs/{name}")
+        return local_route(tut.endpoint_url, f"/_local/transform-jobs/{name}")
     except (OSError, ValueError):
         return None
 

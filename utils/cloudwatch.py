@@ -17,9 +17,9 @@ __all__ = ["flush_telemetry", "metric_datapoints"]
 def flush_telemetry(tut: Any) -> None:
     """Locally, wait until queued logs and metrics reached CloudWatch (AWS: nothing to do)."""
     if tut.is_local:
-        from utils.local_sagemaker.local_routes import get_json
+        from utils.local_sagemaker import local_route
 
-        get_json(tut.endpoint_url, "/_local/flush", timeout=15)
+        local_route(tut.endpoint_url, "/_local/flush", timeout=15)
 
 
 def metric_datapoints(

@@ -46,9 +46,9 @@ def warm_workers(tut: Any, endpoint: str) -> int | None:
     """How many serverless workers are warm now (local only; AWS does not show it: None)."""
     if not tut.is_local:
         return None
-    from utils.local_sagemaker.local_routes import get_json
+    from utils.local_sagemaker import local_route
 
-    instances = get_json(tut.endpoint_url, f"/_local/endpoints/{endpoint}")["Instances"]
+    instances = local_route(tut.endpoint_url, f"/_local/endpoints/{endpoint}")["Instances"]
     return len([i for i in instances if i["Alive"]])
 
 

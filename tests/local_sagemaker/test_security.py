@@ -660,17 +660,19 @@ def test_workers_answer_only_the_gateway(
         sm.delete_endpoint(EndpointName=name)
 
 
-def test_the_worker_secret_is_not_left_in_the_model_codes_environment(
+def test_model_code_calls_aws_with_the_local_key_and_never_sees_the_worker_secret(
     local_sm: str, sm: Any, s3: Any, runtime: Any
 ) -> None:
+    """Code in an endpoint reaches the AWS services (as with an execution role on AWS)."""
     handler = textwrap.dedent(
         """
-        import json, os, joblib
+        import json, os, boto3, joblib
         def model_fn(model_dir):
             return joblib.load(os.path.join(model_dir, "model.joblib"))
         def transform_fn(model, body, content_type, accept):
             names = sorted(k for k in os.environ if "SECRET" in k and "AWS" not in k)
-            return json.dumps(names), "application/json"
+            account = boto3.client("sts").get_caller_identity()["Account"]
+            return json.dumps({"secrets": names, "account": account}), "application/json"
         """
     )
     archive_key = f"models/{unique('env')}/model.tar.gz"
@@ -699,7 +701,7 @@ def test_the_worker_secret_is_not_left_in_the_model_codes_environment(
     try:
         wait_status(sm, name, {"InService"})
         answer = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=b"1")
-        assert json.loads(answer["Body"].read()) == []
+        assert json.loads(answer["Body"].read()) == {"secrets": [], "account": "123456789012"}
     finally:
         sm.delete_endpoint(EndpointName=name)
 

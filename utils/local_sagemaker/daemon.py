@@ -6,7 +6,9 @@ Python API (what the notebooks' setup helper calls):
 * :func:`stop`: stop the gateway and every worker it started; no process is left behind;
 * :func:`status` / :func:`is_running` / :func:`url`: what is running, if anything;
 * :func:`client_environment` -> dict: the AWS settings (endpoint URL, the local access key,
-  region) that point boto3, the SageMaker SDK and the AWS CLI at it.
+  region) that point boto3, the SageMaker SDK and the AWS CLI at it;
+* :func:`local_route` -> JSON: one of its own ``/_local`` routes (the meter, a transform job's
+  progress, an endpoint's workers, the telemetry flush), read with a signed request.
 
 The server writes ``state.json`` (pid, port, URL) into the state folder, by default
 ``build/local-sagemaker/`` under the project root (``LOCAL_SAGEMAKER_STATE_DIR`` overrides). Port:
@@ -72,6 +74,26 @@ def client_environment_for(url: str) -> dict[str, str]:
 def client_environment(url: str | None = None) -> dict[str, str]:
     """Settings for the running (or given) local SageMaker; starts it if needed."""
     return client_environment_for(url or ensure_running())
+
+
+def local_route(url: str, path: str, timeout: float = 5.0) -> Any:
+    """``GET <url><path>`` of a ``/_local`` route, signed with the local key; its JSON answer.
+
+    Like every request but the health check, these must be signed (``SECURITY.md``). Raises
+    ``urllib.error.HTTPError`` when the route answers an error.
+    """
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    credentials = load_or_create(config.state_dir())
+    request = AWSRequest(method="GET", url=url.rstrip("/") + path)
+    signer = Credentials(credentials.access_key_id, credentials.secret_access_key)
+    # The routes are the local SageMaker's own: signed for its service, as its API is.
+    SigV4Auth(signer, "sagemaker", config.REGION).add_auth(request)
+    prepared = urllib.request.Request(request.url, headers=dict(request.headers.items()))
+    with urllib.request.urlopen(prepared, timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 # -- state --------------------------------------------------------------------------------------

@@ -195,9 +195,9 @@ def current_costs(url: str | None = None, timeout: float = 5.0) -> dict[str, Any
             raise RuntimeError(
                 "The local SageMaker is not running (python -m utils.local_sagemaker start)."
             )
-    from .local_routes import get_json
+    from .daemon import local_route
 
-    return get_json(url, "/_local/costs", timeout=timeout)
+    return local_route(url, "/_local/costs", timeout=timeout)
 
 
 def estimate_from_aws(sagemaker_client: Any, now: float | None = None) -> dict[str, Any]:

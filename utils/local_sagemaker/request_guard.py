@@ -22,6 +22,7 @@ origin. A preflight to S3 gets S3's own answer for a bucket without CORS.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from . import auth_errors
@@ -179,8 +180,7 @@ def _with_cors_headers(start_response: StartResponse, origin: str) -> StartRespo
 def _send(
     start_response: StartResponse, status: int, headers: list[tuple[str, str]], body: bytes
 ) -> list[bytes]:
-    from http import HTTPStatus
-
-    reason = HTTPStatus(status).phrase
-    start_response(f"{status} {reason}", [*headers, ("Content-Length", str(len(body)))])
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}", [*headers, ("Content-Length", str(len(body)))]
+    )
     return [body]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 
@@ -45,8 +46,6 @@ class SignatureCheck:
         except Refusal as refusal:
             protocol = auth_errors.protocol_of(environ, runtime)
             status, headers, body = auth_errors.refusal_response(refusal, protocol, environ)
-            from http import HTTPStatus
-
             start_response(
                 f"{status} {HTTPStatus(status).phrase}",
                 [*headers, ("Content-Length", str(len(body)))],
