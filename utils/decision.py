@@ -180,6 +180,8 @@ class Recommendation:
     excluded: tuple[Exclusion, ...]
     warnings: tuple[Advice, ...]
     monthly_usd: dict[Mode, float]
+    #: Traffic at which serverless stops being cheaper than real-time (cost only; None when it
+    #: stays cheaper up to 100 million a day or is ruled out).
     crossover_requests_per_day: float | None
     #: Traffic above which serverless throttles (its peak needs more than MaxConcurrency 200).
     serverless_ceiling_requests_per_day: float | None = None
@@ -198,6 +200,23 @@ class Recommendation:
 
     def warning_codes(self) -> set[str]:
         return {w.code for w in self.warnings}
+
+    def describe(self) -> str:
+        """In words: the mode and its cost, why, the alternatives, exclusions and warnings."""
+        lines = []
+        if self.mode is None:
+            lines.append("Recommended: no mode fits")
+        else:
+            best = self.ranked[0]
+            lines.append(f"Recommended: {best.label}, about {format_usd(best.monthly_usd)} a month")
+            lines += [f"  why: {reason}" for reason in best.reasons]
+        for alt in self.alternatives:
+            lines.append(
+                f"  alternative: {alt.label} (fit: {alt.fit}, {format_usd(alt.monthly_usd)} a month)"
+            )
+        lines += [f"  ruled out: {e.label}: {e.reason}" for e in self.excluded]
+        lines += [f"  watch out: {w.message}" for w in self.warnings]
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-serialisable) for printing or comparing in a notebook."""
@@ -264,6 +283,16 @@ def serverless_ceiling_requests_per_day(workload: Workload) -> float | None:
     if per_request_per_day <= 0:
         return None
     return SERVERLESS_MAX_CONCURRENCY / per_request_per_day
+
+
+def _share(fraction: float) -> str:
+    """A percentage that never rounds a small share to 0%: 14.5%, 0.23%, 0.0023%."""
+    percent = fraction * 100.0
+    if percent <= 0:
+        return "0%"
+    if percent >= 1:
+        return f"{percent:.1f}%"
+    return f"{percent:.{1 - math.floor(math.log10(percent))}f}%"
 
 
 def _size(kb: float) -> str:
@@ -373,7 +402,7 @@ def _assess(
             sizing = f"Always on: {cost.instance_count} x {options.instance_type}"
         reasons.append(
             f"{sizing}, no cold starts; {format_usd(usd)}/month "
-            f"(busy {util:.1%} of the time it runs)."
+            f"(busy {_share(util)} of the time it runs)."
         )
         fit = {"interactive": "good", "minutes": "good", "offline": "poor"}[lat]
         if lat == "offline":
@@ -389,7 +418,7 @@ def _assess(
         if strict and options.provisioned_concurrency == 0:
             fit = "caveats"
             reasons.append(
-                f"Cold starts (about {cold_ms / 1000:.1f} s for a {workload.model_size_mb:.0f} MB "
+                f"Cold starts (an estimated {cold_ms / 1000:.1f} s for a {workload.model_size_mb:.0f} MB "
                 f"model) exceed the {workload.latency_budget_ms:.0f} ms budget after idle periods; "
                 "provisioned concurrency removes them at extra cost."
             )
@@ -446,7 +475,7 @@ def _warnings(
             out.append(
                 Advice(
                     "idle_endpoint",
-                    f"An always-on endpoint for a trickle of traffic: busy {util:.1%} of the time, "
+                    f"An always-on endpoint for a trickle of traffic: busy {_share(util)} of the time, "
                     f"{format_usd(costs['realtime'].monthly_usd)}/month{tip}.",
                 )
             )
@@ -473,8 +502,9 @@ def _warnings(
         out.append(
             Advice(
                 "cold_start_latency",
-                f"Serverless is cheaper ({format_usd(serverless_usd)}/month) but its cold starts of about "
-                f"{cold_ms / 1000:.1f} s break a {workload.latency_budget_ms:.0f} ms p99 budget after "
+                f"Serverless is cheaper ({format_usd(serverless_usd)}/month) but its cold starts "
+                f"(an estimated {cold_ms / 1000:.1f} s) break a {workload.latency_budget_ms:.0f} ms "
+                "p99 budget after "
                 "idle periods: add provisioned concurrency, or pay for a real-time endpoint.",
             )
         )
