@@ -17,7 +17,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
-from local_server import make_client
+from local_server import local_route, make_client
 from sklearn.linear_model import LogisticRegression
 
 BUCKET = "local-sagemaker-tests"
@@ -176,11 +176,8 @@ def endpoint(sm: Any, model_urls: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def flush(local_sm: str) -> Any:
     """Wait until queued logs and metrics have reached moto."""
-    import urllib.request
-
     def run() -> None:
-        with urllib.request.urlopen(f"{local_sm}/_local/flush", timeout=15) as response:
-            response.read()
+        local_route(local_sm, "/_local/flush")
 
     return run
 

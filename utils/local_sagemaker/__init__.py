@@ -11,7 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["client_environment", "ensure_running", "is_running", "status", "stop", "url"]
+__all__ = [
+    "client_environment",
+    "ensure_running",
+    "is_running",
+    "local_route",
+    "status",
+    "stop",
+    "url",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -451,7 +451,7 @@ class AsyncService:
                 send[header] = value
         send["X-Amzn-SageMaker-Inference-Id"] = job.inference_id
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=job.timeout)
+            conn = instance.connection(job.timeout)
             try:
                 conn.request("POST", "/invocations", body=payload, headers=send)
                 response = conn.getresponse()

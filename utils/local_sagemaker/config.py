@@ -42,6 +42,18 @@ def requested_port() -> int | None:
     return int(value) if value else None
 
 
+def allowed_origins() -> frozenset[str]:
+    """Web origins allowed to call the local SageMaker from a browser (none by default).
+
+    ``LOCAL_SAGEMAKER_ALLOWED_ORIGINS`` lists them, separated by commas, exactly as a browser
+    sends them in ``Origin`` (``http://localhost:3000``). Requests from any other page are
+    refused and CORS preflights are not granted (see ``request_guard`` and ``SECURITY.md``).
+    Signatures are still required from an allowed origin.
+    """
+    value = os.environ.get("LOCAL_SAGEMAKER_ALLOWED_ORIGINS", "")
+    return frozenset(o.strip() for o in value.split(",") if o.strip())
+
+
 def _float_env(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else default

@@ -7,6 +7,9 @@ instances with request routing (least in-flight requests, round-robin among equa
 new deployment next to the old one and swaps them once the new one is healthy (blue/green, as AWS
 does), so the endpoint never stops serving.
 
+Workers answer only the gateway: each gets a random secret at start and every connection opened
+with :meth:`Instance.connection` sends it (``worker_secret``).
+
 Every worker is started from one long-lived launcher thread: Linux ``PR_SET_PDEATHSIG`` fires
 when the *thread* that forked the child exits, so forking from short-lived request threads would
 kill workers at random. Workers also exit when their stdin pipe from the gateway closes.
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, worker_secret
 from .container.server import PORT_MARKER
 
 LogSink = Callable[[str, str, str], None]  # (group, stream, line)
@@ -97,11 +100,20 @@ COALESCE_LIMIT = 64 * 1024
 
 
 class _WorkerConnection(http.client.HTTPConnection):
-    """``HTTPConnection`` that sends a small request's headers and body in one write.
+    """``HTTPConnection`` to a worker: sends the worker's secret with every request, and a small
+    request's headers and body in one write.
 
     The stock ``_send_output`` sends them separately, so the worker wakes up for the headers and
     again for the body; one segment saves that round (TCP_NODELAY is set on the socket).
     """
+
+    def __init__(self, port: int | None, secret: str, timeout: float) -> None:
+        super().__init__("127.0.0.1", port, timeout=timeout)
+        self._secret = secret
+
+    def putrequest(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
+        super().putrequest(method, url, *args, **kwargs)
+        self.putheader(worker_secret.HEADER, self._secret)
 
     def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
         if (
@@ -135,6 +147,8 @@ class Instance:
     #: Address-space limit (RLIMIT_AS) for the worker, in MB: a serverless variant's memory.
     memory_limit_mb: int | None = None
     instance_id: str = field(default_factory=new_instance_id)
+    #: Sent with every request; the worker refuses requests without it.
+    secret: str = field(default_factory=worker_secret.new_secret, repr=False)
     process: subprocess.Popen[bytes] | None = None
     port: int | None = None
     in_flight: int = 0
@@ -153,6 +167,7 @@ class Instance:
         env["SM_MODEL_DIR"] = str(self.model_dir)
         env["PYTHONUNBUFFERED"] = "1"
         env["LOCAL_SAGEMAKER_WORKER_PORT"] = "0"
+        env[worker_secret.ENVIRONMENT_VARIABLE] = self.secret
         root = str(config.PROJECT_ROOT)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         cmd = [sys.executable, "-m", "utils.local_sagemaker.container.server"]
@@ -224,7 +239,7 @@ class Instance:
 
     def ping(self) -> int:
         """One health check with AWS's 2 s timeout; returns the HTTP status."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=config.PING_TIMEOUT)
+        conn = self.connection(config.PING_TIMEOUT)
         try:
             conn.request("GET", "/ping")
             response = conn.getresponse()
@@ -235,12 +250,16 @@ class Instance:
 
     # -- request forwarding ---------------------------------------------------------------
 
+    def connection(self, timeout: float) -> http.client.HTTPConnection:
+        """A new connection to this instance that authenticates as the gateway."""
+        return _WorkerConnection(self.port, self.secret, timeout)
+
     def acquire(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
         """A keep-alive connection to this instance, and whether it was reused from the pool."""
         try:
             conn = self._idle.pop()
         except IndexError:
-            conn = _WorkerConnection("127.0.0.1", self.port, timeout=timeout)
+            conn = self.connection(timeout)
             conn.connect()
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return conn, False

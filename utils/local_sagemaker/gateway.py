@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, worker_secret
 from .async_inference import ASYNC_PATH
 from .control_plane import api
 from .control_plane.resources import Hooks, Registry
+from .credentials import load_or_create
 from .errors import AwsError
 from .meter import CostMeter
 from .runtime import INVOKE_PATH, Runtime, error_response, new_request_id
@@ -56,6 +57,11 @@ def _read_body(environ: dict[str, Any], limit: int | None = None) -> tuple[bytes
     return b"", False
 
 
+def is_runtime_path(path: str) -> bool:
+    """Whether ``path`` is one the SageMaker runtime answers (InvokeEndpoint, ...Async)."""
+    return bool(INVOKE_PATH.match(path) or ASYNC_PATH.match(path))
+
+
 class Gateway:
     """The single WSGI application behind the local SageMaker's port."""
 
@@ -63,6 +69,7 @@ class Gateway:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.url = url
+        self.credentials = load_or_create(state_dir)
         self.moto = DomainDispatcherApplication(create_backend_app)
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -105,7 +112,7 @@ class Gateway:
         """A cached boto3 client for ``service`` on this gateway (clients are thread-safe)."""
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = make_client(service, self.url)
+                self._clients[service] = make_client(service, self.url, self.credentials)
             return self._clients[service]
 
     # -- WSGI ---------------------------------------------------------------------------------
@@ -277,6 +284,8 @@ class Gateway:
                         "InstanceId": i.instance_id,
                         "Url": f"http://127.0.0.1:{i.port}",
                         "Alive": i.alive,
+                        # What a direct call needs (the worker answers only the gateway).
+                        "Headers": {worker_secret.HEADER: i.secret},
                     }
                     for i in fleet.instances
                 )

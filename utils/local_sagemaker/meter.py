@@ -21,10 +21,8 @@ Three views:
 from __future__ import annotations
 
 import functools
-import json
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,8 +195,9 @@ def current_costs(url: str | None = None, timeout: float = 5.0) -> dict[str, Any
             raise RuntimeError(
                 "The local SageMaker is not running (python -m utils.local_sagemaker start)."
             )
-    with urllib.request.urlopen(f"{url.rstrip('/')}/_local/costs", timeout=timeout) as response:
-        return json.loads(response.read())
+    from .daemon import local_route
+
+    return local_route(url, "/_local/costs", timeout=timeout)
 
 
 def estimate_from_aws(sagemaker_client: Any, now: float | None = None) -> dict[str, Any]:

@@ -26,16 +26,17 @@ import boto3
 from botocore.config import Config
 
 from . import config
+from .credentials import LocalCredentials
 
 
-def make_client(service: str, url: str) -> Any:
-    """A boto3 client for ``service`` on the local gateway (dummy credentials, one region)."""
+def make_client(service: str, url: str, credentials: LocalCredentials) -> Any:
+    """A boto3 client for ``service`` on the local gateway, signing with the local key."""
     return boto3.session.Session().client(
         service,
         endpoint_url=url,
         region_name=config.REGION,
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
         config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5),
     )
 

@@ -684,7 +684,7 @@ def _non_negative_int(value: Any) -> int | None:
 
 def _execution_parameters(instance: Instance) -> dict[str, Any]:
     """The container's optional ``GET /execution-parameters`` answer, or ``{}``."""
-    conn = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=2.0)
+    conn = instance.connection(2.0)
     try:
         conn.request("GET", "/execution-parameters")
         response = conn.getresponse()
