@@ -60,7 +60,9 @@ def test_exercises_then_collapsed_solutions_then_clean_up(path: Path) -> None:
 @pytest.mark.parametrize("path", WITH_SOLUTIONS, ids=[p.name for p in WITH_SOLUTIONS])
 def test_solution_cells_are_tagged_hidden_and_say_their_answer_first(path: Path) -> None:
     """Every cell between the Solutions and Clean up headings is hidden (source and outputs) and
-    tagged ``solution``; the heading cell opens collapsed; each code cell starts ``# Solution K:``."""
+    tagged ``solution``; the heading cell opens collapsed; solutions are numbered from 1, each
+    starting with a code cell whose first line is ``# Solution K: <the answer>`` (a code cell
+    without that line continues the solution before it)."""
     cells = _cells(path)
     sections = {t: i for i, t in _section_titles(cells)}
     start, end = sections["Solutions"], sections["Clean up"]
@@ -71,7 +73,7 @@ def test_solution_cells_are_tagged_hidden_and_say_their_answer_first(path: Path)
     for cell in solutions:
         assert "solution" in cell["metadata"].get("tags", []), _source(cell)[:80]
         assert cell["metadata"].get("jupyter") == HIDDEN, _source(cell)[:80]
-        if cell["cell_type"] == "code":
+        if cell["cell_type"] == "code" and (number == 0 or _source(cell).startswith("# Solution")):
             number += 1
             assert re.match(rf"# Solution {number}: \S", _source(cell)), _source(cell)[:80]
     for cell in cells[:start] + cells[end:]:
