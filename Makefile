@@ -1,34 +1,76 @@
 # Two commands:  `make lab`  sets everything up and opens the tutorial;  `make test`  runs what CI runs.
-PYTHON ?= python3.11
+# `make` alone prints them.
+
+# The tutorial's Python is 3.12 (the AWS scikit-learn container's); 3.11 keeps working.
+# PYTHON=/path/to/python3.12 overrides the search (python3.12 on the PATH, then pyenv's 3.12).
+find_python = $(shell for p in python$(1) python3 python; do \
+	  $$p -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(1)".split("."))))' \
+	    2>/dev/null && { command -v $$p; exit 0; }; done; \
+	command -v pyenv >/dev/null 2>&1 || exit 0; \
+	v=$$(pyenv versions --bare 2>/dev/null | grep -E '^$(subst .,\.,$(1))\.[0-9]+$$' | tail -n 1); \
+	[ -n "$$v" ] && [ -x "$$(pyenv root)/versions/$$v/bin/python$(1)" ] && echo "$$(pyenv root)/versions/$$v/bin/python$(1)")
+PYTHON ?= $(call find_python,3.12)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test setup lint clean
+# The unit tests also run on Python 3.11 (CI does: `make test-py311`), in a venv of their own.
+PYTHON311 ?= $(call find_python,3.11)
+VENV311   := .venv-py311
+STAMP311  := $(VENV311)/.installed
+
+NBVAL := -p no:cacheprovider --nbval --nbval-current-env --nbval-cell-timeout=600 \
+	--nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.DEFAULT_GOAL := help
+.PHONY: help lab test test-py311 setup lint browser stop clean
+
+help:
+	@echo "make lab    set up .venv (first time), start the local SageMaker and open JupyterLab"
+	@echo "make test   run the whole test suite, exactly what CI runs"
 
 setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "Python 3.12 not found: install it, or run make PYTHON=/path/to/python3.12 ..." >&2; exit 1; }
+	$(PYTHON) -m venv --clear $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt
 	$(PY) -m pip install --no-deps -e .
 	touch $(STAMP)
 
+# Starts the local SageMaker and JupyterLab, prints the address to open and how to stop.
 lab: $(STAMP)
-	$(PY) -m utils.local_sagemaker start
-	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb
+	$(PY) tools/lab.py
+
+stop: $(STAMP)
+	$(PY) -m utils.local_sagemaker stop
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
 
-# Unit, conformance and hygiene tests, then every notebook under strict nbval.
+# Finds a Chromium for the browser test, or installs one where the platform allows (see the tool).
+browser: $(STAMP)
+	-$(PY) tests/browser/chromium.py
+
+# Unit, conformance and hygiene tests, then every notebook under strict nbval (local backend).
 # pytest exits 5 when it collected nothing: make treats that as the failure it is.
-test: lint
+test: lint browser
 	$(PY) -m pytest tests
-	$(PY) -m pytest -p no:cacheprovider --nbval --nbval-current-env \
-		--nbval-cell-timeout=600 --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks ; \
+	$(PY) -m pytest $(NBVAL) notebooks ; \
 		status=$$? ; $(PY) -m utils.local_sagemaker stop >/dev/null 2>&1 ; exit $$status
+
+$(STAMP311): requirements.txt pyproject.toml
+	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: install it, or run make PYTHON311=/path/to/python3.11 ..." >&2; exit 1; }
+	$(PYTHON311) -m venv --clear $(VENV311)
+	$(VENV311)/bin/python -m pip install --upgrade pip
+	$(VENV311)/bin/python -m pip install -r requirements.txt
+	$(VENV311)/bin/python -m pip install --no-deps -e .
+	touch $(STAMP311)
+
+# The unit and conformance tests on Python 3.11 (the browser test runs on 3.12 only).
+test-py311: $(STAMP311)
+	$(VENV311)/bin/python -m pytest -m "not browser" tests
 
 clean:
 	-$(PY) -m utils.local_sagemaker stop

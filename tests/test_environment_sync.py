@@ -46,7 +46,7 @@ def test_same_packages_and_specifiers():
 def test_conda_python_matches_the_supported_python():
     env, _ = _environment_yml()
     pythons = [d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python")]
-    assert pythons == ["python=3.11"]
+    assert pythons == ["python=3.12"]
 
 
 def test_serving_container_libraries_are_pinned_exactly():

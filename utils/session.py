@@ -38,6 +38,9 @@ LOCAL_BUCKET = "handson-sagemaker-inference-local"
 # (see requirements.txt for the source of each).
 REQUIRED_VERSIONS = {"scikit-learn": "1.4.2", "numpy": "2.1.0"}
 SDK_RANGE = (3, 12)
+#: Pythons the tutorial is tested on: 3.12 (the AWS container's; CI runs everything on it) and 3.11
+#: (CI runs the unit tests on it).
+SUPPORTED_PYTHONS = ((3, 12), (3, 11))
 
 #: The kernel's own values of the settings the local backend changed (None: was not set), and
 #: the values it gave them: setup("aws") puts back the first where the second are still in place.
@@ -190,8 +193,8 @@ def check_versions() -> dict[str, str]:
     sdk = found["sagemaker"]
     if sdk == "missing" or tuple(int(p) for p in sdk.split(".")[:2]) < SDK_RANGE or sdk[0] != "3":
         problems.append(f"sagemaker {sdk} (this tutorial needs the SDK v3: sagemaker>=3.12,<4)")
-    if sys.version_info[:2] != (3, 11):
-        problems.append(f"Python {found['python']} (the tutorial is tested on 3.11)")
+    if sys.version_info[:2] not in SUPPORTED_PYTHONS:
+        problems.append(f"Python {found['python']} (the tutorial is tested on 3.12 and 3.11)")
     if problems:
         raise RuntimeError(
             "This environment does not match the tutorial's:\n  - "
@@ -342,10 +345,21 @@ def _connect_aws(notebook: str) -> Tutorial:
         notebook=notebook,
         boto_session=session,
     )
-    tut.bucket = os.environ.get("HANDSON_BUCKET") or tut.sdk_session.default_bucket()
-    tut._sdk_session = None  # rebuild with the resolved default bucket
+    tut.bucket = os.environ.get("HANDSON_BUCKET") or default_bucket_name(tut.region, account)
+    _ensure_bucket(tut.s3, tut.bucket, tut.region)
     tut.role = os.environ.get("HANDSON_ROLE_ARN") or _studio_execution_role(tut)
     return tut
+
+
+def default_bucket_name(region: str, account: str) -> str:
+    """The SageMaker SDK's default bucket name, ``sagemaker-{region}-{account}``.
+
+    Computed here, from the account our own STS client reported, instead of asking
+    ``Session.default_bucket()``: the SDK asks STS on a fixed regional address, ignoring the
+    endpoint settings of the AWS profile in use. The bucket is then created like the SDK does
+    when it does not exist yet (a fresh account).
+    """
+    return f"sagemaker-{region}-{account}"
 
 
 def _studio_execution_role(tut: Tutorial) -> str:

@@ -7,8 +7,10 @@ describes and asks ``utils.decision.recommend`` for it, so the test checks that 
 matches the engine (mode, monthly cost and ruled-out modes), whatever the engine's rules become.
 
 How: Voilà serves the app on 127.0.0.1 on a free port (it creates no SageMaker resources: it only
-builds the helper); Playwright drives
-``/usr/bin/chromium`` headless with a fresh profile (``playwright install`` is never used). Every
+builds the helper); Playwright drives a Chromium headless with a fresh profile: the one
+``chromium.py`` beside this file finds (Debian's package, or Playwright's own download where
+``make test`` could get it). Without any, the test is skipped with a message saying how to
+enable it. Every
 wait has a finite timeout (nbclient-based runners can stall on widget notebooks,
 jupyter/nbclient#312), and Voilà is always stopped. A screenshot of the final page is saved to
 ``build/screenshots/decision_app.png``.
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from chromium import HOW_TO_ENABLE, find_chromium
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
@@ -44,7 +47,6 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "apps" / "decision_helper.ipynb"
 SCREENSHOT = ROOT / "build" / "screenshots" / "decision_app.png"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -133,18 +135,24 @@ def voila_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(voila_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def chromium() -> str:
+    """The browser to drive; skips the test, saying how to enable it, when there is none."""
+    path = find_chromium()
+    if path is None:
+        pytest.skip(f"NO BROWSER, browser test skipped. {HOW_TO_ENABLE}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def page(
+    chromium: str, voila_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
     """A headless chromium page (fresh profile) with the app loaded and fully executed."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: apt-get install chromium (Playwright's own browsers are "
-            "never downloaded)"
-        )
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(profile),
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             headless=True,
             args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 1500},
