@@ -53,7 +53,8 @@ lint: $(STAMP)
 browser: $(STAMP)
 	-$(PY) tests/browser/chromium.py
 
-# Unit, conformance and hygiene tests, then every notebook under strict nbval (local backend).
+# Unit, conformance and hygiene tests and the AWS rehearsal (every notebook on the AWS code path
+# against a stand-in account, tests/rehearsal), then every notebook under strict nbval (local).
 # pytest exits 5 when it collected nothing: make treats that as the failure it is.
 test: lint browser
 	$(PY) -m pytest tests
@@ -68,9 +69,9 @@ $(STAMP311): requirements.txt pyproject.toml
 	$(VENV311)/bin/python -m pip install --no-deps -e .
 	touch $(STAMP311)
 
-# The unit and conformance tests on Python 3.11 (the browser test runs on 3.12 only).
+# The unit and conformance tests on Python 3.11 (the browser test and the rehearsal: 3.12 only).
 test-py311: $(STAMP311)
-	$(VENV311)/bin/python -m pytest -m "not browser" tests
+	$(VENV311)/bin/python -m pytest -m "not browser and not rehearsal" tests
 
 clean:
 	-$(PY) -m utils.local_sagemaker stop

@@ -28,6 +28,7 @@ from typing import Any
 
 from utils import s3 as s3_objects
 from utils.cloudwatch import flush_telemetry, metric_datapoints
+from utils.progress import announce_aws_wait
 
 __all__ = [
     "AsyncResult",
@@ -207,6 +208,8 @@ def backlog_metric(
     until the value reaches it or ``timeout`` passes. Returns None when there is no data point.
     """
     limit = _timeout(tut, timeout) if at_least is not None else 0.0
+    if at_least is not None:
+        announce_aws_wait(tut, f"{name} to reach CloudWatch", "about a minute", limit)
     start = time.monotonic()
     while True:
         flush_telemetry(tut)
@@ -239,6 +242,14 @@ def watch_instance_count(
     that nothing changed.
     """
     limit = _timeout(tut, timeout)
+    announce_aws_wait(
+        tut,
+        f"getting to {until} instance{'' if until == 1 else 's'}",
+        # scale-in waits for its CloudWatch alarm (15 one-minute periods for target tracking);
+        # scale-out for a new instance to start
+        "15 to 20 minutes" if until == 0 else "5 to 10 minutes",
+        limit,
+    )
     start = clock()
     last: int | None = None
     while True:

@@ -22,12 +22,14 @@ stopped and finished ones are left as they are.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from utils.billing import current_costs, format_usd
+from utils.progress import announce_aws_wait
 from utils.session import PROJECT_TAG, Tutorial
 
 # How often to poll while endpoints are deleted: the local SageMaker deletes in milliseconds,
@@ -306,6 +308,33 @@ def cost_report(tut: Tutorial, found: Found | None = None, notebook: str | None 
     return "\n".join(lines)
 
 
+#: Answers "yes" to :func:`confirm_deletion` where nobody can be asked (a kernel without input).
+CONFIRM_SETTING = "HANDSON_CONFIRM_DELETE"
+
+
+def confirm_deletion(tut: Tutorial, found: Found, ask: Any = input) -> bool:
+    """Whether to delete ``found``: locally yes; on AWS the learner is asked first.
+
+    A kernel that cannot ask (run by a script or a test, not opened in JupyterLab) would block
+    or fail on ``input()``; there the answer comes from ``HANDSON_CONFIRM_DELETE=yes`` and is
+    otherwise no, and the printed line says which.
+    """
+    from IPython.core.error import StdinNotImplementedError
+
+    if tut.is_local:
+        print("local backend: deleting without asking")
+        return True
+    question = f"Delete these {found.count()} resources in AWS account {tut.account}? [y/N] "
+    try:
+        answer = ask(question)
+    except (StdinNotImplementedError, EOFError):
+        answer = os.environ.get(CONFIRM_SETTING, "")
+        print(f"{question}(nobody to ask: {CONFIRM_SETTING}={answer or 'unset'})")
+    confirmed = answer.strip().lower() in ("y", "yes")
+    print("deleting" if confirmed else "nothing deleted")
+    return confirmed
+
+
 def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> None:
     """Delete what this notebook (or, with ``everything``, the whole tutorial) created.
 
@@ -366,7 +395,10 @@ def _delete_scaling_and_alarms(tut: Tutorial, found: Found) -> None:
 def _wait_deleted(tut: Tutorial, endpoints: list[str]) -> None:
     """Poll until every endpoint is gone (DescribeEndpoint answers ValidationException)."""
     sm = tut.sagemaker
-    deadline = time.monotonic() + _DELETE_TIMEOUT_SECONDS[tut.backend]
+    limit = _DELETE_TIMEOUT_SECONDS[tut.backend]
+    if endpoints:
+        announce_aws_wait(tut, "deleting endpoints", "a few minutes", limit)
+    deadline = time.monotonic() + limit
     pending = list(endpoints)
     while pending:
         still = []

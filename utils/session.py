@@ -151,7 +151,13 @@ def setup(backend: str | None = None, notebook: str = "tutorial", quiet: bool = 
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     versions = check_versions()
     _put_interpreter_tools_on_path()
-    tut = _connect_local(notebook) if backend == "local" else _connect_aws(notebook)
+    if backend == "local":
+        tut = _connect_local(notebook)
+    else:
+        from utils import aws_errors
+
+        aws_errors.install()  # quota and permission errors explained (notebook kernels only)
+        tut = _connect_aws(notebook)
     _forget_cached_sdk_clients()
     if not quiet:
         print(describe(tut, versions))

@@ -43,7 +43,9 @@ through UpdateEndpointWeightsAndCapacities, as the real service does. The subset
   ``ApproximateBacklogSize``) of this endpoint: desired = ceil(backlog / target). From 0 instances
   it scales out only once the backlog exceeds the target (as on AWS, where the per-instance metric
   is undefined at 0); ``DisableScaleIn``, ``ScaleInCooldown`` and ``ScaleOutCooldown`` are honoured;
-  AWS's alarm periods (3 min out, 15 min in) are not modelled: the decision is immediate;
+  AWS's alarm periods (3 min out, 15 min in) are not modelled: the decision is immediate, except
+  that :func:`scale_in_delay` (0 by default) can hold a scale-in back until the lower count has
+  been wanted that long, as AWS's 15 low periods do;
 * ``StepScaling`` policies that a CloudWatch alarm names in ``AlarmActions``: the alarm's metric
   (one of the backlog metrics above) is evaluated locally against its threshold and comparison,
   and the step adjustments (ChangeInCapacity, ExactCapacity, PercentChangeInCapacity) apply with
@@ -119,6 +121,18 @@ def autoscaling_interval() -> float:
     """
     value = os.environ.get("LOCAL_SAGEMAKER_AUTOSCALING_INTERVAL")
     return float(value) if value else 1.0
+
+
+def scale_in_delay() -> float:
+    """Seconds a lower instance count must stay wanted before it is applied (default 0).
+
+    AWS scales in only after its alarm saw the metric low for 15 one-minute periods, so the
+    higher count stays for minutes. ``LOCAL_SAGEMAKER_SCALE_IN_SECONDS`` (read when the server
+    starts) brings back some of that wait: the AWS rehearsal uses it, because its helpers poll
+    at AWS's pace and must see each count before it changes again.
+    """
+    value = os.environ.get("LOCAL_SAGEMAKER_SCALE_IN_SECONDS")
+    return float(value) if value else 0.0
 
 
 # -- control plane checks -------------------------------------------------------------------------
@@ -708,6 +722,9 @@ class AutoScaler:
     def __init__(self, service: AsyncService) -> None:
         self.service = service
         self.interval = autoscaling_interval()
+        self.scale_in_delay = scale_in_delay()
+        #: Since when a lower count has been wanted, per endpoint (for :func:`scale_in_delay`).
+        self._lower_since: dict[str, float] = {}
         self._stop = threading.Event()
         self._last_out: dict[str, float] = {}
         self._last_in: dict[str, float] = {}
@@ -748,8 +765,15 @@ class AutoScaler:
             current = len(fleet.instances)
             values = self.service.queue_for(name).snapshot()
             desired = self._desired(name, current, values, target, policies)
+            if desired is None or desired >= current:
+                self._lower_since.pop(name, None)
+            else:
+                now = time.monotonic()
+                if now - self._lower_since.setdefault(name, now) < self.scale_in_delay:
+                    continue  # a lower count, wanted for less than the scale-in delay so far
             if desired is None or desired == current:
                 continue
+            self._lower_since.pop(name, None)
             self.decisions[name] = {
                 "From": current,
                 "To": desired,

@@ -54,6 +54,16 @@ def allowed_origins() -> frozenset[str]:
     return frozenset(o.strip() for o in value.split(",") if o.strip())
 
 
+def call_log_path() -> Path | None:
+    """Where to record every AWS call the gateway receives (``LOCAL_SAGEMAKER_CALL_LOG``), or None.
+
+    Off by default; the AWS rehearsal turns it on to list the actions the notebooks call (see
+    :mod:`utils.local_sagemaker.call_log`).
+    """
+    value = os.environ.get("LOCAL_SAGEMAKER_CALL_LOG")
+    return Path(value) if value else None
+
+
 def _float_env(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value else default

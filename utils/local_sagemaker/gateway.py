@@ -14,15 +14,18 @@ Our own code reaches moto the same way any client does: boto3 clients on this ga
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
-from . import config, worker_secret
+from . import config, iam_simulator, worker_secret
 from .async_inference import ASYNC_PATH
+from .call_log import CallLog
 from .control_plane import api
 from .control_plane.resources import Hooks, Registry
 from .credentials import load_or_create
@@ -70,6 +73,8 @@ class Gateway:
 
         self.url = url
         self.credentials = load_or_create(state_dir)
+        log_path = config.call_log_path()
+        self.call_log = CallLog(log_path) if log_path else None
         self.moto = DomainDispatcherApplication(create_backend_app)
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -118,6 +123,8 @@ class Gateway:
     # -- WSGI ---------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.call_log is not None:
+            self.call_log.record(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         path = environ.get("PATH_INFO", "")
         if target.startswith("SageMaker."):
@@ -132,6 +139,12 @@ class Gateway:
             match = ASYNC_PATH.match(path)
             if match:
                 return self._invoke_async(environ, start_response, match.group(1))
+        if service == "iam" and environ.get("REQUEST_METHOD") == "POST":
+            body, _ = _read_body(environ)
+            environ["wsgi.input"] = io.BytesIO(body)
+            form = parse_qs(body.decode("utf-8", "replace"))
+            if form.get("Action") == ["SimulatePrincipalPolicy"]:
+                return self._respond(start_response, *iam_simulator.handle(self.client("iam"), form))
         if service == "sagemaker":
             return self._respond(
                 start_response,

@@ -1,0 +1,193 @@
+"""A stand-in AWS account for the AWS rehearsal: the local SageMaker, reached the way AWS is.
+
+The notebooks run with ``HANDSON_BACKEND=aws``, so ``setup("aws")`` and every AWS branch of the
+helpers run unchanged. What makes the account a stand-in is only how it is reached: an AWS
+config profile whose ``endpoint_url`` points at a local SageMaker (botocore honours it per
+profile; ``setup("aws")`` clears the ``AWS_ENDPOINT_URL*`` variables, never a profile), with
+credentials of its own in a credentials file. Nothing else in the kernel's environment says
+"local": no ``AWS_ENDPOINT_URL``, no ``SAGEMAKER_VALIDATE_ROLE``, no telemetry opt-out.
+
+It presents a fresh account: no tutorial bucket (``setup`` creates the SDK's default one), an
+execution role created from the repository's ``iam/`` files as the Studio guide says, and found
+through ``HANDSON_ROLE_ARN`` as outside Studio. Every request is recorded
+(``LOCAL_SAGEMAKER_CALL_LOG``), so the tests can list the actions the notebooks call. Any attempt
+to reach a real AWS address fails at once: HTTPS goes to a closed local proxy port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+IAM_DIR = ROOT / "iam"
+PROFILE = "handson-rehearsal"
+REGION = "us-east-1"
+ROLE_NAME = "handson-sagemaker-execution-role"
+#: The learner's credentials in the stand-in account (what `aws configure` would store).
+LEARNER_KEY = ("AKIAHANDSONREHEARSAL", "handson-rehearsal-learner-secret")
+#: The stand-in's administrator, who creates the execution role before the lesson.
+ADMIN_KEY = ("AKIAHANDSONREHEARSALADMIN", "handson-rehearsal-admin-secret")
+#: Seconds a scale-in waits in the stand-in (AWS: 15 minutes; the local default: none).
+SCALE_IN_SECONDS = 45
+#: A port nothing listens on: HTTPS to a real AWS address fails immediately through it.
+CLOSED_PROXY = "http://127.0.0.1:9"
+
+
+@dataclass(frozen=True)
+class StandIn:
+    url: str
+    folder: Path
+    call_log: Path
+    role_arn: str
+
+    def kernel_environment(self) -> dict[str, str]:
+        """The environment a learner's kernel would have with this account configured."""
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AWS_", "HANDSON_", "SAGEMAKER_", "LOCAL_SAGEMAKER_"))
+        }
+        env.update(
+            {
+                "AWS_CONFIG_FILE": str(self.folder / "config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(self.folder / "credentials"),
+                "AWS_PROFILE": PROFILE,
+                "HANDSON_BACKEND": "aws",
+                "HANDSON_ROLE_ARN": self.role_arn,
+                # notebook 08 asks before deleting; nobody can answer in a rehearsal
+                "HANDSON_CONFIRM_DELETE": "yes",
+                # no instance-metadata probing: this is no EC2 instance
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "HTTPS_PROXY": CLOSED_PROXY,
+                "https_proxy": CLOSED_PROXY,
+                "NO_PROXY": "127.0.0.1,localhost",
+                "no_proxy": "127.0.0.1,localhost",
+                # `!python -m utils.local_sagemaker ...` in notebook 00 finds this server
+                "LOCAL_SAGEMAKER_STATE_DIR": str(self.folder / "server"),
+            }
+        )
+        return env
+
+    def studio_kernel_environment(self) -> dict[str, str]:
+        """The same account seen from a Studio space: no ``HANDSON_ROLE_ARN``; the role comes
+        from Studio's metadata file through the SDK's ``get_execution_role()``.
+
+        The SDK reads the file at a fixed path (``/opt/ml/metadata/resource-metadata.json``);
+        an IPython start-up file of the rehearsal's own points the SDK at a copy in the stand-in's
+        folder, so nothing is written outside it. The copy carries ``ExecutionRoleArn``, the
+        first thing the SDK looks for. UNCONFIRMED: whether every Studio space's file has that
+        key; without it the SDK asks DescribeUserProfile/DescribeDomain, which the local
+        SageMaker does not serve (it has no Studio domains), so that branch is not rehearsed.
+        """
+        metadata = self.folder / "resource-metadata.json"
+        metadata.write_text(
+            json.dumps(
+                {
+                    "AppType": "JupyterLab",
+                    "DomainId": "d-handsonrehearsal",
+                    "SpaceName": "handson",
+                    "ResourceName": "handson",
+                    "ResourceArn": f"arn:aws:sagemaker:{REGION}:123456789012:app/"
+                    "d-handsonrehearsal/handson/JupyterLab/default",
+                    "ExecutionRoleArn": self.role_arn,
+                }
+            )
+        )
+        startup = self.folder / "ipython" / "profile_default" / "startup"
+        startup.mkdir(parents=True, exist_ok=True)
+        (startup / "00-studio-metadata.py").write_text(
+            "import sagemaker.core.helper.session_helper as _session_helper\n"
+            f"_session_helper.NOTEBOOK_METADATA_FILE = {str(metadata)!r}\n"
+        )
+        env = self.kernel_environment()
+        del env["HANDSON_ROLE_ARN"]
+        env["IPYTHONDIR"] = str(self.folder / "ipython")
+        return env
+
+
+def _write_profile(folder: Path, url: str) -> None:
+    (folder / "config").write_text(
+        f"[profile {PROFILE}]\nregion = {REGION}\nendpoint_url = {url}\noutput = json\n"
+    )
+    (folder / "credentials").write_text(
+        f"[{PROFILE}]\naws_access_key_id = {LEARNER_KEY[0]}\n"
+        f"aws_secret_access_key = {LEARNER_KEY[1]}\n"
+    )
+
+
+def _create_execution_role(url: str) -> str:
+    """What the Studio guide has an administrator do: the role, its trust and its policy."""
+    iam = boto3.client(
+        "iam",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=ADMIN_KEY[0],
+        aws_secret_access_key=ADMIN_KEY[1],
+    )
+    arn = iam.create_role(
+        RoleName=ROLE_NAME,
+        AssumeRolePolicyDocument=(IAM_DIR / "execution-role-trust.json").read_text(),
+        Description="Execution role for the hands-on SageMaker inference tutorial",
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=ROLE_NAME,
+        PolicyName="handson-sagemaker-inference-execution",
+        PolicyDocument=(IAM_DIR / "execution-role-policy.json").read_text(),
+    )
+    return arn
+
+
+def run_stand_in(folder: Path) -> Iterator[StandIn]:
+    """Start the stand-in account's server, yield it, stop it and check nothing is left."""
+    from utils.local_sagemaker import daemon
+
+    server_dir = folder / "server"
+    call_log = folder / "calls.jsonl"
+    overrides = {
+        "LOCAL_SAGEMAKER_STATE_DIR": str(server_dir),
+        "LOCAL_SAGEMAKER_PORT": "0",
+        "LOCAL_SAGEMAKER_CALL_LOG": str(call_log),
+        # The helpers poll at AWS's pace on this path (every 15 s at most); AWS scales in only
+        # after 15 low one-minute periods. Holding a scale-in back SCALE_IN_SECONDS keeps each
+        # higher count long enough to be seen.
+        "LOCAL_SAGEMAKER_SCALE_IN_SECONDS": str(SCALE_IN_SECONDS),
+    }
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        url = daemon.ensure_running()
+        _write_profile(folder, url)
+        stand_in = StandIn(url, folder, call_log, _create_execution_role(url))
+        yield stand_in
+        state = daemon.status()
+        tree = []
+        if state is not None:
+            root = psutil.Process(state["pid"])
+            tree = [root, *root.children(recursive=True)]
+        daemon.stop()
+        _, alive = psutil.wait_procs(tree, timeout=10)
+        assert alive == [], f"processes left after stop: {alive}"
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def learner_calls(stand_in: StandIn) -> list[dict]:
+    """The recorded calls made with the learner's credentials (not the service's own)."""
+    from utils.local_sagemaker.call_log import read
+
+    return [c for c in read(stand_in.call_log) if c.get("access_key") == LEARNER_KEY[0]]
+
+
+def load_policy(name: str) -> dict:
+    return json.loads((IAM_DIR / name).read_text())
