@@ -1,0 +1,127 @@
+"""What each notebook costs on AWS, at the dated prices in utils/prices.json: the table in docs/studio.md.
+
+    python tools/aws_costs.py          # print the Markdown table
+    python tools/aws_costs.py --check  # exit 1 if docs/studio.md holds another table
+
+The local SageMaker meters what runs, but it cannot know how long AWS keeps instances busy:
+creating an endpoint, updating it and starting a transform job's instances take minutes there.
+So each notebook's AWS bill is estimated from what it creates and from how long those
+resources run when the notebook is worked through at a steady pace on AWS (the ``minutes``
+below: waiting included, reading time not). The clean-up cell of each notebook prints the
+bill of what actually ran; notebook 08 deletes whatever is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from utils.pricing import PriceTable  # noqa: E402
+
+DOC = ROOT / "docs" / "studio.md"
+BEGIN = "<!-- aws-costs:begin (python tools/aws_costs.py) -->"
+END = "<!-- aws-costs:end -->"
+INSTANCE = "ml.m5.large"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one notebook keeps running on AWS, and for how long."""
+
+    notebook: str
+    what: str
+    instance_minutes: float = 0.0  # ml.m5.large instance-minutes (endpoints, jobs)
+    serverless_gb_seconds: float = 0.0  # compute of serverless requests
+    provisioned_gb_seconds: float = 0.0  # provisioned concurrency kept warm
+
+
+USAGES = (
+    Usage("00", "nothing (reads only)"),
+    Usage("01", "nothing (runs on your machine)"),
+    Usage(
+        "02",
+        "1 endpoint for ~45 min, growing to 2 instances for ~20 min; the SDK's endpoint ~25 min",
+        instance_minutes=45 + 20 + 25,
+    ),
+    Usage(
+        "03",
+        "9 transform jobs, 1–2 instances, ~6 min each (instance start-up included)",
+        instance_minutes=6 * 2 + 4 * 6 + 6 + 6 * 4,
+    ),
+    Usage(
+        "04",
+        "2 serverless endpoints (2 GB): ~200 requests, 1 provisioned-concurrency slot ~20 min",
+        serverless_gb_seconds=200 * 2 * 0.1 + 10 * 2 * 5,
+        provisioned_gb_seconds=20 * 60 * 2,
+    ),
+    Usage(
+        "05",
+        "1 asynchronous endpoint ~60 min (scaling to zero takes ~15 min of it)",
+        instance_minutes=60,
+    ),
+    Usage(
+        "06",
+        "real-time ~25 min, asynchronous ~20 min, 1 transform job ~8 min, 1 serverless endpoint",
+        instance_minutes=25 + 20 + 8,
+        serverless_gb_seconds=21 * 2 * 0.1 + 2 * 5,
+    ),
+    Usage(
+        "07",
+        "real-time ~40 min (2 instances for ~15), async ~15 min, 2 transform jobs; serverless",
+        instance_minutes=40 + 15 + 15 + 2 * 6,
+        serverless_gb_seconds=100 * 2 * 0.5 + 10 * 2 * 5,
+        provisioned_gb_seconds=10 * 60 * 2,
+    ),
+    Usage("08", "nothing (deletes what is left)"),
+)
+
+
+def cost(usage: Usage, prices: PriceTable) -> float:
+    return (
+        usage.instance_minutes / 60 * prices.instance_hourly(INSTANCE)
+        + usage.serverless_gb_seconds * prices.serverless_gb_second()
+        + usage.provisioned_gb_seconds * prices.provisioned_concurrency_gb_second()
+    )
+
+
+def table(prices: PriceTable | None = None) -> str:
+    prices = prices or PriceTable.load()
+    lines = [
+        f"Prices as of {prices.as_of} (us-east-1, {INSTANCE} at "
+        f"${prices.instance_hourly(INSTANCE):.3f}/hour):",
+        "",
+        "| Notebook | What runs on AWS | About |",
+        "|---|---|---|",
+    ]
+    total = 0.0
+    for usage in USAGES:
+        usd = cost(usage, prices)
+        total += usd
+        lines.append(f"| {usage.notebook} | {usage.what} | ${usd:.2f} |")
+    lines.append(f"| all | worked through in order, cleaning up as you go | ${total:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with docs/studio.md")
+    args = parser.parse_args(argv)
+    text = table()
+    if not args.check:
+        print(text)
+        return 0
+    doc = DOC.read_text(encoding="utf-8")
+    stored = doc.split(BEGIN, 1)[-1].split(END, 1)[0].strip()
+    if stored != text:
+        print(f"{DOC.relative_to(ROOT)}: the cost table is out of date; paste this:\n{text}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
