@@ -6,9 +6,10 @@
 The local SageMaker meters what runs, but it cannot know how long AWS keeps instances busy:
 creating an endpoint, updating it and starting a transform job's instances take minutes there.
 So each notebook's AWS bill is estimated from what it creates and from how long those
-resources run when the notebook is worked through at a steady pace on AWS (the ``minutes``
-below: waiting included, reading time not). The clean-up cell of each notebook prints the
-bill of what actually ran; notebook 08 deletes whatever is left.
+resources run on AWS, with the instructor guide's assumptions (docs/instructor-guide.md, "What
+each notebook costs on AWS": a learner's pace on AWS, instances billed from CreateEndpoint to
+deletion, about 6 minutes per transform-job instance). The clean-up cell of each notebook
+prints the bill of what actually ran; notebook 08 deletes whatever is left.
 """
 
 from __future__ import annotations
@@ -45,37 +46,39 @@ USAGES = (
     Usage("01", "nothing (runs on your machine)"),
     Usage(
         "02",
-        "1 endpoint for ~45 min, growing to 2 instances for ~20 min; the SDK's endpoint ~25 min",
-        instance_minutes=45 + 20 + 25,
+        "endpoint: 1 instance 20 min, old and new fleet together 6 min, 2 instances 15 min, "
+        "3 for 10 min (exercise 2); SDK endpoint: 1 instance 20 min",
+        instance_minutes=20 + 6 + 2 * 15 + 3 * 10 + 20,
     ),
     Usage(
         "03",
-        "9 transform jobs, 1–2 instances, ~6 min each (instance start-up included)",
-        instance_minutes=6 * 2 + 4 * 6 + 6 + 6 * 4,
+        "9 transform jobs with 11 instances in all, about 6 min each (start-up included)",
+        instance_minutes=11 * 6,
     ),
     Usage(
         "04",
-        "2 serverless endpoints (2 GB): ~200 requests, 1 provisioned-concurrency slot ~20 min",
-        serverless_gb_seconds=200 * 2 * 0.1 + 10 * 2 * 5,
+        "about 90 requests of 50 ms at 2 GB; provisioned concurrency 1 at 2 GB for 20 min",
+        serverless_gb_seconds=90 * 0.05 * 2,
         provisioned_gb_seconds=20 * 60 * 2,
     ),
     Usage(
         "05",
-        "1 asynchronous endpoint ~60 min (scaling to zero takes ~15 min of it)",
-        instance_minutes=60,
+        "1 instance 40 min (until the first scale-in, 15 min after the queue empties), "
+        "22 min for the wake from zero, 2 instances 20 min in exercise 2",
+        instance_minutes=40 + 22 + 2 * 20,
     ),
     Usage(
         "06",
-        "real-time ~25 min, asynchronous ~20 min, 1 transform job ~8 min, 1 serverless endpoint",
-        instance_minutes=25 + 20 + 8,
-        serverless_gb_seconds=21 * 2 * 0.1 + 2 * 5,
+        "real-time 1 instance 35 min, asynchronous 1 instance 30 min, 1 transform job 6 min",
+        instance_minutes=35 + 30 + 6,
     ),
     Usage(
         "07",
-        "real-time ~40 min (2 instances for ~15), async ~15 min, 2 transform jobs; serverless",
-        instance_minutes=40 + 15 + 15 + 2 * 6,
-        serverless_gb_seconds=100 * 2 * 0.5 + 10 * 2 * 5,
-        provisioned_gb_seconds=10 * 60 * 2,
+        "real-time 75 min (a 2nd instance its last 10), default-handler 45, failing 8, "
+        "right-image 35, asynchronous 25 min, 2 transform jobs; provisioned concurrency 1 at "
+        "2 GB for 70 min",
+        instance_minutes=75 + 10 + 45 + 8 + 35 + 25 + 2 * 6,
+        provisioned_gb_seconds=70 * 60 * 2,
     ),
     Usage("08", "nothing (deletes what is left)"),
 )

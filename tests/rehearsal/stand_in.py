@@ -3,8 +3,8 @@
 The notebooks run with ``HANDSON_BACKEND=aws``, so ``setup("aws")`` and every AWS branch of the
 helpers run unchanged. What makes the account a stand-in is only how it is reached: an AWS
 config profile whose ``endpoint_url`` points at a local SageMaker (botocore honours it per
-profile; ``setup("aws")`` clears the ``AWS_ENDPOINT_URL*`` variables, never a profile), with
-credentials of its own in a credentials file. Nothing else in the kernel's environment says
+profile; ``setup("aws")`` clears the ``AWS_ENDPOINT_URL*`` variables, never a profile), with the
+account's key in a credentials file (the server's own key: it accepts only requests signed with it). Nothing else in the kernel's environment says
 "local": no ``AWS_ENDPOINT_URL``, no ``SAGEMAKER_VALIDATE_ROLE``, no telemetry opt-out.
 
 It presents a fresh account: no tutorial bucket (``setup`` creates the SDK's default one), an
@@ -16,6 +16,7 @@ to reach a real AWS address fails at once: HTTPS goes to a closed local proxy po
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -24,16 +25,24 @@ from pathlib import Path
 
 import boto3
 import psutil
+from botocore.config import Config
+
+from utils.local_sagemaker.credentials import LocalCredentials
 
 ROOT = Path(__file__).resolve().parents[2]
 IAM_DIR = ROOT / "iam"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+#: Where the executed copies are saved, to read what the AWS path printed.
+EXECUTED = ROOT / "build" / "rehearsal"
+CELL_TIMEOUT_S = 900
+#: Notebook 00 once more, as in a Studio space (the role from Studio's metadata file).
+STUDIO_RUN = "00_start_here-as-in-studio.ipynb"
 PROFILE = "handson-rehearsal"
 REGION = "us-east-1"
 ROLE_NAME = "handson-sagemaker-execution-role"
-#: The learner's credentials in the stand-in account (what `aws configure` would store).
-LEARNER_KEY = ("AKIAHANDSONREHEARSAL", "handson-rehearsal-learner-secret")
-#: The stand-in's administrator, who creates the execution role before the lesson.
-ADMIN_KEY = ("AKIAHANDSONREHEARSALADMIN", "handson-rehearsal-admin-secret")
+#: How the stand-in's administrator (who creates the execution role before the lesson) names its
+#: client (``app/<id>`` in the User-Agent), so its calls are not counted as the learner's.
+ADMIN_APP_ID = "handson-rehearsal-admin"
 #: Seconds a scale-in waits in the stand-in (AWS: 15 minutes; the local default: none).
 SCALE_IN_SECONDS = 45
 #: A port nothing listens on: HTTPS to a real AWS address fails immediately through it.
@@ -112,24 +121,28 @@ class StandIn:
         return env
 
 
-def _write_profile(folder: Path, url: str) -> None:
+def _write_profile(folder: Path, url: str, key: LocalCredentials) -> None:
+    """What ``aws configure`` would write, plus the profile's ``endpoint_url``."""
     (folder / "config").write_text(
         f"[profile {PROFILE}]\nregion = {REGION}\nendpoint_url = {url}\noutput = json\n"
     )
-    (folder / "credentials").write_text(
-        f"[{PROFILE}]\naws_access_key_id = {LEARNER_KEY[0]}\n"
-        f"aws_secret_access_key = {LEARNER_KEY[1]}\n"
+    credentials = folder / "credentials"
+    credentials.write_text(
+        f"[{PROFILE}]\naws_access_key_id = {key.access_key_id}\n"
+        f"aws_secret_access_key = {key.secret_access_key}\n"
     )
+    credentials.chmod(0o600)
 
 
-def _create_execution_role(url: str) -> str:
+def _create_execution_role(url: str, key: LocalCredentials) -> str:
     """What the Studio guide has an administrator do: the role, its trust and its policy."""
     iam = boto3.client(
         "iam",
         endpoint_url=url,
         region_name=REGION,
-        aws_access_key_id=ADMIN_KEY[0],
-        aws_secret_access_key=ADMIN_KEY[1],
+        aws_access_key_id=key.access_key_id,
+        aws_secret_access_key=key.secret_access_key,
+        config=Config(user_agent_appid=ADMIN_APP_ID),
     )
     arn = iam.create_role(
         RoleName=ROLE_NAME,
@@ -145,35 +158,50 @@ def _create_execution_role(url: str) -> str:
 
 
 def run_stand_in(folder: Path) -> Iterator[StandIn]:
-    """Start the stand-in account's server, yield it, stop it and check nothing is left."""
+    """Start the stand-in account's server, yield it, stop it and check nothing is left.
+
+    The ``LOCAL_SAGEMAKER_*`` settings are in this process's environment only while the server
+    starts and stops: the tests that run meanwhile keep reaching their own local SageMaker.
+    """
     from utils.local_sagemaker import daemon
+    from utils.local_sagemaker.credentials import load_or_create
 
     server_dir = folder / "server"
-    call_log = folder / "calls.jsonl"
-    overrides = {
+    settings = {
         "LOCAL_SAGEMAKER_STATE_DIR": str(server_dir),
         "LOCAL_SAGEMAKER_PORT": "0",
-        "LOCAL_SAGEMAKER_CALL_LOG": str(call_log),
+        "LOCAL_SAGEMAKER_CALL_LOG": str(folder / "calls.jsonl"),
         # The helpers poll at AWS's pace on this path (every 15 s at most); AWS scales in only
         # after 15 low one-minute periods. Holding a scale-in back SCALE_IN_SECONDS keeps each
         # higher count long enough to be seen.
         "LOCAL_SAGEMAKER_SCALE_IN_SECONDS": str(SCALE_IN_SECONDS),
     }
-    saved = {key: os.environ.get(key) for key in overrides}
-    os.environ.update(overrides)
-    try:
+    with _environment(settings):
         url = daemon.ensure_running()
-        _write_profile(folder, url)
-        stand_in = StandIn(url, folder, call_log, _create_execution_role(url))
+    # the account's key: the server's own, as a learner's is the account's
+    key = load_or_create(server_dir)
+    _write_profile(folder, url, key)
+    stand_in = StandIn(url, folder, folder / "calls.jsonl", _create_execution_role(url, key))
+    try:
         yield stand_in
-        state = daemon.status()
-        tree = []
-        if state is not None:
-            root = psutil.Process(state["pid"])
-            tree = [root, *root.children(recursive=True)]
-        daemon.stop()
+    finally:
+        with _environment(settings):
+            state = daemon.status()
+            tree = []
+            if state is not None:
+                root = psutil.Process(state["pid"])
+                tree = [root, *root.children(recursive=True)]
+            daemon.stop()
         _, alive = psutil.wait_procs(tree, timeout=10)
         assert alive == [], f"processes left after stop: {alive}"
+
+
+@contextlib.contextmanager
+def _environment(settings: dict[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        yield
     finally:
         for key, value in saved.items():
             if value is None:
@@ -183,10 +211,18 @@ def run_stand_in(folder: Path) -> Iterator[StandIn]:
 
 
 def learner_calls(stand_in: StandIn) -> list[dict]:
-    """The recorded calls made with the learner's credentials (not the service's own)."""
+    """The recorded calls the notebooks made (not the administrator's nor the service's own)."""
     from utils.local_sagemaker.call_log import read
 
-    return [c for c in read(stand_in.call_log) if c.get("access_key") == LEARNER_KEY[0]]
+    return [c for c in read(stand_in.call_log) if c.get("app") is None]
+
+
+def service_calls(stand_in: StandIn) -> list[dict]:
+    """The recorded calls the local SageMaker made itself (for the execution role's policy)."""
+    from utils.local_sagemaker.call_log import read
+    from utils.local_sagemaker.config import SERVICE_APP_ID
+
+    return [c for c in read(stand_in.call_log) if c.get("app") == SERVICE_APP_ID]
 
 
 def load_policy(name: str) -> dict:

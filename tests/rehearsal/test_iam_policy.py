@@ -15,9 +15,8 @@ The decisions come from :mod:`utils.local_sagemaker.iam_policy`, the evaluator t
 from __future__ import annotations
 
 import pytest
-from stand_in import ADMIN_KEY, LEARNER_KEY, REGION, StandIn, learner_calls, load_policy
+from stand_in import REGION, StandIn, learner_calls, load_policy, service_calls
 
-from utils.local_sagemaker.call_log import read
 from utils.local_sagemaker.iam_policy import action_matches, evaluate, granted_action_patterns
 from utils.session import PROJECT_TAG
 
@@ -62,8 +61,8 @@ def resource_arn(call: dict, action: str) -> str:
     resource = call.get("resource") or "*"
     if resource.startswith("arn:") or resource == "*":
         return resource
-    if service == "iam":
-        return resource
+    if service == "iam":  # a role's name (GetRole's RoleName)
+        return f"arn:aws:iam::{ACCOUNT}:role/{resource}"
     if service == "sagemaker":
         # tagging on create is authorised on the resource being created
         operation = call["operation"] if name == "AddTags" else name
@@ -128,21 +127,20 @@ def test_every_recorded_action_is_allowed(calls: list[dict]) -> None:
 def test_the_execution_role_allows_what_sagemaker_does_with_it(
     rehearsal: dict, stand_in: StandIn
 ) -> None:
-    service_calls = [
+    made = [
         call
-        for call in read(stand_in.call_log)
-        if call.get("access_key") not in (LEARNER_KEY[0], ADMIN_KEY[0])
-        and call["service"] in EXECUTION_ROLE_CALLS
+        for call in service_calls(stand_in)
+        if call["service"] in EXECUTION_ROLE_CALLS
         and (
             EXECUTION_ROLE_CALLS[call["service"]] is None
             or call["operation"] in EXECUTION_ROLE_CALLS[call["service"]]
         )
     ]
-    assert service_calls, "the rehearsal recorded nothing SageMaker did with the execution role"
+    assert made, "the rehearsal recorded nothing SageMaker did with the execution role"
     policy = load_policy(EXECUTION_ROLE_POLICY)
     denied = {
         f"{action} on {resource}"
-        for call in service_calls
+        for call in made
         for action, resource, context in authorisations(call)
         if not evaluate([policy], action, resource, context).allowed
     }

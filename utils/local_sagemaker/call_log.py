@@ -3,15 +3,16 @@
 ``LOCAL_SAGEMAKER_CALL_LOG=/path/to/calls.jsonl`` (read when the gateway starts) turns it on.
 Each line names the call and the IAM actions AWS would authorise for it::
 
-    {"service": "sagemaker", "operation": "CreateModel", "access_key": "...",
+    {"service": "sagemaker", "operation": "CreateModel", "access_key": "...", "app": null,
      "actions": ["sagemaker:CreateModel", "sagemaker:AddTags", "iam:PassRole"],
      "resource": "loan-model-1a2b3c4d", "tags": {"project": "...", "notebook": "02"},
      "implied": [{"action": "sagemaker:AddTags", ...}, {"action": "iam:PassRole",
                   "resource": "arn:aws:iam::...:role/...", "context": {...}}]}
 
 The AWS rehearsal (tests/rehearsal) uses it to list every action the notebooks call and to check
-the tutorial's IAM policy (``iam/``) against that list. ``access_key`` tells the learner's calls
-from the local SageMaker's own (which stand for the execution role's).
+the tutorial's IAM policy (``iam/``) against that list. ``app`` tells the learner's calls (none)
+from the local SageMaker's own (``local-sagemaker``: they stand for the execution role's and the
+services' own work) and from a client that names itself (``AWS_SDK_UA_APP_ID``).
 
 How an operation is named, per protocol: JSON (``X-Amz-Target: Service.Operation``), query
 (``Action=`` in the form body or the query string), SageMaker Runtime's REST paths, and S3's
@@ -66,6 +67,14 @@ def _signing_scope(environ: dict[str, Any]) -> tuple[str | None, str | None]:
     if len(scope) < 5:
         return scope[0] or None, None
     return scope[0], scope[3].lower()
+
+
+def user_agent_app(environ: dict[str, Any]) -> str | None:
+    """The ``app/<id>`` a client puts in its User-Agent (``AWS_SDK_UA_APP_ID``), if any."""
+    for part in environ.get("HTTP_USER_AGENT", "").split():
+        if part.startswith("app/"):
+            return part[len("app/") :]
+    return None
 
 
 def _peek_body(environ: dict[str, Any]) -> bytes:
@@ -162,6 +171,7 @@ def describe_request(environ: dict[str, Any]) -> dict[str, Any] | None:
         "actions": actions,
         "resource": resource,
         "access_key": access_key,
+        "app": user_agent_app(environ),
     }
     if implied:
         entry["implied"] = implied
@@ -261,11 +271,14 @@ def implied_actions(prefix: str, operation: str, params: dict[str, Any]) -> list
     return implied
 
 
+#: Parameters naming a call's main resource, most specific first (CreateTransformJob names its
+#: job and its model; CreateEndpoint its endpoint and its configuration).
 _NAME_KEYS = (
     "EndpointName",
+    "TransformJobName",
     "EndpointConfigName",
     "ModelName",
-    "TransformJobName",
+    "PolicySourceArn",
     "RoleName",
     "logGroupName",
     "ResourceId",

@@ -14,6 +14,11 @@ from pathlib import Path
 #: SageMaker agree, as they would on AWS.
 ACCOUNT_ID = "123456789012"
 
+#: The app id (``AWS_SDK_UA_APP_ID``, ``app/<id>`` in the User-Agent) of the local SageMaker's own
+#: AWS calls and its child processes, so a recorded call says whether the service or a learner
+#: made it (:mod:`utils.local_sagemaker.call_log`).
+SERVICE_APP_ID = "local-sagemaker"
+
 #: The only region the local SageMaker serves (the notebooks' default region).
 REGION = "us-east-1"
 

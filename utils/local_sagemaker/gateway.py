@@ -90,7 +90,10 @@ class Gateway:
             ensure_log_group=self.logs.ensure_stream,
             fleet_started=self.meter.fleet_started,
             fleet_stopped=self.meter.fleet_stopped,
-            instance_env=client_environment_for(url),
+            instance_env={
+                **client_environment_for(url),
+                "AWS_SDK_UA_APP_ID": config.SERVICE_APP_ID,
+            },
         )
         self.registry = Registry(hooks)
         self.runtime = Runtime(self.registry, self.metrics)
@@ -144,7 +147,9 @@ class Gateway:
             environ["wsgi.input"] = io.BytesIO(body)
             form = parse_qs(body.decode("utf-8", "replace"))
             if form.get("Action") == ["SimulatePrincipalPolicy"]:
-                return self._respond(start_response, *iam_simulator.handle(self.client("iam"), form))
+                return self._respond(
+                    start_response, *iam_simulator.handle(self.client("iam"), form)
+                )
         if service == "sagemaker":
             return self._respond(
                 start_response,

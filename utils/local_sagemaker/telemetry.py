@@ -37,7 +37,11 @@ def make_client(service: str, url: str, credentials: LocalCredentials) -> Any:
         region_name=config.REGION,
         aws_access_key_id=credentials.access_key_id,
         aws_secret_access_key=credentials.secret_access_key,
-        config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5),
+        config=Config(
+            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=5,
+            user_agent_appid=config.SERVICE_APP_ID,
+        ),
     )
 
 
