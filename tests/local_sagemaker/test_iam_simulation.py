@@ -123,10 +123,15 @@ def test_the_sdk_validates_a_serving_role_without_being_switched_off(
         resolve_and_validate_role,
     )
 
+    from utils.local_sagemaker import daemon
+
+    env = daemon.client_environment_for(local_sm)  # the endpoint and the local key
     monkeypatch.delenv("SAGEMAKER_VALIDATE_ROLE", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", local_sm)
     session = boto3.Session(
-        aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1"
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
     )
 
     class Session:  # what the resolver reads from a SageMaker SDK session

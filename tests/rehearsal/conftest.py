@@ -16,7 +16,15 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from stand_in import CELL_TIMEOUT_S, EXECUTED, NOTEBOOKS, STUDIO_RUN, StandIn, run_stand_in
+from stand_in import (
+    CELL_TIMEOUT_S,
+    EXECUTED,
+    NOTEBOOKS,
+    STUDIO_RUN,
+    StandIn,
+    learner_calls,
+    run_stand_in,
+)
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +63,17 @@ def rehearsal(stand_in: StandIn) -> dict[str, str | None]:
         results[STUDIO_RUN] = _execute(
             NOTEBOOKS[0], stand_in.studio_kernel_environment(), saved_as=STUDIO_RUN
         )
+        _write_recorded_actions(stand_in)
         return results
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _write_recorded_actions(stand_in: StandIn) -> None:
+    """``build/rehearsal/actions.txt``: each IAM action the notebooks called, with a count."""
+    from collections import Counter
+
+    counts = Counter(action for call in learner_calls(stand_in) for action in call["actions"])
+    lines = [f"{count:6d}  {action}" for action, count in sorted(counts.items())]
+    (EXECUTED / "actions.txt").write_text("\n".join(lines) + "\n")
