@@ -88,3 +88,4 @@ def test_long_aws_waits_are_announced_with_their_limit(capsys: pytest.CaptureFix
     assert capsys.readouterr().out == (
         "On AWS scaling in usually takes 15 to 20 minutes; waiting at most 30 min.\n"
     )
+

@@ -1,7 +1,8 @@
 """What each notebook costs on AWS, at the dated prices in utils/prices.json: the table in docs/studio.md.
 
     python tools/aws_costs.py          # print the Markdown table
-    python tools/aws_costs.py --check  # exit 1 if docs/studio.md holds another table
+    python tools/aws_costs.py --check  # exit 1 if docs/studio.md holds another table, or the
+                                       # instructor guide states other costs per notebook
 
 The local SageMaker meters what runs, but it cannot know how long AWS keeps instances busy:
 creating an endpoint, updating it and starting a transform job's instances take minutes there.
@@ -25,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from utils.pricing import PriceTable  # noqa: E402
 
 DOC = ROOT / "docs" / "studio.md"
+INSTRUCTOR_GUIDE = ROOT / "docs" / "instructor-guide.md"
 BEGIN = "<!-- aws-costs:begin (python tools/aws_costs.py) -->"
 END = "<!-- aws-costs:end -->"
 INSTANCE = "ml.m5.large"
@@ -52,8 +54,8 @@ USAGES = (
     ),
     Usage(
         "03",
-        "9 transform jobs with 11 instances in all, about 6 min each (start-up included)",
-        instance_minutes=11 * 6,
+        "8 transform jobs with 9 instances in all, about 6 min each (start-up included)",
+        instance_minutes=9 * 6,
     ),
     Usage(
         "04",
@@ -110,6 +112,17 @@ def table(prices: PriceTable | None = None) -> str:
     return "\n".join(lines)
 
 
+def instructor_guide_costs() -> dict[str, str]:
+    """Notebook -> the cost the instructor guide's table states (``$0.20``), per notebook."""
+    costs = {}
+    for line in INSTRUCTOR_GUIDE.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[-1].startswith("$"):
+            for notebook in cells[0].split(","):
+                costs[notebook.strip()] = cells[-1]
+    return costs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="compare with docs/studio.md")
@@ -122,6 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     stored = doc.split(BEGIN, 1)[-1].split(END, 1)[0].strip()
     if stored != text:
         print(f"{DOC.relative_to(ROOT)}: the cost table is out of date; paste this:\n{text}")
+        return 1
+    prices = PriceTable.load()
+    stated = instructor_guide_costs()
+    differ = [
+        f"{u.notebook}: {stated.get(u.notebook)} there, ${cost(u, prices):.2f} here"
+        for u in USAGES
+        if stated.get(u.notebook) != f"${cost(u, prices):.2f}"
+    ]
+    if differ:
+        print(f"{INSTRUCTOR_GUIDE.relative_to(ROOT)} states other costs: " + "; ".join(differ))
         return 1
     return 0
 
