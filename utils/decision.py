@@ -345,7 +345,8 @@ def _assess(
             f"Always on: {cost.instance_count} x {options.instance_type}, no cold starts; "
             f"${usd:,.2f}/month whatever the traffic (busy {util:.1%} of the time)."
         )
-        fit = {"interactive": "good", "minutes": "good", "offline": "poor"}[lat]
+        realtime_fit: dict[str, Fit] = {"interactive": "good", "minutes": "good", "offline": "poor"}
+        fit = realtime_fit[lat]
         if lat == "offline":
             reasons.append("Nobody waits for the answers, so an always-on endpoint buys nothing.")
         elif util < IDLE_UTILISATION:

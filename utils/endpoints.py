@@ -410,7 +410,7 @@ def read_endpoint_logs(
 def _all_events(logs: Any, group: str) -> list[LogEvent]:
     events: list[LogEvent] = []
     try:
-        streams = []
+        streams: list[str] = []
         for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group):
             streams.extend(s["logStreamName"] for s in page["logStreams"])
     except logs.exceptions.ResourceNotFoundException:

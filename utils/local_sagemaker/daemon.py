@@ -68,7 +68,8 @@ def _state_path() -> Path:
 
 def _read_state() -> dict[str, Any] | None:
     try:
-        return json.loads(_state_path().read_text())
+        state: dict[str, Any] = json.loads(_state_path().read_text())
+        return state
     except (OSError, ValueError):
         return None
 
@@ -91,7 +92,8 @@ def _alive(pid: int) -> bool:
 def _health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"{url}/_local/health", timeout=timeout) as response:
-            return json.loads(response.read())
+            health: dict[str, Any] = json.loads(response.read())
+            return health
     except (OSError, ValueError):
         return None
 

@@ -29,12 +29,18 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from . import config
 from .container.server import PORT_MARKER
 
 LogSink = Callable[[str, str, str], None]  # (group, stream, line)
+
+
+class LogStreamCreator(Protocol):
+    """Creates a log group, and a stream in it when ``stream`` is given."""
+
+    def __call__(self, group: str, stream: str | None = None) -> None: ...
 
 
 class _Launcher:

@@ -135,7 +135,8 @@ class Gateway:
                 ],
                 json.dumps({"message": f"The local SageMaker does not serve {path} yet."}).encode(),
             )
-        return self.moto(environ, start_response)
+        response: Iterable[bytes] = self.moto(environ, start_response)
+        return response
 
     @staticmethod
     def _respond(
@@ -195,8 +196,8 @@ class Gateway:
         except AwsError as err:
             return self._respond(start_response, *error_response(err, request_id))
         except Exception as exc:  # our bug: answer like AWS's InternalFailure, never hang
-            err = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
-            return self._respond(start_response, *error_response(err, request_id))
+            failure = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
+            return self._respond(start_response, *error_response(failure, request_id))
 
     def _invoke_async(
         self, environ: dict[str, Any], start_response: StartResponse, name: str
@@ -227,8 +228,8 @@ class Gateway:
         except AwsError as err:
             return self._respond(start_response, *error_response(err, request_id))
         except Exception as exc:  # our bug: answer like AWS's InternalFailure, never hang
-            err = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
-            return self._respond(start_response, *error_response(err, request_id))
+            failure = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
+            return self._respond(start_response, *error_response(failure, request_id))
 
     def _local(
         self, environ: dict[str, Any], start_response: StartResponse, path: str
@@ -268,7 +269,7 @@ class Gateway:
     def _instances(self, name: str) -> dict[str, Any]:
         endpoint = self.registry.endpoint_for_invoke(name)
         deployment = endpoint.deployment if endpoint else None
-        instances = []
+        instances: list[dict[str, Any]] = []
         if deployment is not None:
             for fleet in deployment.fleets.values():
                 instances.extend(

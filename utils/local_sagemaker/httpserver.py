@@ -66,7 +66,7 @@ class KeepAliveHandler(WSGIRequestHandler):
                 size = int(length) if length else 0
             except ValueError:
                 size = 0
-            body_stream = LimitedStream(self.rfile, max(size, 0))
+            body_stream = LimitedStream(self.rfile, max(size, 0))  # type: ignore[arg-type]
             environ["wsgi.input"] = body_stream
 
         state: dict[str, Any] = {"status": None, "headers": None, "sent": False, "chunked": False}
@@ -120,7 +120,7 @@ class KeepAliveHandler(WSGIRequestHandler):
                     self.wfile.write(data)
 
         try:
-            result = self.server.app(environ, start_response)  # type: ignore[attr-defined]
+            result = self.server.app(environ, start_response)
             try:
                 for chunk in result:
                     write(chunk)

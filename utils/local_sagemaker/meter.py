@@ -43,7 +43,7 @@ def hourly_price(
 ) -> float | None:
     """USD per instance-hour (``mode``: realtime, asynchronous or batch), or None when unknown."""
     try:
-        return float(_price_table().instance_hourly(instance_type, region, mode))  # type: ignore[arg-type]
+        return float(_price_table().instance_hourly(instance_type, region, mode))
     except (ImportError, KeyError, ValueError, OSError):
         return None
 
@@ -198,7 +198,8 @@ def current_costs(url: str | None = None, timeout: float = 5.0) -> dict[str, Any
                 "The local SageMaker is not running (python -m utils.local_sagemaker start)."
             )
     with urllib.request.urlopen(f"{url.rstrip('/')}/_local/costs", timeout=timeout) as response:
-        return json.loads(response.read())
+        snapshot: dict[str, Any] = json.loads(response.read())
+    return snapshot
 
 
 def estimate_from_aws(sagemaker_client: Any, now: float | None = None) -> dict[str, Any]:

@@ -128,7 +128,10 @@ class Runtime:
         started = time.perf_counter()
         fleet = self._route(endpoint_name, headers.get("X-Amzn-SageMaker-Target-Variant"))
         if getattr(fleet, "serverless", False):
-            return fleet.invoke(self, endpoint_name, headers, body)  # type: ignore[attr-defined]
+            reply: tuple[int, list[tuple[str, str]], bytes] = fleet.invoke(  # type: ignore[attr-defined]
+                self, endpoint_name, headers, body
+            )
+            return reply
         with fleet._lock:
             instance = fleet.pick()
             if instance is None:

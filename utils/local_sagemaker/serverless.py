@@ -242,7 +242,7 @@ class ServerlessFleet(VariantFleet):
         threading.Thread(target=self._reaper, name=f"idle-{endpoint_name}", daemon=True).start()
 
     # ``instances`` is what the registry, DescribeEndpoint and shutdown see: every live worker.
-    @property  # type: ignore[override]
+    @property
     def instances(self) -> list[Instance]:
         return list(self._members)
 

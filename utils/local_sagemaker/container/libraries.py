@@ -90,5 +90,5 @@ def emulate_image_libraries(image: str | None = None) -> str | None:
             return wanted
         return real_version(distribution_name)
 
-    metadata.version = version  # type: ignore[assignment]
+    metadata.version = version
     return wanted

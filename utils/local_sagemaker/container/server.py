@@ -131,7 +131,11 @@ class ContainerApp:
         accept = headers.get("Accept")
         if not accept or accept == encoders.ANY:
             accept = self.default_accept
-        content = request.get_data(as_text=content_type in encoders.UTF8_TYPES)
+        content: str | bytes = (
+            request.get_data(as_text=True)
+            if content_type in encoders.UTF8_TYPES
+            else request.get_data()
+        )
         try:
             reply = transformer.transform(content, content_type, accept)
         except Exception:

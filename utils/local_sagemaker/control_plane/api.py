@@ -96,12 +96,13 @@ def _paginate(
     if params.get("NameContains"):
         needle = params["NameContains"]
         items = [i for i in items if needle in i[name_field]]
-    for field, test in (
+    time_filters: tuple[tuple[str, Callable[[dict[str, Any], float], bool]], ...] = (
         ("CreationTimeBefore", lambda i, t: i["CreationTime"] < t),
         ("CreationTimeAfter", lambda i, t: i["CreationTime"] > t),
         ("LastModifiedTimeBefore", lambda i, t: i.get("LastModifiedTime", 0) < t),
         ("LastModifiedTimeAfter", lambda i, t: i.get("LastModifiedTime", 0) > t),
-    ):
+    )
+    for field, test in time_filters:
         if params.get(field) is not None:
             bound = float(params[field])
             items = [i for i in items if test(i, bound)]

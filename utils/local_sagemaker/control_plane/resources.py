@@ -28,7 +28,7 @@ from typing import Any
 from .. import async_inference, config, serverless
 from ..container.libraries import IMAGE_ENV
 from ..errors import resource_limit, validation
-from ..fleet import HealthCheckFailed, LogSink, VariantFleet, start_instances
+from ..fleet import HealthCheckFailed, LogSink, LogStreamCreator, VariantFleet, start_instances
 
 
 def arn(kind: str, name: str) -> str:
@@ -127,7 +127,7 @@ class Hooks:
         state_dir: Path,
         s3_client: Callable[[], Any],
         log_sink: LogSink,
-        ensure_log_group: Callable[[str], None],
+        ensure_log_group: LogStreamCreator,
         fleet_started: Callable[[str, VariantFleet], None],
         fleet_stopped: Callable[[str, VariantFleet], None],
         instance_env: dict[str, str],

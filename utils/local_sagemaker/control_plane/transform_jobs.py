@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,7 +298,7 @@ def summary(job: TransformJob) -> dict[str, Any]:
 
 
 def _jobs(reg: Registry) -> TransformJobs:
-    jobs = getattr(reg, "transform_jobs", None)
+    jobs: TransformJobs | None = getattr(reg, "transform_jobs", None)
     if jobs is None:
         raise AwsError("UnknownOperationException", "Transform jobs are not available.")
     return jobs
@@ -320,12 +321,13 @@ def list_transform_jobs(reg: Registry, p: dict[str, Any]) -> dict[str, Any]:
     items = _jobs(reg).summaries()
     if p.get("NameContains"):
         items = [i for i in items if p["NameContains"] in i["TransformJobName"]]
-    for key, test in (
+    time_filters: tuple[tuple[str, Callable[[dict[str, Any], float], bool]], ...] = (
         ("CreationTimeBefore", lambda i, t: i["CreationTime"] < t),
         ("CreationTimeAfter", lambda i, t: i["CreationTime"] > t),
         ("LastModifiedTimeBefore", lambda i, t: i["LastModifiedTime"] < t),
         ("LastModifiedTimeAfter", lambda i, t: i["LastModifiedTime"] > t),
-    ):
+    )
+    for key, test in time_filters:
         if p.get(key) is not None:
             bound = float(p[key])
             items = [i for i in items if test(i, bound)]

@@ -332,8 +332,8 @@ def plan_batches(
     """
     limit = payload_limit_bytes(max_payload_mb)
     chunked = limit is None
+    batches: list[Batch] = []
     if split_type in (None, "", "None"):
-        batches = []
         for record in records:  # at most one: the whole object
             if limit is not None and len(record.payload) > limit:
                 raise TransformDataError(
@@ -355,7 +355,6 @@ def plan_batches(
 
     line = split_type == "Line"
     separator = b"\n" if line else b""
-    batches: list[Batch] = []
     current: list[bytes] = []
     first = 0
     size = 0

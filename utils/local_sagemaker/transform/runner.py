@@ -55,7 +55,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..fleet import HealthCheckFailed, Instance, LogSink, VariantFleet, start_instances
+from ..fleet import (
+    HealthCheckFailed,
+    Instance,
+    LogSink,
+    LogStreamCreator,
+    VariantFleet,
+    start_instances,
+)
 from . import agent as agent_work
 from .agent import AgentError, BatchAgent
 from .assembly import (
@@ -87,7 +94,7 @@ class RunnerContext:
 
     s3_client: Callable[[], Any]
     log_sink: LogSink
-    ensure_log_stream: Callable[[str, str | None], None]
+    ensure_log_stream: LogStreamCreator
     instance_env: dict[str, str]
     work_dir: Path
     fetch_model: Callable[[str | None, Path], None]

@@ -184,7 +184,8 @@ def _shapes() -> dict[str, Any]:
     import botocore.session
 
     loader = botocore.session.get_session().get_component("data_loader")
-    return loader.load_service_model("sagemaker", "service-2")["shapes"]
+    shapes: dict[str, Any] = loader.load_service_model("sagemaker", "service-2")["shapes"]
+    return shapes
 
 
 def _member_path(parent: str, member: str) -> str:
