@@ -34,9 +34,9 @@ class PrivateServer:
         import boto3
         from botocore.config import Config
 
-        from utils.local_sagemaker import daemon
+        from utils.local_sagemaker.core.settings import client_environment_for
 
-        env = daemon.client_environment_for(self.url)
+        env = client_environment_for(self.url)
         return boto3.client(
             service,
             endpoint_url=self.url,
@@ -68,7 +68,7 @@ def private_local_sagemaker(**settings: str) -> Iterator[PrivateServer]:
     os.environ.update(
         {"LOCAL_SAGEMAKER_STATE_DIR": state_dir, "LOCAL_SAGEMAKER_PORT": "0", **settings}
     )
-    from utils.local_sagemaker import daemon
+    from utils.local_sagemaker.wire import daemon
 
     url = daemon.ensure_running()
     try:

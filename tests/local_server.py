@@ -41,7 +41,7 @@ def _process_tree(pid: int) -> list[psutil.Process]:
 
 def run_local_sagemaker(state_dir: Path) -> Iterator[str]:
     """Start the server with :data:`SETTINGS`, yield its URL, stop it and check nothing is left."""
-    from utils.local_sagemaker import daemon
+    from utils.local_sagemaker.wire import daemon
 
     overrides = {"LOCAL_SAGEMAKER_STATE_DIR": str(state_dir), **SETTINGS}
     saved = {key: os.environ.get(key) for key in overrides}
@@ -74,3 +74,10 @@ def make_client(service: str, url: str) -> Any:
         aws_secret_access_key="test",
         config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30),
     )
+
+
+def s3_with_bucket(url: str, bucket: str) -> Any:
+    """An S3 client on the local SageMaker at ``url``, with ``bucket`` created."""
+    client = make_client("s3", url)
+    client.create_bucket(Bucket=bucket)
+    return client

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from utils.billing import current_costs
+from utils.billing import current_costs, format_costs
 from utils.session import PROJECT_TAG, Tutorial
 
 # How often to poll while endpoints are deleted: the local SageMaker deletes in milliseconds,
@@ -165,9 +165,7 @@ def _running_transform_jobs(tut: Tutorial, notebook: str | None) -> list[str]:
 
 def cost_report(tut: Tutorial) -> str:
     """Everything metered so far (:func:`utils.billing.current_costs`), one line per resource."""
-    from utils.local_sagemaker import meter
-
-    return meter.format_costs(current_costs(tut))
+    return format_costs(current_costs(tut))
 
 
 def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> None:

@@ -522,7 +522,7 @@ def cost_so_far(tut: Any, endpoints: Iterable[str] | None = None) -> str:
 
 
 def format_cost_rows(rows: list[dict[str, Any]], endpoints: set[str] | None = None) -> str:
-    """Format meter rows (see :mod:`utils.local_sagemaker.meter`): one line per endpoint variant.
+    """Format meter rows (see :func:`utils.billing.current_costs`): one line per endpoint variant.
 
     Measured numbers (seconds, dollars) come last on each line and are never padded, so a
     notebook's stored output differs from a new run's only in those numbers.

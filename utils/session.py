@@ -236,7 +236,7 @@ def _connect_local(notebook: str) -> Tutorial:
 
 
 def _sdk_settings_for_local() -> dict[str, str]:
-    """Settings that let the unmodified SDK v3 work offline (see DESIGN.md, 'known quirks')."""
+    """Settings that let the unmodified SDK v3 work offline (README.md, "The SageMaker SDK v3 without AWS")."""
     config = BUILD_DIR / "sagemaker-sdk-config.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(

@@ -85,7 +85,7 @@ def _array_to_npy(array_like: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _array_to_json(array_like: Any) -> str:
+def array_to_json(array_like: Any) -> str:
     def default(value: Any) -> Any:
         if hasattr(value, "tolist"):
             return value.tolist()
@@ -110,7 +110,7 @@ def _array_to_csv(array_like: Any) -> str:
 
 
 _DECODERS = {NPY: _npy_to_numpy, CSV: _csv_to_numpy, JSON: _json_to_numpy}
-_ENCODERS: dict[str, Callable[[Any], str | bytes]] = {NPY: _array_to_npy, CSV: _array_to_csv, JSON: _array_to_json}
+_ENCODERS: dict[str, Callable[[Any], str | bytes]] = {NPY: _array_to_npy, CSV: _array_to_csv, JSON: array_to_json}
 
 
 def decode(data: Any, content_type: str) -> NDArray[Any]:

@@ -110,7 +110,7 @@ def to_reply(result: Any) -> Reply:
     if isinstance(result, bytes | bytearray):
         return Reply(bytes(result), 200, "text/html; charset=utf-8")
     if isinstance(result, dict | list):
-        return Reply((encoders._array_to_json(result) + "\n").encode(), 200, encoders.JSON)
+        return Reply((encoders.array_to_json(result) + "\n").encode(), 200, encoders.JSON)
     raise TypeError(
         "The view function did not return a valid response. The return type must be a string, "
         f"dict, list, tuple with headers or status, Response instance, or WSGI callable, but it "

@@ -1,0 +1,25 @@
+"""The cost meter of a running local SageMaker, read through its ``/_local/costs`` route."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from .daemon import url as running_url
+
+
+def current_costs(url: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+    """Fetch the meter's snapshot (default: from the server ``ensure_running`` uses).
+
+    ``Endpoints``, ``TransformJobs`` and ``Serverless`` rows, ``TotalUsd``, ``TotalIsPartial``.
+    """
+    if url is None:
+        url = running_url()
+        if url is None:
+            raise RuntimeError(
+                "The local SageMaker is not running (python -m utils.local_sagemaker start)."
+            )
+    with urllib.request.urlopen(f"{url.rstrip('/')}/_local/costs", timeout=timeout) as response:
+        snapshot: dict[str, Any] = json.loads(response.read())
+    return snapshot
