@@ -4,12 +4,13 @@ Prints, for the project's loan-approval model and the same request rows:
 
 * create -> InService: median time from CreateEndpoint until DescribeEndpoint says InService
   (a real worker process start, model download from S3, extraction, model load and /ping);
-* invoke p50: boto3 -> local SageMaker, a raw HTTP POST to the gateway (no boto3), a direct
-  POST to the worker (the container contract), and the same handlers called in-process;
+* invoke p50: boto3 -> local SageMaker, a raw HTTP POST to the gateway (no boto3; signed once,
+  as a signature stays valid for 15 minutes), a direct POST to the worker (the container
+  contract, with the worker's secret), and the same handlers called in-process;
 * throughput with 8 concurrent clients, via boto3 and directly to the workers;
 
 and the ratios between them. The gateway's own cost is "raw POST to gateway" minus "direct POST
-to the worker". The benchmark starts its own local SageMaker (temporary state folder, free port)
+to the worker"; it includes checking the request's signature. The benchmark starts its own local SageMaker (temporary state folder, free port)
 and stops it at the end, so it never touches a server a notebook is using.
 
 Run: ``python benchmarks/bench_realtime.py [--requests 300] [--creates 3]``
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import statistics
 import sys
 import threading
@@ -129,8 +129,7 @@ def main() -> int:
         body = rows.to_csv(header=False, index=False).encode()
         headers = {"Content-Type": "text/csv", "Accept": "application/json"}
 
-        with urllib.request.urlopen(f"{server.url}/_local/endpoints/{endpoint}") as response:
-            instances = json.loads(response.read())["Instances"]
+        instances = server.local_route(f"/_local/endpoints/{endpoint}")["Instances"]
         worker = urllib.parse.urlsplit(instances[0]["Url"])
         gateway = urllib.parse.urlsplit(server.url)
         assert gateway.hostname and gateway.port and worker.hostname and worker.port
@@ -141,7 +140,7 @@ def main() -> int:
                 EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=body
             )["Body"].read()
 
-        def raw_call(host: str, port: int, path: str) -> Any:
+        def raw_call(host: str, port: int, path: str, headers: dict[str, str]) -> Any:
             conn = http.client.HTTPConnection(host, port)
 
             def call(state: dict[str, Any] | None = None) -> None:
@@ -157,10 +156,11 @@ def main() -> int:
 
             return call
 
-        gateway_call = raw_call(
-            gateway.hostname, gateway.port, f"/endpoints/{endpoint}/invocations"
-        )
-        worker_call = raw_call(worker.hostname, worker.port, "/invocations")
+        invoke_path = f"/endpoints/{endpoint}/invocations"
+        signed = server.signed_headers("POST", invoke_path, body, headers, "sagemaker")
+        gateway_call = raw_call(gateway.hostname, gateway.port, invoke_path, signed)
+        worker_headers = {**headers, **instances[0]["Headers"]}
+        worker_call = raw_call(worker.hostname, worker.port, "/invocations", worker_headers)
 
         model_dir = server.state_dir / "inprocess"
         safe_extract(archive, model_dir)
@@ -185,14 +185,15 @@ def main() -> int:
         for _ in range(args.requests):
             for label, fn in paths.items():
                 series[label].extend(_timed(fn, 1))
-        worker_urls = [urllib.parse.urlsplit(i["Url"]) for i in instances]
         next_worker = iter(range(1 << 30))
 
         def worker_rr(state: dict[str, Any]) -> None:
             if "c" not in state:  # spread the client threads over the instances
-                target = worker_urls[next(next_worker) % len(worker_urls)]
+                instance = instances[next(next_worker) % len(instances)]
+                target = urllib.parse.urlsplit(instance["Url"])
                 state["c"] = http.client.HTTPConnection(target.hostname, target.port)
-            state["c"].request("POST", "/invocations", body=body, headers=headers)
+                state["h"] = {**headers, **instance["Headers"]}
+            state["c"].request("POST", "/invocations", body=body, headers=state["h"])
             response = state["c"].getresponse()
             response.read()
 

@@ -17,10 +17,8 @@ Run: ``python benchmarks/bench_serverless.py [--colds 5] [--warm 200] [--max-con
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from private_server import private_local_sagemaker
@@ -82,8 +80,7 @@ def main() -> int:
             return time.perf_counter() - start
 
         def warm_workers() -> int:
-            with urllib.request.urlopen(f"{server.url}/_local/endpoints/bench-sl", timeout=5) as r:
-                return len(json.loads(r.read())["Instances"])
+            return len(server.local_route("/_local/endpoints/bench-sl")["Instances"])
 
         colds = []
         for _ in range(args.colds):

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
 import time
-import urllib.request
 from typing import Any
 
 from private_server import private_local_sagemaker
@@ -154,8 +152,7 @@ def main() -> int:
             s3.download_fileobj("bench", f"out-{n}/part-00.csv.out", body)
             assert body.getvalue().count(b"\n") == -(-args.rows // args.files)
             rate = args.rows / wall
-            with urllib.request.urlopen(f"{server.url}/_local/transform-jobs/bench-{n}") as response:
-                phases = json.loads(response.read())["PhaseSeconds"]
+            phases = server.local_route(f"/_local/transform-jobs/bench-{n}")["PhaseSeconds"]
             started, ended = described["TransformStartTime"], described["TransformEndTime"]
             startup = (started - described["CreationTime"]).total_seconds()
             running = (ended - started).total_seconds()

@@ -34,7 +34,7 @@ class PrivateServer:
         import boto3
         from botocore.config import Config
 
-        from utils.local_sagemaker.core.settings import client_environment_for
+        from utils.local_sagemaker.core.credentials import client_environment_for
 
         env = client_environment_for(self.url)
         return boto3.client(
@@ -45,6 +45,31 @@ class PrivateServer:
             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
             config=Config(**config) if config else None,
         )
+
+    def signed_headers(
+        self, method: str, path: str, body: bytes, headers: dict[str, str], service: str
+    ) -> dict[str, str]:
+        """``headers`` plus a SigV4 signature with the server's key, for a raw HTTP request.
+
+        A signature stays valid for 15 minutes, so a benchmark may send the same request again.
+        """
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        from utils.local_sagemaker.core.credentials import client_environment_for
+
+        env = client_environment_for(self.url)
+        request = AWSRequest(method=method, url=self.url + path, data=body, headers=headers)
+        credentials = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+        SigV4Auth(credentials, service, env["AWS_DEFAULT_REGION"]).add_auth(request)
+        return dict(request.headers.items())
+
+    def local_route(self, path: str) -> Any:
+        """The JSON of one of the server's ``/_local`` routes (a signed GET)."""
+        from utils.local_sagemaker import local_route
+
+        return local_route(self.url, path)
 
     def upload_loan_model(self) -> tuple[str, Path]:
         """Train the loan model (seed 0), package it, put it in the bucket.

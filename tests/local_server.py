@@ -64,15 +64,20 @@ def run_local_sagemaker(state_dir: Path) -> Iterator[str]:
                 os.environ[key] = value
 
 
-def make_client(service: str, url: str) -> Any:
-    """A boto3 client for ``service`` on the local SageMaker, without retries (errors show)."""
+def make_client(service: str, url: str, **config: Any) -> Any:
+    """A boto3 client for ``service`` on the local SageMaker, signing with its key, without
+    retries (errors show); ``config`` adds to botocore's Config."""
+    from utils.local_sagemaker.core.credentials import client_environment_for
+
+    env = client_environment_for(url)
+    settings = {"retries": {"max_attempts": 1, "mode": "standard"}, "read_timeout": 30, **config}
     return boto3.client(
         service,
         endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=30),
+        region_name=env["AWS_DEFAULT_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        config=Config(**settings),
     )
 
 
@@ -81,3 +86,10 @@ def s3_with_bucket(url: str, bucket: str) -> Any:
     client = make_client("s3", url)
     client.create_bucket(Bucket=bucket)
     return client
+
+
+def local_route(url: str, path: str, timeout: float = 15.0) -> Any:
+    """The JSON of one of the local SageMaker's own ``/_local`` routes (a signed GET)."""
+    from utils.local_sagemaker import local_route as signed_get
+
+    return signed_get(url, path, timeout=timeout)

@@ -16,9 +16,7 @@ Removing what the lesson wrote to S3 is :func:`utils.s3.delete_prefix`.
 from __future__ import annotations
 
 import io
-import json
 import time
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -50,10 +48,10 @@ def upload_csv_parts(
 def _local_progress(tut: Any, name: str) -> dict[str, Any] | None:
     if not getattr(tut, "is_local", False) or not tut.endpoint_url:
         return None
-    url = f"{tut.endpoint_url}/_local/transform-jobs/{name}"
+    from utils.local_sagemaker import local_route
+
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return json.loads(response.read())
+        return local_route(tut.endpoint_url, f"/_local/transform-jobs/{name}")
     except (OSError, ValueError):
         return None
 

@@ -8,7 +8,6 @@ backlog metrics ``EndpointName`` alone. :func:`metric_datapoints` reads either.
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,8 +17,9 @@ __all__ = ["flush_telemetry", "metric_datapoints"]
 def flush_telemetry(tut: Any) -> None:
     """Locally, wait until queued logs and metrics reached CloudWatch (AWS: nothing to do)."""
     if tut.is_local:
-        with urllib.request.urlopen(f"{tut.endpoint_url}/_local/flush", timeout=15) as r:
-            r.read()
+        from utils.local_sagemaker import local_route
+
+        local_route(tut.endpoint_url, "/_local/flush", timeout=15)
 
 
 def metric_datapoints(

@@ -7,9 +7,7 @@ serverless workers are warm right now), the helper says so on AWS instead of gue
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections import Counter
 from typing import Any
 
@@ -48,8 +46,10 @@ def warm_workers(tut: Any, endpoint: str) -> int | None:
     """How many serverless workers are warm now (local only; AWS does not show it: None)."""
     if not tut.is_local:
         return None
-    with urllib.request.urlopen(f"{tut.endpoint_url}/_local/endpoints/{endpoint}", timeout=5) as r:
-        return len([i for i in json.loads(r.read())["Instances"] if i["Alive"]])
+    from utils.local_sagemaker import local_route
+
+    instances = local_route(tut.endpoint_url, f"/_local/endpoints/{endpoint}")["Instances"]
+    return len([i for i in instances if i["Alive"]])
 
 
 def wait_until_cold(tut: Any, endpoint: str, timeout: float = 120.0) -> float:

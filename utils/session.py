@@ -6,9 +6,13 @@
 
 Nothing else in a notebook knows which backend it runs on. Both backends are reached through the
 standard AWS settings, because the SageMaker SDK v3 builds its own boto3 clients: on the local
-backend this module exports ``AWS_ENDPOINT_URL`` (and dummy credentials) into the kernel's
-environment, so plain boto3, the SDK and the ``aws`` CLI in ``!`` cells all reach the local
-SageMaker.
+backend this module exports ``AWS_ENDPOINT_URL`` and the local SageMaker's own access key into
+the kernel's environment, so plain boto3, the SDK and the ``aws`` CLI in ``!`` cells all reach the
+local SageMaker, signed with its key.
+
+Your own AWS credentials never reach the local SageMaker: while the local backend is in use, the
+kernel's AWS settings that could override the local key (a session token, a profile name) are
+set aside, and ``setup("aws")`` later in the same kernel puts every setting back as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
+from utils.local_sagemaker import CONFLICTING_AWS_VARIABLES
 from utils.paths import BUILD_DIR
 
 PROJECT_TAG = "handson-sagemaker-inference"
@@ -33,6 +38,11 @@ LOCAL_BUCKET = "handson-sagemaker-inference-local"
 # (see requirements.txt for the source of each).
 REQUIRED_VERSIONS = {"scikit-learn": "1.4.2", "numpy": "2.1.0"}
 SDK_RANGE = (3, 12)
+
+#: The kernel's own values of the settings the local backend changed (None: was not set), and
+#: the values it gave them: setup("aws") puts back the first where the second are still in place.
+_kernel_values: dict[str, str | None] = {}
+_local_values: dict[str, str | None] = {}
 
 # The trust policy SageMaker needs to assume the execution role (same as on AWS).
 _SAGEMAKER_TRUST_POLICY = (
@@ -217,9 +227,12 @@ def _connect_local(notebook: str) -> Tutorial:
 
     url = local_sagemaker.ensure_running()
     env = local_sagemaker.client_environment()
-    os.environ.update(env)
-    os.environ.update(_sdk_settings_for_local())
-    session = boto3.Session(region_name=env["AWS_DEFAULT_REGION"])
+    _use_local_environment({**env, **_sdk_settings_for_local()})
+    session = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
     tut = Tutorial(
         backend="local",
         region=env["AWS_DEFAULT_REGION"],
@@ -233,6 +246,38 @@ def _connect_local(notebook: str) -> Tutorial:
     tut.role = _ensure_local_role(tut.client("iam"))
     _ensure_bucket(tut.s3, tut.bucket, tut.region)
     return tut
+
+
+def _use_local_environment(settings: dict[str, str]) -> None:
+    """Export ``settings``, set the identity variables aside, remember the kernel's own values.
+
+    A value that differs from the one the local backend gave is the learner's (set in the kernel
+    since): it is the one to put back later.
+    """
+    wanted: dict[str, str | None] = dict.fromkeys(CONFLICTING_AWS_VARIABLES)
+    wanted.update(settings)
+    for name, value in wanted.items():
+        current = os.environ.get(name)
+        if name not in _local_values or current != _local_values[name]:
+            _kernel_values[name] = current
+        _local_values[name] = value
+        _set_environment(name, value)
+
+
+def _restore_kernel_environment() -> None:
+    """Undo :func:`_use_local_environment` where the kernel has not changed a setting since."""
+    for name, value in _kernel_values.items():
+        if os.environ.get(name) == _local_values.get(name):
+            _set_environment(name, value)
+    _kernel_values.clear()
+    _local_values.clear()
+
+
+def _set_environment(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _sdk_settings_for_local() -> dict[str, str]:
@@ -279,6 +324,7 @@ def _connect_aws(notebook: str) -> Tutorial:
     """Real SageMaker with the default credentials and region; the Studio execution role."""
     import boto3
 
+    _restore_kernel_environment()  # a previous local run in this kernel must not leak into AWS
     for var in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER", "AWS_ENDPOINT_URL_S3"):
         if os.environ.get(var, "").startswith("http://127.0.0.1"):
             del os.environ[var]  # a previous local run in this kernel must not leak into AWS

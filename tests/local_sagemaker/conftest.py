@@ -16,7 +16,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
-from local_server import make_client, s3_with_bucket
+from local_server import local_route, make_client, s3_with_bucket
 from sklearn.linear_model import LogisticRegression
 
 from utils.artifact import archive_bytes
@@ -171,11 +171,8 @@ def endpoint(sm: Any, model_urls: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def flush(local_sm: str) -> Any:
     """Wait until queued logs and metrics have reached moto."""
-    import urllib.request
-
     def run() -> None:
-        with urllib.request.urlopen(f"{local_sm}/_local/flush", timeout=15) as response:
-            response.read()
+        local_route(local_sm, "/_local/flush")
 
     return run
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from typing import Any
 
 import botocore.exceptions
 import pytest
+from local_server import local_route
 
 from .conftest import BUCKET, ROLE, archive_with, deploy, make_client, unique, wait_status
 
@@ -223,8 +223,7 @@ def test_ttl_expiry(
 
 
 def _stats(url: str, name: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/_local/async/{name}", timeout=5) as response:
-        return json.loads(response.read())
+    return local_route(url, f"/_local/async/{name}")
 
 
 def test_scale_to_zero_and_back(

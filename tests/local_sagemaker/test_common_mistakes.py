@@ -11,14 +11,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import time
-import urllib.request
 from types import SimpleNamespace
 from typing import Any
 
 import botocore.exceptions
 import pytest
-from botocore.config import Config
-from local_server import INVOCATION_TIMEOUT
+from local_server import INVOCATION_TIMEOUT, local_route
 
 from utils import data, mistakes
 from utils.artifact import package_model
@@ -110,8 +108,7 @@ def _client_error(call: Any) -> dict[str, Any]:
 
 def _log_messages(local_sm: str, logs: Any, endpoint: str, contains: str) -> list[str]:
     """Messages of the endpoint's log group with ``contains``, once logs are shipped."""
-    with urllib.request.urlopen(f"{local_sm}/_local/flush", timeout=15) as response:
-        response.read()
+    local_route(local_sm, "/_local/flush")
     group = f"/aws/sagemaker/Endpoints/{endpoint}"
     messages = []
     for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
@@ -403,12 +400,8 @@ def test_serverless_cold_start_breaks_a_strict_client_timeout_and_provisioned_fi
 
 
 def boto_strict(url: str, read_timeout: float) -> Any:
-    import boto3
-
-    return boto3.client(
-        "sagemaker-runtime", endpoint_url=url, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test",
-        config=Config(read_timeout=read_timeout, retries={"total_max_attempts": 1}),
+    return make_client(
+        "sagemaker-runtime", url, read_timeout=read_timeout, retries={"total_max_attempts": 1}
     )
 
 

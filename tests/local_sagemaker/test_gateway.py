@@ -46,8 +46,11 @@ def test_cli_status_and_env(local_sm: str) -> None:
     printed = subprocess.run(
         [*run, "env"], capture_output=True, text=True, env=env, cwd="/", check=True
     )
-    lines = dict(line.removeprefix("export ").split("=", 1) for line in printed.stdout.splitlines())
+    unset, *exports = printed.stdout.splitlines()
+    assert unset == "unset AWS_SESSION_TOKEN AWS_SECURITY_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE"
+    lines = dict(line.removeprefix("export ").split("=", 1) for line in exports)
     assert lines["AWS_ENDPOINT_URL"] == local_sm
+    assert lines["AWS_ACCESS_KEY_ID"] == daemon.client_environment()["AWS_ACCESS_KEY_ID"]
     assert lines["AWS_DEFAULT_REGION"] == "us-east-1"
     assert lines["AWS_EC2_METADATA_DISABLED"] == "true"
     assert daemon.client_environment()["AWS_ENDPOINT_URL"] == local_sm

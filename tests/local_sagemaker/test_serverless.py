@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import botocore.exceptions
 import pytest
+from local_server import local_route
 
 from .conftest import BUCKET, ROLE, archive_with, make_client, unique, wait_status
 
@@ -71,8 +71,7 @@ def deploy_serverless(
 
 
 def instances(url: str, name: str) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(f"{url}/_local/endpoints/{name}", timeout=5) as response:
-        return json.loads(response.read())["Instances"]
+    return local_route(url, f"/_local/endpoints/{name}")["Instances"]
 
 
 def wait_for(predicate: Any, timeout: float = 20.0) -> None:
@@ -258,8 +257,7 @@ def test_provisioned_concurrency_is_warm_and_metered(
     started = time.perf_counter()
     invoke(runtime, name)
     assert time.perf_counter() - started < 0.5  # no cold start
-    with urllib.request.urlopen(f"{local_sm}/_local/costs", timeout=5) as response:
-        costs = json.loads(response.read())
+    costs = local_route(local_sm, "/_local/costs")
     [row] = [r for r in costs["Serverless"] if r["EndpointName"] == name]
     assert row["Requests"] == 1
     assert row["ProvisionedComputeGbSeconds"] > 0

@@ -113,3 +113,34 @@ def test_a_resource_gone_between_list_and_list_tags_is_skipped() -> None:
     assert _tags_of(Client("ValidationException"), "arn:aws:sagemaker:::endpoint/gone") == []
     with pytest.raises(botocore.exceptions.ClientError):
         _tags_of(Client("AccessDeniedException"), "arn:aws:sagemaker:::endpoint/secret")
+
+
+def test_the_learners_own_aws_settings_are_set_aside_and_put_back(
+    local_sm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Real AWS credentials in the environment never reach the local SageMaker, and come back
+    for ``setup("aws")`` in the same kernel."""
+    import botocore.exceptions
+
+    learner = {
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEBYaD",
+        "AWS_PROFILE": "learners-own-profile",
+    }
+    for name, value in learner.items():
+        monkeypatch.setenv(name, value)
+    saved = dict(os.environ)
+    try:
+        tut = setup(notebook="t2", quiet=True)
+        assert tut.client("sts").get_caller_identity()["Account"] == "123456789012"
+        assert os.environ["AWS_ACCESS_KEY_ID"].startswith("LSMK")
+        assert "AWS_SESSION_TOKEN" not in os.environ and "AWS_PROFILE" not in os.environ
+        # the profile does not exist here: choosing AWS now fails on it, as it would on AWS
+        with pytest.raises(botocore.exceptions.ProfileNotFound):
+            setup("aws", quiet=True)
+        assert {name: os.environ.get(name) for name in learner} == learner
+        assert "AWS_ENDPOINT_URL" not in os.environ
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)

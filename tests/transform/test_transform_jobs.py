@@ -17,6 +17,7 @@ import botocore.exceptions
 import psutil
 import pytest
 from job_helpers import BUCKET, ROLE, unique, wait_job
+from local_server import local_route
 
 CSV_ROWS = ["1,2,3", "4,5,6", "0,0,1"]  # sums 6, 15, 1
 
@@ -68,13 +69,11 @@ def run(sm: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def progress(url: str, name: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{url}/_local/transform-jobs/{name}", timeout=10) as response:
-        return json.loads(response.read())
+    return local_route(url, f"/_local/transform-jobs/{name}")
 
 
 def log_lines(url: str, logs: Any, name: str) -> dict[str, list[str]]:
-    with urllib.request.urlopen(f"{url}/_local/flush", timeout=15) as response:
-        response.read()
+    local_route(url, "/_local/flush")
     streams = logs.describe_log_streams(
         logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix=name + "/"
     )["logStreams"]

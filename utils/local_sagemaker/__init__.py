@@ -10,7 +10,8 @@ names, its HTTP routes and its command line (``python -m utils.local_sagemaker``
 modules behind them (an import-linter contract keeps it so):
 
 * the server: :func:`ensure_running`, :func:`stop`, :func:`status`, :func:`is_running`,
-  :func:`url`, :func:`client_environment`;
+  :func:`url`, :func:`client_environment` (the AWS settings and local key that reach it),
+  :func:`local_route` (a signed read of one of its ``/_local`` routes);
 * what things cost: :func:`current_costs` (the local meter), :func:`estimate_from_aws` (the same
   view on AWS), :func:`format_costs`, :func:`hourly_price` and the price table
   (:class:`PriceTable`, read from ``utils/prices.json``);
@@ -47,13 +48,24 @@ if TYPE_CHECKING:
     from .services.meter.report import format_costs
     from .services.serverless.config import IDLE_TAG as SERVERLESS_IDLE_TAG
     from .wire.costs import current_costs
-    from .wire.daemon import client_environment, ensure_running, is_running, status, stop, url
+    from .wire.daemon import (
+        CONFLICTING_AWS_VARIABLES,
+        client_environment,
+        ensure_running,
+        is_running,
+        local_route,
+        status,
+        stop,
+        url,
+    )
 
 #: Public name -> (module, name in that module).
 _EXPORTS: dict[str, tuple[str, str]] = {
     "client_environment": (".wire.daemon", "client_environment"),
+    "CONFLICTING_AWS_VARIABLES": (".wire.daemon", "CONFLICTING_AWS_VARIABLES"),
     "ensure_running": (".wire.daemon", "ensure_running"),
     "is_running": (".wire.daemon", "is_running"),
+    "local_route": (".wire.daemon", "local_route"),
     "status": (".wire.daemon", "status"),
     "stop": (".wire.daemon", "stop"),
     "url": (".wire.daemon", "url"),
@@ -79,6 +91,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "CONFLICTING_AWS_VARIABLES",
     "DEFAULT_PRICES_PATH",
     "DEFAULT_REGION",
     "INSTANCE_MODES",
@@ -98,6 +111,7 @@ __all__ = [
     "format_costs",
     "hourly_price",
     "is_running",
+    "local_route",
     "open_archive",
     "safe_extract",
     "status",

@@ -15,6 +15,9 @@ Settings come from the environment, as in the container: ``SM_MODEL_DIR`` (the e
 ``SAGEMAKER_SUBMIT_DIRECTORY`` (default ``<model dir>/code``; ``/opt/ml/model`` prefixes are mapped
 onto the local model dir) and ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (default JSON).
 
+Only the gateway may call it: a request without the worker's secret header is answered 403
+before anything else happens (``worker_secret``).
+
 The first stdout line is ``PORT_MARKER<port>`` so the gateway learns the port the OS picked; all
 other output is the container log. The worker exits when its parent (the gateway) dies: Linux
 ``PR_SET_PDEATHSIG`` where available, and in any case when its stdin pipe from the gateway closes.
@@ -34,6 +37,7 @@ from typing import Any
 from werkzeug.exceptions import InternalServerError, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
+from ..core import worker_secret
 from ..core.httpserver import KeepAliveHandler, LocalWSGIServer
 from ..core.worker_contract import PORT_MARKER, WORKER_PORT_ENV
 from . import encoders
@@ -164,11 +168,12 @@ def main() -> None:
         level=logging.INFO,
         stream=sys.stdout,
     )
+    secret = worker_secret.take_from_environment()  # before any user code can read it
     _watch_parent()
     # The image decides the libraries the user code sees (see libraries.py): a model trained
     # with another scikit-learn than the image's fails its health check, as on AWS.
     emulate_image_libraries()
-    app = ContainerApp()
+    app = worker_secret.GatewayOnly(ContainerApp(), secret)
     port = int(os.environ.get(WORKER_PORT_ENV, "0"))
     server = LocalWSGIServer(port, app, _Handler)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))

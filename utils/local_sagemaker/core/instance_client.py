@@ -12,6 +12,8 @@ Real-time, serverless, asynchronous and batch requests all reach a worker throug
   report: :class:`InstanceUnreachable` (no connection, or the worker dropped it while working)
   or ``TimeoutError`` (no answer within the caller's timeout).
 * **Health checks** use a fresh connection each, with AWS's 2 s timeout per ping.
+* **Only the gateway** is answered: every request carries the instance's secret
+  (:mod:`.worker_secret`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from . import worker_secret
 from .settings import PING_TIMEOUT
 
 #: A request body up to this size is sent in one write with the request headers.
@@ -57,11 +60,20 @@ class InstanceReply:
 
 
 class WorkerConnection(http.client.HTTPConnection):
-    """``HTTPConnection`` that sends a small request's headers and body in one write.
+    """``HTTPConnection`` to a worker: sends the worker's secret with every request, and a small
+    request's headers and body in one write.
 
     The stock ``_send_output`` sends them separately, so the worker wakes up for the headers and
     again for the body; one segment saves that round (TCP_NODELAY is set on the socket).
     """
+
+    def __init__(self, host: str, port: int, secret: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._secret = secret
+
+    def putrequest(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
+        super().putrequest(method, url, *args, **kwargs)
+        self.putheader(worker_secret.HEADER, self._secret)
 
     def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
         if (
@@ -81,9 +93,11 @@ class WorkerConnection(http.client.HTTPConnection):
 class InstanceClient:
     """The pooled HTTP client for one instance on ``127.0.0.1:<port>``; safe from any thread."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int, secret: str, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = port
+        #: Sent with every request: the worker answers only the gateway (``worker_secret``).
+        self.secret = secret
         self._idle: deque[WorkerConnection] = deque()
         self._lock = threading.Lock()
         self._closed = False
@@ -132,7 +146,7 @@ class InstanceClient:
 
     def ping(self, timeout: float = PING_TIMEOUT) -> int:
         """One ``GET /ping`` on a fresh connection; returns the HTTP status (OSError if none)."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        conn = WorkerConnection(self.host, self.port, self.secret, timeout)
         try:
             conn.request("GET", "/ping")
             response = conn.getresponse()
@@ -143,7 +157,7 @@ class InstanceClient:
 
     def execution_parameters(self, timeout: float = PING_TIMEOUT) -> dict[str, Any]:
         """The container's optional ``GET /execution-parameters`` answer (batch), or ``{}``."""
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        conn = WorkerConnection(self.host, self.port, self.secret, timeout)
         try:
             conn.request("GET", "/execution-parameters")
             response = conn.getresponse()
@@ -172,7 +186,7 @@ class InstanceClient:
         with self._lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = WorkerConnection(self.host, self.port, timeout=timeout)
+            conn = WorkerConnection(self.host, self.port, self.secret, timeout)
             try:
                 conn.connect()
             except OSError as exc:

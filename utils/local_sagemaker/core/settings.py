@@ -42,21 +42,16 @@ def requested_port() -> int | None:
     return int(value) if value else None
 
 
-def client_environment_for(url: str) -> dict[str, str]:
-    """AWS settings that send every AWS client to ``url`` with dummy credentials.
+def allowed_origins() -> frozenset[str]:
+    """Web origins allowed to call the local SageMaker from a browser (none by default).
 
-    The gateway's own clients and every instance's container get them too: instances reach the
-    local AWS services the way a container on AWS reaches AWS through its execution role.
+    ``LOCAL_SAGEMAKER_ALLOWED_ORIGINS`` lists them, separated by commas, exactly as a browser
+    sends them in ``Origin`` (``http://localhost:3000``). Requests from any other page are
+    refused and CORS preflights are not granted (see ``request_guard`` and ``SECURITY.md``).
+    Signatures are still required from an allowed origin.
     """
-    return {
-        "AWS_ENDPOINT_URL": url,
-        "AWS_ACCESS_KEY_ID": "local-sagemaker",
-        "AWS_SECRET_ACCESS_KEY": "local-sagemaker",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        # No instance-metadata probing (importing the SageMaker SDK would otherwise stall).
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
+    value = os.environ.get("LOCAL_SAGEMAKER_ALLOWED_ORIGINS", "")
+    return frozenset(o.strip() for o in value.split(",") if o.strip())
 
 
 def _float_env(name: str, default: float) -> float:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
+from .daemon import local_route
 from .daemon import url as running_url
 
 
@@ -20,6 +19,5 @@ def current_costs(url: str | None = None, timeout: float = 5.0) -> dict[str, Any
             raise RuntimeError(
                 "The local SageMaker is not running (python -m utils.local_sagemaker start)."
             )
-    with urllib.request.urlopen(f"{url.rstrip('/')}/_local/costs", timeout=timeout) as response:
-        snapshot: dict[str, Any] = json.loads(response.read())
+    snapshot: dict[str, Any] = local_route(url, "/_local/costs", timeout=timeout)
     return snapshot

@@ -5,13 +5,18 @@ Python API (what the notebooks' setup helper calls):
 * :func:`ensure_running` -> URL: reuse the running server or start one, wait until it answers;
 * :func:`stop`: stop the gateway and every worker it started; no process is left behind;
 * :func:`status` / :func:`is_running` / :func:`url`: what is running, if anything;
-* :func:`client_environment` -> dict: the AWS settings (endpoint URL, dummy credentials, region)
-  that point boto3, the SageMaker SDK and the AWS CLI at it.
+* :func:`client_environment` -> dict: the AWS settings (endpoint URL, the local access key,
+  region) that point boto3, the SageMaker SDK and the AWS CLI at it;
+* :func:`local_route` -> JSON: one of its own ``/_local`` routes (the meter, a transform job's
+  progress, an endpoint's workers, the telemetry flush), read with a signed request.
 
 The server writes ``state.json`` (pid, port, URL) into the state folder, by default
 ``build/local-sagemaker/`` under the project root (``LOCAL_SAGEMAKER_STATE_DIR`` overrides). Port:
 ``LOCAL_SAGEMAKER_PORT`` if set (0 = any free port), else 8765 when free, else any free port, so a
 stray process on 8765 never blocks the tutorial. Only 127.0.0.1 is ever bound.
+
+The local access key (``credentials.json``, owner-only) is made at the first start in the same
+folder; every request must be signed with it (see ``SECURITY.md``).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import settings
-from ..core.settings import client_environment_for
+from ..core.credentials import client_environment_for, load_or_create
 
 STATE_FILE = "state.json"
 LOG_FILE = "gateway.log"
@@ -42,9 +47,39 @@ STOP_TIMEOUT = 20.0
 # -- client settings ----------------------------------------------------------------------------
 
 
+#: AWS settings that would pair the local key with another identity (a session token) or let a
+#: profile choose the credentials: whoever points clients at the local SageMaker unsets them.
+CONFLICTING_AWS_VARIABLES = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+)
+
+
 def client_environment(url: str | None = None) -> dict[str, str]:
     """Settings for the running (or given) local SageMaker; starts it if needed."""
     return client_environment_for(url or ensure_running())
+
+
+def local_route(url: str, path: str, timeout: float = 5.0) -> Any:
+    """``GET <url><path>`` of a ``/_local`` route, signed with the local key; its JSON answer.
+
+    Like every request but the health check, these must be signed (``SECURITY.md``). Raises
+    ``urllib.error.HTTPError`` when the route answers an error.
+    """
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    credentials = load_or_create(settings.state_dir())
+    request = AWSRequest(method="GET", url=url.rstrip("/") + path)
+    signer = Credentials(credentials.access_key_id, credentials.secret_access_key)
+    # The routes are the local SageMaker's own: signed for its service, as its API is.
+    SigV4Auth(signer, "sagemaker", settings.REGION).add_auth(request)
+    prepared = urllib.request.Request(request.url, headers=dict(request.headers.items()))
+    with urllib.request.urlopen(prepared, timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -147,6 +182,7 @@ def ensure_running(timeout: float = START_TIMEOUT) -> str:
         if existing:
             return existing
         directory = settings.state_dir()
+        load_or_create(directory)  # the key exists before the first client asks for it
         _state_path().unlink(missing_ok=True)
         log = open(directory / LOG_FILE, "ab")  # noqa: SIM115 (handed to the child)
         env = dict(os.environ)
@@ -223,14 +259,18 @@ def stop() -> bool:
 def serve(port: int) -> None:
     """Run the gateway in this process until SIGTERM/SIGINT (``python -m ... serve``)."""
     from ..core.httpserver import LocalWSGIServer
-    from .gateway import Gateway
+    from ..core.sigv4 import Verifier
+    from .gateway import Gateway, is_runtime_path
+    from .request_guard import RequestGuard
+    from .signed_requests import SignatureCheck
 
     directory = settings.state_dir()
     directory.mkdir(parents=True, exist_ok=True)
+    credentials = load_or_create(directory)
     holder: dict[str, Any] = {}
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
-        return holder["gateway"](environ, start_response)
+        return holder["app"](environ, start_response)
 
     try:
         server = LocalWSGIServer(port, app)
@@ -241,7 +281,14 @@ def serve(port: int) -> None:
     bound = server.server_address[1]
     base_url = f"http://127.0.0.1:{bound}"
     os.environ.update(client_environment_for(base_url))
-    holder["gateway"] = gateway = Gateway(base_url, directory)
+    gateway = Gateway(base_url, directory)
+    # Every request meets the guard (Host, browser origins), then the signature check.
+    holder["app"] = RequestGuard(
+        SignatureCheck(gateway, Verifier([credentials]), is_runtime_path),
+        bound,
+        settings.allowed_origins(),
+        is_runtime_path,
+    )
 
     stopping = threading.Event()
 

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..core.settings import client_environment_for, invocation_timeout
+from ..core.credentials import client_environment_for, load_or_create
+from ..core.settings import invocation_timeout
 from ..services.async_inference.service import AsyncService
 from ..services.autoscaling import AutoScaler
 from ..services.endpoints.deployment import Deployer
@@ -45,6 +46,11 @@ from .local_routes import LocalRoutes
 from .runtime_routes import ASYNC_PATH, INVOKE_PATH, RuntimeRoutes, new_request_id
 
 StartResponse = Callable[..., Any]
+
+
+def is_runtime_path(path: str) -> bool:
+    """Whether ``path`` is one the SageMaker runtime answers (InvokeEndpoint, ...Async)."""
+    return bool(INVOKE_PATH.match(path) or ASYNC_PATH.match(path))
 
 
 def _signing_service(environ: dict[str, Any]) -> str | None:
@@ -85,6 +91,7 @@ class Gateway:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         self.url = url
+        self.credentials = load_or_create(state_dir)
         self.moto = DomainDispatcherApplication(create_backend_app)
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
@@ -134,7 +141,7 @@ class Gateway:
         """A cached boto3 client for ``service`` on this gateway (clients are thread-safe)."""
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = make_client(service, self.url)
+                self._clients[service] = make_client(service, self.url, self.credentials)
             return self._clients[service]
 
     # -- WSGI ---------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from ..core import worker_secret
 from ..core.errors import AwsError
 from ..services.async_inference.service import AsyncService
 from ..services.autoscaling import AutoScaler
@@ -79,6 +80,8 @@ class LocalRoutes:
                         "InstanceId": i.instance_id,
                         "Url": f"http://127.0.0.1:{i.port}",
                         "Alive": i.alive,
+                        # What a direct call needs (the worker answers only the gateway).
+                        "Headers": {worker_secret.HEADER: i.secret},
                     }
                     for i in fleet.instances
                 )

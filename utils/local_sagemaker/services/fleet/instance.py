@@ -4,7 +4,8 @@ An :class:`Instance` is one worker process serving the SageMaker container contr
 127.0.0.1 port (see :mod:`...container`). It is started by :func:`.launcher.start_worker`, becomes
 usable once ``GET /ping`` answers 200 (:meth:`Instance.wait_healthy`), is reached through its
 :class:`~...core.instance_client.InstanceClient`, and ships every line its process prints to the
-instance's log stream.
+instance's log stream. A worker answers only requests carrying its random secret
+(:mod:`...core.worker_secret`), which only the gateway knows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...core import worker_secret
 from ...core.instance_client import InstanceClient
 from ...core.worker_contract import PORT_MARKER
 from ..telemetry.logs import LogSink
@@ -48,6 +50,8 @@ class Instance:
     #: Address-space limit (RLIMIT_AS) for the worker, in MB: a serverless variant's memory.
     memory_limit_mb: int | None = None
     instance_id: str = field(default_factory=new_instance_id)
+    #: Sent with every request; the worker refuses requests without it.
+    secret: str = field(default_factory=worker_secret.new_secret, repr=False)
     process: Worker | None = None
     port: int | None = None
     #: The instance's HTTP client, once its port is known.
@@ -64,7 +68,8 @@ class Instance:
 
     def start(self) -> None:
         """Start the worker process; returns once it has been forked (not yet healthy)."""
-        self.process = start_worker(self.model_dir, self.environment, self.memory_limit_mb)
+        environment = {**self.environment, worker_secret.ENVIRONMENT_VARIABLE: self.secret}
+        self.process = start_worker(self.model_dir, environment, self.memory_limit_mb)
         with _all_lock:
             _all_instances.add(self)
         threading.Thread(
@@ -77,7 +82,7 @@ class Instance:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if not self._port_ready.is_set() and line.startswith(PORT_MARKER):
                 self.port = int(line[len(PORT_MARKER) :])
-                self.client = InstanceClient(self.port)
+                self.client = InstanceClient(self.port, self.secret)
                 self._port_ready.set()
                 continue
             self.log_sink(self.log_group, self.log_stream, line)
