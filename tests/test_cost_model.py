@@ -102,9 +102,42 @@ def test_realtime_is_sized_for_the_peak(prices: PriceTable) -> None:
     t = Traffic(864_000, "steady", processing_ms=500)
     assert realtime_instances_needed(t, OPTS) == 3
     assert realtime_cost(t, OPTS, prices).monthly_usd == pytest.approx(219.0)
-    # business hours, peak 7.84 req/s x 1 s = 7.84 in flight -> 4 instances -> $292.00
+    # business hours, peak 7.84 req/s x 1 s = 7.84 in flight -> 4 instances; without
+    # autoscaling all four run all month: 4 x 730 h x $0.10 = $292.00
     t = Traffic(100_800, "business_hours", processing_ms=1000)
-    assert realtime_cost(t, OPTS, prices).monthly_usd == pytest.approx(292.0)
+    fixed = DeploymentOptions(realtime_autoscaling=False)
+    assert realtime_cost(t, fixed, prices).monthly_usd == pytest.approx(292.0)
+
+
+def test_realtime_autoscaling_runs_the_extra_instances_only_while_traffic_is_active(
+    prices: PriceTable,
+) -> None:
+    # The same business-hours peak with autoscaling: 1 instance x 730 h, and 3 more for the
+    # 10 h window plus 300 s start-up and 900 s scale-in delay: 3 x 37,200 s = 111,600 s per
+    # weekday x 21.72619 weekdays a month / 3600 = 673.5119 h -> 1,403.5119 h x $0.10
+    t = Traffic(100_800, "business_hours", processing_ms=1000)
+    cost = realtime_cost(t, OPTS, prices)
+    assert cost.instance_count == 4
+    assert [line.quantity for line in cost.lines] == pytest.approx([730.0, 673.5119], rel=1e-6)
+    assert cost.monthly_usd == pytest.approx(140.35119, rel=1e-6)
+    # traffic that never pauses keeps every instance on, with or without autoscaling
+    steady = Traffic(864_000, "steady", processing_ms=500)
+    assert realtime_cost(steady, OPTS, prices).monthly_usd == pytest.approx(219.0)
+
+
+def test_business_hours_crossover_exists_with_autoscaling(prices: PriceTable) -> None:
+    # Serverless grows with every request; an autoscaled endpoint adds instances for the day
+    # only, so in office hours it becomes the cheaper one at some traffic. Sized for the peak
+    # around the clock it never would (each instance idles 14 h a day and all weekend).
+    t = Traffic(1, "business_hours", payload_kb=0, response_kb=0, processing_ms=200)
+    x = crossover_requests_per_day(t, OPTS, prices, max_requests_per_day=1e8)
+    assert x is not None and x > 0
+    above = t.with_requests_per_day(x * 1.05)
+    assert realtime_cost(above, OPTS, prices).monthly_usd <= serverless_cost(
+        above, OPTS, prices
+    ).monthly_usd
+    fixed = DeploymentOptions(realtime_autoscaling=False)
+    assert crossover_requests_per_day(t, fixed, prices, max_requests_per_day=1e8) is None
 
 
 def test_serverless_compute_and_data(prices: PriceTable) -> None:

@@ -243,6 +243,26 @@ def test_serverless_too_large_model_and_concurrency(prices: PriceTable) -> None:
     assert any(e.limit.startswith("max concurrency") for e in busy.excluded)
 
 
+def test_serverless_ceiling_is_where_the_peak_needs_more_than_max_concurrency(
+    prices: PriceTable,
+) -> None:
+    # The internal tool of notebook 06 in office hours: 200 ms per request, peak twice the mean
+    # of 10 weekday hours. 20 M/day -> 28 M per weekday / 36,000 s x 2 x 0.2 s = 311 in flight.
+    tool = Workload(20_000_000, "business_hours", processing_ms=200)
+    rec = recommend(tool, prices=prices)
+    limit = next(e for e in rec.excluded if e.limit.startswith("max concurrency"))
+    assert "311 requests in flight" in limit.reason
+    # the ceiling: 200 in flight at 200 / 311.1 x 20 M = 12.857 M requests/day
+    assert rec.serverless_ceiling_requests_per_day == pytest.approx(12_857_142.9, rel=1e-6)
+    assert rec.to_dict()["serverless_ceiling_requests_per_day"] == 12_857_143
+    below = recommend(Workload(12_800_000, "business_hours", processing_ms=200), prices=prices)
+    assert "serverless" not in below.excluded_modes()
+    # cost alone would still have serverless cheaper than an endpoint sized for the peak all
+    # month; with autoscaling (the default) the endpoint becomes cheaper well below the ceiling
+    assert rec.crossover_requests_per_day is None  # serverless excluded: no crossover reported
+    assert below.crossover_requests_per_day < below.serverless_ceiling_requests_per_day
+
+
 def test_cold_starts_demote_serverless_under_a_strict_budget(prices: PriceTable) -> None:
     # a trickle of traffic makes serverless far cheaper, but 500 ms p99 < ~2 s cold start
     w = Workload(5, "rare", latency_budget_ms=500, model_size_mb=50)

@@ -9,6 +9,7 @@ import pytest
 
 matplotlib.use("Agg")
 
+from utils.billing import format_usd
 from utils.cost_model import DeploymentOptions, crossover_requests_per_day
 from utils.decision import Workload
 from utils.decision_widget import DEFAULT_WORKLOAD, DecisionHelper, decision_helper
@@ -145,3 +146,28 @@ def test_custom_starting_workload(prices: PriceTable) -> None:
     h = DecisionHelper(w, prices=prices, curve_points=10)
     assert h.state()["workload"]["traffic_shape"] == "business_hours"
     assert h.controls["latency"].value == "minutes"
+
+
+def test_static_snapshot_shows_answer_and_both_charts(helper: DecisionHelper) -> None:
+    # What GitHub, nbviewer and a JupyterLab without a kernel show instead of the widget.
+    helper.set_values(payload_kb=8 * 1024)
+    bundle = helper._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # the live widget, with a kernel
+    page = bundle["text/html"]
+    assert helper.recommendation_html.value in page
+    assert helper.reasons_html.value in page and helper.exclusions_html.value in page
+    assert helper.warnings_html.value in page
+    assert page.count('src="data:image/png;base64,') == 2
+    assert "8,192.0 KB" in page  # the inputs, which a static page cannot show as sliders
+    assert bundle["text/plain"] == (
+        "Decision helper: Asynchronous inference recommended, about "
+        f"{format_usd(helper.recommendation.ranked[0].monthly_usd)} a month."
+    )
+
+
+def test_traffic_chart_marks_the_serverless_ceiling(helper: DecisionHelper) -> None:
+    state = helper.set_values(requests_per_day=1_000_000, traffic_shape="business_hours")
+    ceiling = state["plot"]["serverless_ceiling_requests_per_day"]
+    assert ceiling == state["recommendation"]["serverless_ceiling_requests_per_day"]
+    curve = state["plot"]["curve"]["requests_per_day"]
+    assert curve[0] <= ceiling <= curve[-1]

@@ -80,3 +80,38 @@ def test_no_machine_paths_in_outputs(path):
         for output in cell.get("outputs", []):
             text = json.dumps(output.get("text", "")) + json.dumps(output.get("data", {}).get("text/plain", ""))
             assert not MACHINE_PATH.search(text), text[:300]
+
+
+def test_clean_keeps_the_static_form_of_a_widget_output():
+    # Without the stored widget state a widget view shows only "model not found": where an
+    # output also has HTML (the decision helper's snapshot), only the HTML is committed.
+    view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {
+                            clean_notebooks.WIDGET_VIEW: view,
+                            "text/html": "<b>snapshot</b>",
+                            "text/plain": "summary",
+                        },
+                    },
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {clean_notebooks.WIDGET_VIEW: view, "text/plain": "Output()"},
+                    },
+                ],
+            }
+        ],
+        "metadata": {"widgets": {"state": "..."}},
+    }
+    outputs = clean_notebooks.clean(nb)["cells"][0]["outputs"]
+    assert set(outputs[0]["data"]) == {"text/html", "text/plain"}
+    assert clean_notebooks.WIDGET_VIEW in outputs[1]["data"]  # no static form: left to the test below
+    assert "widgets" not in nb["metadata"]

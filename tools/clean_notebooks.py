@@ -2,7 +2,10 @@
 
 Outputs stay: strict nbval compares them, and a learner reading on GitHub sees real results.
 What goes: per-cell execution timestamps, UI state (collapsed/scrolled), the stored widget
-state, and the kernel's patch-level Python version. Run after executing a notebook:
+state, and the kernel's patch-level Python version. Without the widget state a stored widget
+view can only show an error ("model not found") or its placeholder text, so where an output also
+carries a static form (HTML or an image, e.g. the decision helper's snapshot) only that is kept.
+Run after executing a notebook:
 
     python tools/clean_notebooks.py            # rewrite every notebook in notebooks/
     python tools/clean_notebooks.py --check    # exit 1 if any notebook needs cleaning
@@ -17,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VOLATILE_CELL_KEYS = ("execution", "collapsed", "scrolled", "ExecuteTime")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+STATIC_FORMS = ("text/html", "image/png", "image/svg+xml")
 KEPT_NOTEBOOK_KEYS = ("kernelspec", "language_info")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
@@ -27,6 +32,10 @@ def clean(nb: dict) -> dict:
         meta = cell.get("metadata", {})
         for key in VOLATILE_CELL_KEYS:
             meta.pop(key, None)
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if WIDGET_VIEW in data and any(form in data for form in STATIC_FORMS):
+                del data[WIDGET_VIEW]
     meta = nb.setdefault("metadata", {})
     for key in list(meta):
         if key not in KEPT_NOTEBOOK_KEYS:

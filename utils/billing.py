@@ -1,20 +1,22 @@
-"""What the tutorial's resources have cost so far, as AWS bills them: one snapshot for every view.
+"""What the tutorial's resources have cost so far, as AWS bills them, and how to show dollars.
 
 Locally the figures come from the local SageMaker's meter (instance-seconds while instances ran,
 serverless GB-seconds and bytes, transform jobs), at the price table's rates; on AWS they are an
 estimate from the running endpoints' instance types and counts. Both come through the local
 SageMaker's public face (:mod:`utils.local_sagemaker`). The lessons format this snapshot their
 own way (:func:`utils.endpoints.cost_so_far`, :func:`utils.cleanup.cost_report`, ...) or as the
-meter's own table (:func:`format_costs`).
+meter's own table (:func:`format_costs`); every dollar amount they print goes through
+:func:`format_usd`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from utils import local_sagemaker
 
-__all__ = ["current_costs", "format_costs", "hourly_price"]
+__all__ = ["current_costs", "format_costs", "format_usd", "hourly_price"]
 
 
 def current_costs(tut: Any) -> dict[str, Any]:
@@ -36,3 +38,27 @@ def hourly_price(
 ) -> float | None:
     """USD per instance-hour (``mode``: realtime, asynchronous or batch), or None when unknown."""
     return local_sagemaker.hourly_price(instance_type, region, mode)
+
+
+def format_usd(usd: float | None) -> str:
+    """Dollars as a reader should see them: never a small cost shown as ``$0.00``.
+
+    From one dollar up, dollars and cents (``$1,007.40``). Below a dollar, two significant
+    digits (``$0.49``, ``$0.015``, ``$0.00028``): the seconds an endpoint runs in a lesson cost
+    hundredths of a cent, and a month of light serverless traffic about a cent, and rounding
+    either to ``$0.00`` would say they are free. Exactly nothing is ``$0.00``; an amount the
+    price table cannot tell (``None``) is ``unknown``.
+    """
+    if usd is None:
+        return "unknown"
+    if usd == 0:
+        return "$0.00"
+    sign = "-" if usd < 0 else ""
+    amount = abs(usd)
+    if amount >= 0.995:  # rounds to at least $1.00
+        return f"{sign}${amount:,.2f}"
+    decimals = max(2, 1 - math.floor(math.log10(amount)))  # two significant digits
+    text = f"{amount:.{decimals}f}"
+    if len(text.lstrip("0.")) > 2:  # 0.0099 rounded up to 0.010: one digit fewer
+        text = f"{amount:.{decimals - 1}f}"
+    return f"{sign}${text}"

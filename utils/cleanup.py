@@ -1,15 +1,20 @@
 """Find and delete what the tutorial created, by its tags, on whichever backend is in use.
 
-Every notebook's last cell is one line, ``cleanup(tut)``: it deletes the endpoints, endpoint
-configs and models that notebook tagged (``notebook=<NN>``), waits until the endpoints are gone,
-and prints what they cost. ``cleanup(tut, everything=True)`` does it for every notebook of the
-tutorial (``project=handson-sagemaker-inference``). Resources without the tutorial's tags are
-never touched, so the same call is safe in an AWS account that holds other work.
+Every notebook's clean-up calls ``cleanup(tut)``: it deletes the endpoints, endpoint configs,
+models and SNS topics and SQS queues that notebook tagged (``notebook=<NN>``), waits until the
+endpoints are gone, and prints what they cost; the notebook then deletes its own S3 prefix and
+``build/`` folder. ``cleanup(tut, everything=True)`` does it for every notebook of the tutorial
+(``project=handson-sagemaker-inference``) and also deletes the objects under the notebooks'
+prefixes (``NN_<name>/``) in the tutorial bucket (never other keys: on AWS the bucket is shared).
+Resources without the tutorial's tags are never touched, so the same call is safe in an AWS
+account that holds other work.
 
-Autoscaling policies and targets and CloudWatch alarms on those endpoints go first (AWS refuses
-to delete an endpoint registered for autoscaling). ``everything=True`` also deletes the objects
-under the notebooks' prefixes (``NN_<name>/``) in the tutorial bucket: models, transform and
-asynchronous inputs and outputs (never other keys: on AWS the bucket is shared).
+Autoscaling policies and targets and the CloudWatch alarms on those endpoints go first. AWS does
+not require that order: DeleteEndpoint deregisters an endpoint's scalable targets itself when the
+caller may call DeregisterScalableTarget ("Delete endpoints configured for auto scaling", SageMaker
+developer guide), and deregistering a target deletes its policies. But without that permission
+the caller must deregister first, and an alarm a notebook created itself (notebook 05's, for a
+step-scaling policy) would stay; deleting them explicitly leaves nothing behind either way.
 
 Transform jobs cannot be deleted on SageMaker (their names stay taken), so running ones are
 stopped and finished ones are left as they are.
@@ -22,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from utils.billing import current_costs, format_costs
+from utils.billing import current_costs, format_usd
 from utils.session import PROJECT_TAG, Tutorial
 
 # How often to poll while endpoints are deleted: the local SageMaker deletes in milliseconds,
@@ -46,22 +51,30 @@ class Found:
     #: Objects in the tutorial bucket under the notebooks' prefixes (``NN_<notebook>/...``):
     #: uploaded models, transform and asynchronous inputs and outputs.
     s3_keys: list[str] = field(default_factory=list)
+    #: Tagged SNS topics (ARNs) and SQS queues (URLs): asynchronous inference notifications.
+    topics: list[str] = field(default_factory=list)
+    queues: list[str] = field(default_factory=list)
+    #: The ``notebook`` tag of each endpoint, configuration, model and transform job found.
+    notebook_of: dict[str, str] = field(default_factory=dict)
 
     def count(self) -> int:
         return sum(
             len(v)
             for v in (
                 self.endpoints, self.endpoint_configs, self.models, self.scalable_targets,
-                self.alarms, self.s3_keys,
+                self.alarms, self.s3_keys, self.topics, self.queues,
             )
         )
 
 
-def _matches(tags: list[dict[str, str]], notebook: str | None) -> bool:
+def _notebook_tag(tags: list[dict[str, str]], notebook: str | None) -> str | None:
+    """The resource's ``notebook`` tag if it is the tutorial's (and ``notebook``'s), else None."""
     values = {t["Key"]: t["Value"] for t in tags}
     if values.get("project") != PROJECT_TAG:
-        return False
-    return notebook is None or values.get("notebook") == notebook
+        return None
+    if notebook is not None and values.get("notebook") != notebook:
+        return None
+    return values.get("notebook", "?")
 
 
 def _tags_of(sm: Any, arn: str) -> list[dict[str, str]]:
@@ -75,34 +88,75 @@ def _tags_of(sm: Any, arn: str) -> list[dict[str, str]]:
         raise
 
 
-def _tagged(sm: Any, operation: str, key: str, name_key: str, arn_key: str, notebook: str | None):
+def _tagged(
+    sm: Any, operation: str, key: str, name_key: str, arn_key: str, notebook: str | None,
+    notebook_of: dict[str, str],
+) -> list[str]:
     """Names of the resources listed by ``operation`` that carry the tutorial's tags."""
     names = []
     for page in sm.get_paginator(operation).paginate():
         for item in page[key]:
-            if _matches(_tags_of(sm, item[arn_key]), notebook):
+            tag = _notebook_tag(_tags_of(sm, item[arn_key]), notebook)
+            if tag is not None:
                 names.append(item[name_key])
+                notebook_of[item[name_key]] = tag
     return names
 
 
 def find_tagged(tut: Tutorial, notebook: str | None = None) -> Found:
     """Everything carrying the tutorial's tags (and ``notebook``'s, unless it is None)."""
     sm = tut.sagemaker
+    tags: dict[str, str] = {}
     found = Found(
-        endpoints=_tagged(sm, "list_endpoints", "Endpoints", "EndpointName", "EndpointArn", notebook),
+        endpoints=_tagged(
+            sm, "list_endpoints", "Endpoints", "EndpointName", "EndpointArn", notebook, tags
+        ),
         endpoint_configs=_tagged(
             sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName",
-            "EndpointConfigArn", notebook,
+            "EndpointConfigArn", notebook, tags,
         ),
-        models=_tagged(sm, "list_models", "Models", "ModelName", "ModelArn", notebook),
-        transform_jobs=_running_transform_jobs(tut, notebook),
+        models=_tagged(sm, "list_models", "Models", "ModelName", "ModelArn", notebook, tags),
+        transform_jobs=_running_transform_jobs(tut, notebook, tags),
+        notebook_of=tags,
     )
     found.scalable_targets = _scalable_targets(tut, found.endpoints)
     found.alarms = _alarms(tut, found.endpoints)
+    found.topics = _tagged_topics(tut, notebook)
+    found.queues = _tagged_queues(tut, notebook)
     # Objects only for the whole tutorial (notebook 08): a notebook's own clean-up keeps its
     # uploads and outputs, which are free records to look at later and cost cents on AWS.
     found.s3_keys = _tutorial_objects(tut, None) if notebook is None else []
     return found
+
+
+def _tagged_topics(tut: Tutorial, notebook: str | None) -> list[str]:
+    """SNS topics carrying the tutorial's tags (notebook 05's notifications)."""
+    sns = tut.sns
+    arns = []
+    for page in sns.get_paginator("list_topics").paginate():
+        for topic in page.get("Topics", []):
+            try:
+                tags = sns.list_tags_for_resource(ResourceArn=topic["TopicArn"]).get("Tags", [])
+            except sns.exceptions.ClientError:
+                continue  # deleted since it was listed, or not ours to read
+            if _notebook_tag(tags, notebook) is not None:
+                arns.append(topic["TopicArn"])
+    return arns
+
+
+def _tagged_queues(tut: Tutorial, notebook: str | None) -> list[str]:
+    """SQS queues carrying the tutorial's tags (notebook 05's notification inbox)."""
+    sqs = tut.client("sqs")
+    urls = []
+    for page in sqs.get_paginator("list_queues").paginate():
+        for url in page.get("QueueUrls", []):
+            try:
+                tags = sqs.list_queue_tags(QueueUrl=url).get("Tags", {})
+            except sqs.exceptions.ClientError:
+                continue
+            if _notebook_tag([{"Key": k, "Value": v} for k, v in tags.items()], notebook):
+                urls.append(url)
+    return urls
 
 
 def _scalable_targets(tut: Tutorial, endpoints: list[str]) -> list[str]:
@@ -144,7 +198,9 @@ def _tutorial_objects(tut: Tutorial, notebook: str | None) -> list[str]:
     return keys
 
 
-def _running_transform_jobs(tut: Tutorial, notebook: str | None) -> list[str]:
+def _running_transform_jobs(
+    tut: Tutorial, notebook: str | None, notebook_of: dict[str, str]
+) -> list[str]:
     sm = tut.sagemaker
     if not hasattr(sm, "list_transform_jobs"):
         return []
@@ -153,9 +209,10 @@ def _running_transform_jobs(tut: Tutorial, notebook: str | None) -> list[str]:
         pages = sm.get_paginator("list_transform_jobs").paginate(StatusEquals="InProgress")
         for page in pages:
             for job in page["TransformJobSummaries"]:
-                tags = _tags_of(sm, job["TransformJobArn"])
-                if _matches(tags, notebook):
+                tag = _notebook_tag(_tags_of(sm, job["TransformJobArn"]), notebook)
+                if tag is not None:
                     names.append(job["TransformJobName"])
+                    notebook_of[job["TransformJobName"]] = tag
     except sm.exceptions.ClientError as err:
         # A backend without transform jobs answers with an unknown-operation error: nothing to stop.
         if err.response["Error"]["Code"] not in ("UnknownOperationException", "InvalidAction"):
@@ -163,9 +220,90 @@ def _running_transform_jobs(tut: Tutorial, notebook: str | None) -> list[str]:
     return names
 
 
-def cost_report(tut: Tutorial) -> str:
-    """Everything metered so far (:func:`utils.billing.current_costs`), one line per resource."""
-    return format_costs(current_costs(tut))
+def _job_notebook(tut: Tutorial, job: str, notebook: str | None) -> str | None:
+    """The ``notebook`` tag of a transform job (jobs stay listed after they end), or None."""
+    sm = tut.sagemaker
+    try:
+        arn = sm.describe_transform_job(TransformJobName=job)["TransformJobArn"]
+    except sm.exceptions.ClientError:
+        return None
+    return _notebook_tag(_tags_of(sm, arn), notebook)
+
+
+def cost_report(tut: Tutorial, found: Found | None = None, notebook: str | None = None) -> str:
+    """What the tutorial's resources have cost so far: one aligned row per resource, by notebook.
+
+    Rows: every tagged endpoint that exists now (``found``, or :func:`find_tagged` for
+    ``notebook``; instance-seconds, or requests and GB-seconds for serverless) and every metered
+    transform job that carries the tags (jobs stay in the history after they end). Endpoints
+    already deleted have lost their tags, so they are summed on one line (each notebook's
+    clean-up printed its own); only for the whole tutorial, since they cannot be told apart.
+    Locally the meter counts what AWS would bill; on AWS the running instance endpoints are
+    estimated and serverless requests, jobs and deleted endpoints are on the bill only.
+    """
+    found = found if found is not None else find_tagged(tut, notebook)
+    snapshot = current_costs(tut)
+    rows: list[tuple[str, str, str, str, float | None]] = []  # notebook, kind, name, usage, USD
+    for name in found.endpoints:
+        instances = [r for r in snapshot["Endpoints"] if r["EndpointName"] == name]
+        serverless = [r for r in snapshot.get("Serverless", []) if r["EndpointName"] == name]
+        if instances:
+            count = sum(r["InstanceCount"] for r in instances if r["Running"])
+            seconds = sum(r["InstanceSeconds"] for r in instances)
+            usd = None if any(r["CostUsd"] is None for r in instances) else sum(
+                r["CostUsd"] for r in instances
+            )
+            usage = f"{count} × {instances[-1]['InstanceType']} now, {seconds:,.1f} instance-s"
+            rows.append((found.notebook_of.get(name, "?"), "endpoint", name, usage, usd))
+        for row in serverless:
+            usage = (
+                f"{row['MemorySizeInMB'] // 1024} GB, {row['Requests']} requests, "
+                f"{row['ComputeGbSeconds']:,.2f} GB-s"
+            )
+            rows.append((found.notebook_of.get(name, "?"), "serverless", name, usage, row["CostUsd"]))
+        if not instances and not serverless:
+            rows.append((found.notebook_of.get(name, "?"), "endpoint", name, "not metered", None))
+    for row in snapshot.get("TransformJobs", []):
+        tag = _job_notebook(tut, row["TransformJobName"], notebook)
+        if tag is not None:
+            state = "running" if row["Running"] else "ended"
+            usage = (
+                f"{row['InstanceCount']} × {row['InstanceType']} {state}, "
+                f"{row['InstanceSeconds']:,.1f} instance-s"
+            )
+            rows.append((tag, "transform job", row["TransformJobName"], usage, row["CostUsd"]))
+    listed = {r[2] for r in rows}
+    deleted = [
+        r for r in [*snapshot["Endpoints"], *snapshot.get("Serverless", [])]
+        if r["EndpointName"] not in listed
+    ]
+    where = "metered locally, as AWS would bill it" if tut.is_local else "estimated: running instances only"
+    if not rows and not (deleted and notebook is None):
+        return f"Nothing tagged is running or metered ({where})."
+    header = ("notebook", "kind", "resource", "usage", "cost")
+    table = [header, *[(nb, kind, name, usage, format_usd(usd)) for nb, kind, name, usage, usd in
+                       sorted(rows, key=lambda r: (r[0], r[1], r[2]))]]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    lines = [f"What it cost so far ({where}):"]
+    previous = None
+    for i, (nb, kind, name, usage, cost) in enumerate(table):
+        shown = nb if nb != previous or i == 0 else ""
+        previous = nb
+        lines.append(
+            f"{shown:<{widths[0]}}  {kind:<{widths[1]}}  {name:<{widths[2]}}  "
+            f"{usage:<{widths[3]}}  {cost}".rstrip()
+        )
+    total = sum(r[4] or 0.0 for r in rows)
+    if deleted and notebook is None:
+        gone = sum(r["CostUsd"] or 0.0 for r in deleted)
+        total += gone
+        names = {r["EndpointName"] for r in deleted}
+        lines.append(
+            f"and {len(names)} endpoints already deleted, each costed by its notebook's clean-up: "
+            f"{format_usd(gone)}"
+        )
+    lines.append(f"total: {format_usd(total)}")
+    return "\n".join(lines)
 
 
 def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> None:
@@ -188,6 +326,10 @@ def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> Non
         sm.delete_endpoint_config(EndpointConfigName=name)
     for name in found.models:
         sm.delete_model(ModelName=name)
+    for arn in found.topics:
+        tut.sns.delete_topic(TopicArn=arn)
+    for url in found.queues:
+        tut.client("sqs").delete_queue(QueueUrl=url)
     for start in range(0, len(found.s3_keys), 1000):
         chunk = found.s3_keys[start : start + 1000]
         tut.s3.delete_objects(
@@ -198,7 +340,11 @@ def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> Non
 
 
 def _delete_scaling_and_alarms(tut: Tutorial, found: Found) -> None:
-    """Scaling policies and targets first (AWS requires it before deleting an endpoint), alarms."""
+    """Scaling policies and targets, then alarms: before the endpoints, so nothing of them stays.
+
+    DeleteEndpoint would deregister the targets itself on AWS (given permission), but not their
+    alarms, and not without the permission; deleting explicitly works for every caller.
+    """
     scaling = tut.autoscaling
     for resource_id in found.scalable_targets:
         dimension = "sagemaker:variant:DesiredInstanceCount"
@@ -250,13 +396,15 @@ def _summary(found: Found, spent: dict[str, Any] | None, everything: bool, tut: 
         ("transform jobs stopped", found.transform_jobs),
         ("scalable targets", found.scalable_targets),
         ("alarms", found.alarms),
+        ("SNS topics", found.topics),
+        ("SQS queues", found.queues),
         ("S3 objects", found.s3_keys),
     ):
         if names:
             lines.append(f"  {label:<17}: {len(names)}")
     if spent is not None:
-        deleted = [r for r in spent["Endpoints"] if r["EndpointName"] in found.endpoints]
-        total = sum(r["CostUsd"] or 0.0 for r in deleted)
+        rows = [*spent["Endpoints"], *spent.get("Serverless", [])]
+        total = sum(r["CostUsd"] or 0.0 for r in rows if r["EndpointName"] in found.endpoints)
         where = "metered locally, as AWS would bill it" if tut.is_local else "estimated"
-        lines.append(f"  cost of those endpoints: ${total:.6f} ({where})")
+        lines.append(f"  cost of those endpoints: {format_usd(total)} ({where})")
     return "\n".join(lines)

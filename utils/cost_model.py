@@ -5,7 +5,12 @@ whether or not requests arrive; GB-seconds of processing; instances that wake on
 queued; instance-seconds per batch run), so which one is cheapest depends on how much traffic
 there is, how it is spread over the day, and how long each request takes. These pure functions
 make that dependence explicit and testable, and solve for the crossover traffic at which
-serverless stops being cheaper than an always-on endpoint.
+serverless stops being cheaper than a real-time endpoint.
+
+A real-time endpoint is priced as notebook 02 runs one: its minimum instance count around the
+clock and, with autoscaling (the default), the extra instances its peak needs only while traffic
+is active (`DeploymentOptions.realtime_autoscaling`). Costs only: whether a mode can serve the
+traffic at all (payload limits, serverless `MaxConcurrency`) is `utils.decision`'s question.
 
 Conventions (the AWS pricing pages use the same): a month is 730 hours, so a day count per month
 is 730 / 24 = 30.4167; 1 GB = 1024 MB = 1024 * 1024 KB. `requests_per_day` is the average per
@@ -183,8 +188,11 @@ class DeploymentOptions:
 
     region: str = DEFAULT_REGION
     instance_type: str = "ml.m5.large"
-    # Real-time: instances kept running (the endpoint is sized for the traffic peak, never below).
+    # Real-time: instances always running, and whether Application Auto Scaling (target
+    # tracking, as notebook 02 registers it) adds the instances the traffic peak needs only while
+    # traffic is active. Without autoscaling the endpoint is sized for the peak around the clock.
     realtime_min_instances: int = 1
+    realtime_autoscaling: bool = True
     # Model-server workers per instance (concurrent requests one instance serves); the
     # scikit-learn container starts one per vCPU and ml.m5.large has 2 vCPUs.
     workers_per_instance: int = 2
@@ -192,12 +200,14 @@ class DeploymentOptions:
     serverless_memory_mb: int = 2048
     provisioned_concurrency: int = 0
     provisioned_hours_per_day: float = 24.0
-    # Asynchronous: scale to zero when the queue is empty (min 0); instances stay up for
-    # `async_scale_down_delay_s` after the last request (target-tracking scale-in waits about
-    # 15 one-minute datapoints) and take `async_startup_s` to start (billed).
+    # Asynchronous: scale to zero when the queue is empty (min 0).
     async_min_instances: int = 0
-    async_scale_down_delay_s: float = 900.0
-    async_startup_s: float = 300.0
+    # Autoscaling (asynchronous, and real-time with `realtime_autoscaling`): an added instance
+    # takes `instance_startup_s` to start (billed) and stays up `scale_in_delay_s` after the
+    # work ends (target-tracking scale-in waits for about 15 one-minute datapoints). AWS
+    # publishes neither figure: both are estimates.
+    instance_startup_s: float = 300.0
+    scale_in_delay_s: float = 900.0
     # Batch transform: instances per job, runs per month, and job start-up overhead (billed).
     batch_instance_count: int = 1
     batch_runs_per_month: float = BATCH_RUNS_PER_MONTH["daily"]
@@ -252,20 +262,69 @@ def realtime_instances_needed(traffic: Traffic, options: DeploymentOptions) -> i
     return max(options.realtime_min_instances, needed, 1)
 
 
+def _extra_instance_seconds_per_active_day(
+    traffic: Traffic, options: DeploymentOptions, extra: int
+) -> float:
+    """Seconds that ``extra`` autoscaled instances run on an active day.
+
+    They run through each busy window, plus one start-up before it and the scale-in delay after
+    it (never more than the whole day): the model :func:`async_cost` uses too.
+    """
+    shape = traffic.traffic_shape
+    window_s = shape.active_hours_per_day * 3600.0 / shape.windows_per_day
+    per_window = window_s + options.instance_startup_s + options.scale_in_delay_s
+    return min(extra * shape.windows_per_day * per_window, extra * SECONDS_PER_DAY)
+
+
 def realtime_cost(traffic: Traffic, options: DeploymentOptions, prices: PriceTable) -> ModeCost:
-    """Always on: instances x hourly price x 730 h, whatever the traffic."""
+    """Instance-hours: the minimum around the clock, and what the peak needs while it lasts.
+
+    Sized for the peak (:func:`realtime_instances_needed`). With ``realtime_autoscaling`` the
+    instances above ``realtime_min_instances`` run only while traffic is active (see
+    :func:`_extra_instance_seconds_per_active_day`); traffic that never pauses keeps them all on.
+    Without it, every instance runs 730 hours a month, whatever the traffic.
+    """
     count = realtime_instances_needed(traffic, options)
+    base = max(options.realtime_min_instances, 1)
     hourly = prices.instance_hourly(options.instance_type, options.region, "realtime")
-    line = CostLine(
-        f"{count} x {options.instance_type}, always on",
-        count * HOURS_PER_MONTH,
-        "instance-hours",
-        hourly,
+    shape = traffic.traffic_shape
+    never_idle = shape.active_hours_per_day >= 24.0 and shape.active_days_per_week == 7
+    extra = count - base
+    if not options.realtime_autoscaling or extra <= 0 or never_idle:
+        line = CostLine(
+            f"{count} x {options.instance_type}, always on",
+            count * HOURS_PER_MONTH,
+            "instance-hours",
+            hourly,
+        )
+        notes: tuple[str, ...] = ()
+        if extra > 0:
+            notes = (f"sized for the peak of {traffic.peak_requests_per_second:.2f} requests/s",)
+        return ModeCost("realtime", (line,), count, notes)
+    extra_hours = (
+        _extra_instance_seconds_per_active_day(traffic, options, extra)
+        * traffic.active_days_per_month
+        / 3600.0
     )
-    notes: tuple[str, ...] = ()
-    if count > options.realtime_min_instances:
-        notes = (f"sized for the peak of {traffic.peak_requests_per_second:.2f} requests/s",)
-    return ModeCost("realtime", (line,), count, notes)
+    lines = (
+        CostLine(
+            f"{base} x {options.instance_type}, always on",
+            base * HOURS_PER_MONTH,
+            "instance-hours",
+            hourly,
+        ),
+        CostLine(
+            f"{extra} more x {options.instance_type} while traffic is active (autoscaling)",
+            extra_hours,
+            "instance-hours",
+            hourly,
+        ),
+    )
+    notes = (
+        f"autoscaled from {base} to {count} instances for the peak of "
+        f"{traffic.peak_requests_per_second:.2f} requests/s",
+    )
+    return ModeCost("realtime", lines, count, notes)
 
 
 def serverless_cost(traffic: Traffic, options: DeploymentOptions, prices: PriceTable) -> ModeCost:
@@ -360,16 +419,15 @@ def async_billed_instance_seconds_per_active_day(
     )
     busy = max(busy, minimum)
     baseline = minimum * SECONDS_PER_DAY
-    if shape.isolated_requests or gap_s > options.async_scale_down_delay_s:
+    if shape.isolated_requests or gap_s > options.scale_in_delay_s:
         if minimum >= 1:  # a warm instance is always there: no extra instances to wake
             return baseline, busy
-        per_request = options.async_startup_s + processing_s + options.async_scale_down_delay_s
+        per_request = options.instance_startup_s + processing_s + options.scale_in_delay_s
         return min(n_day * per_request, SECONDS_PER_DAY), 1
     if shape.active_hours_per_day >= 24.0:
         return busy * SECONDS_PER_DAY, busy
     extra = busy - minimum
-    per_window = window_s + options.async_startup_s + options.async_scale_down_delay_s
-    return baseline + min(extra * shape.windows_per_day * per_window, extra * SECONDS_PER_DAY), busy
+    return baseline + _extra_instance_seconds_per_active_day(traffic, options, extra), busy
 
 
 def async_cost(traffic: Traffic, options: DeploymentOptions, prices: PriceTable) -> ModeCost:
@@ -385,8 +443,8 @@ def async_cost(traffic: Traffic, options: DeploymentOptions, prices: PriceTable)
     )
     notes = (
         f"scales to {options.async_min_instances} when idle; "
-        f"{options.async_scale_down_delay_s / 60:.0f} min scale-down delay, "
-        f"{options.async_startup_s / 60:.0f} min start-up",
+        f"{options.scale_in_delay_s / 60:.0f} min scale-down delay, "
+        f"{options.instance_startup_s / 60:.0f} min start-up",
     )
     return ModeCost("asynchronous", (line,), busy, notes)
 

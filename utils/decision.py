@@ -23,6 +23,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from utils.billing import format_usd
 from utils.cost_model import (
     HOURS_PER_MONTH,
     MODE_LABELS,
@@ -179,7 +180,11 @@ class Recommendation:
     excluded: tuple[Exclusion, ...]
     warnings: tuple[Advice, ...]
     monthly_usd: dict[Mode, float]
+    #: Traffic at which serverless stops being cheaper than real-time (cost only; None when it
+    #: stays cheaper up to 100 million a day or is ruled out).
     crossover_requests_per_day: float | None
+    #: Traffic above which serverless throttles (its peak needs more than MaxConcurrency 200).
+    serverless_ceiling_requests_per_day: float | None = None
     options: DeploymentOptions = field(repr=False, default_factory=DeploymentOptions)
 
     @property
@@ -195,6 +200,23 @@ class Recommendation:
 
     def warning_codes(self) -> set[str]:
         return {w.code for w in self.warnings}
+
+    def describe(self) -> str:
+        """In words: the mode and its cost, why, the alternatives, exclusions and warnings."""
+        lines = []
+        if self.mode is None:
+            lines.append("Recommended: no mode fits")
+        else:
+            best = self.ranked[0]
+            lines.append(f"Recommended: {best.label}, about {format_usd(best.monthly_usd)} a month")
+            lines += [f"  why: {reason}" for reason in best.reasons]
+        for alt in self.alternatives:
+            lines.append(
+                f"  alternative: {alt.label} (fit: {alt.fit}, {format_usd(alt.monthly_usd)} a month)"
+            )
+        lines += [f"  ruled out: {e.label}: {e.reason}" for e in self.excluded]
+        lines += [f"  watch out: {w.message}" for w in self.warnings]
+        return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON-serialisable) for printing or comparing in a notebook."""
@@ -220,6 +242,11 @@ class Recommendation:
                 if self.crossover_requests_per_day is None
                 else round(self.crossover_requests_per_day)
             ),
+            "serverless_ceiling_requests_per_day": (
+                None
+                if self.serverless_ceiling_requests_per_day is None
+                else round(self.serverless_ceiling_requests_per_day)
+            ),
         }
 
 
@@ -241,6 +268,31 @@ def options_for(workload: Workload, options: DeploymentOptions | None = None) ->
 def _is_gpu_instance(instance_type: str) -> bool:
     family = instance_type.removeprefix("ml.").split(".")[0]
     return family.startswith(("g", "p", "inf", "trn"))
+
+
+def serverless_ceiling_requests_per_day(workload: Workload) -> float | None:
+    """Requests per day above which the peak needs more than ``MaxConcurrency`` (200) in flight.
+
+    In flight at the peak = peak arrival rate x processing time (Little's law), which grows in
+    proportion to traffic, so the ceiling is where it reaches 200 on one serverless endpoint;
+    beyond it requests are throttled, however cheap serverless would be. None when requests take
+    no time. (The account's total serverless concurrency, a quota that can be lower, is not
+    counted here.)
+    """
+    per_request_per_day = workload.traffic().with_requests_per_day(1.0).peak_concurrency
+    if per_request_per_day <= 0:
+        return None
+    return SERVERLESS_MAX_CONCURRENCY / per_request_per_day
+
+
+def _share(fraction: float) -> str:
+    """A percentage that never rounds a small share to 0%: 14.5%, 0.23%, 0.0023%."""
+    percent = fraction * 100.0
+    if percent <= 0:
+        return "0%"
+    if percent >= 1:
+        return f"{percent:.1f}%"
+    return f"{percent:.{1 - math.floor(math.log10(percent))}f}%"
 
 
 def _size(kb: float) -> str:
@@ -295,7 +347,7 @@ def _exclusions(workload: Workload, options: DeploymentOptions) -> list[Exclusio
             )
         )
     peak = workload.traffic().peak_concurrency
-    if peak > SERVERLESS_MAX_CONCURRENCY:
+    if peak > SERVERLESS_MAX_CONCURRENCY:  # the same rule as serverless_ceiling_requests_per_day
         out.append(
             Exclusion(
                 "serverless",
@@ -325,10 +377,10 @@ def _exclusions(workload: Workload, options: DeploymentOptions) -> list[Exclusio
 
 
 def _utilisation(workload: Workload, cost: ModeCost, options: DeploymentOptions) -> float:
-    """Share of an always-on endpoint's worker time spent processing requests."""
+    """Share of a real-time endpoint's worker time (over the instance-hours billed) spent busy."""
     busy_s = workload.traffic().requests_per_month * workload.processing_ms / 1000.0
-    capacity_s = max(cost.instance_count, 1) * options.workers_per_instance * HOURS_PER_MONTH * 3600
-    return busy_s / capacity_s
+    instance_hours = sum(line.quantity for line in cost.lines) or HOURS_PER_MONTH
+    return busy_s / (instance_hours * 3600.0 * options.workers_per_instance)
 
 
 def _assess(
@@ -341,9 +393,16 @@ def _assess(
     cold_ms = estimated_cold_start_ms(workload.model_size_mb)
     if mode == "realtime":
         util = _utilisation(workload, cost, options)
+        if len(cost.lines) > 1:  # autoscaled: more instances while traffic is active
+            sizing = (
+                f"{options.realtime_min_instances} x {options.instance_type} always on, "
+                f"{cost.instance_count} while traffic is active (autoscaling)"
+            )
+        else:
+            sizing = f"Always on: {cost.instance_count} x {options.instance_type}"
         reasons.append(
-            f"Always on: {cost.instance_count} x {options.instance_type}, no cold starts; "
-            f"${usd:,.2f}/month whatever the traffic (busy {util:.1%} of the time)."
+            f"{sizing}, no cold starts; {format_usd(usd)}/month "
+            f"(busy {_share(util)} of the time it runs)."
         )
         realtime_fit: dict[str, Fit] = {"interactive": "good", "minutes": "good", "offline": "poor"}
         fit = realtime_fit[lat]
@@ -354,13 +413,13 @@ def _assess(
     elif mode == "serverless":
         reasons.append(
             f"Scales to zero and bills per millisecond of processing at "
-            f"{options.serverless_memory_mb} MB: ${usd:,.2f}/month."
+            f"{options.serverless_memory_mb} MB: {format_usd(usd)}/month."
         )
         strict = lat == "interactive" and workload.latency_budget_ms < cold_ms
         if strict and options.provisioned_concurrency == 0:
             fit = "caveats"
             reasons.append(
-                f"Cold starts (about {cold_ms / 1000:.1f} s for a {workload.model_size_mb:.0f} MB "
+                f"Cold starts (an estimated {cold_ms / 1000:.1f} s for a {workload.model_size_mb:.0f} MB "
                 f"model) exceed the {workload.latency_budget_ms:.0f} ms budget after idle periods; "
                 "provisioned concurrency removes them at extra cost."
             )
@@ -374,7 +433,7 @@ def _assess(
     elif mode == "asynchronous":
         reasons.append(
             f"Queues requests (up to 1 GB, 1 h each) and scales to zero between bursts: "
-            f"${usd:,.2f}/month; answers land in S3 seconds to minutes later."
+            f"{format_usd(usd)}/month; answers land in S3 seconds to minutes later."
         )
         if lat == "interactive":
             fit = "poor"
@@ -384,7 +443,7 @@ def _assess(
     else:
         reasons.append(
             f"A transform job over the accumulated data, no endpoint between runs: "
-            f"${usd:,.2f}/month for {options.batch_runs_per_month:.1f} runs."
+            f"{format_usd(usd)}/month for {options.batch_runs_per_month:.1f} runs."
         )
         fit = "good" if lat == "offline" else "poor"
         if lat == "minutes":
@@ -410,15 +469,15 @@ def _warnings(
                 if m in ("serverless", "asynchronous") and m not in {e.mode for e in excluded}
             )
             tip = (
-                f"; {MODE_LABELS[cheaper[0][1]].lower()} would cost ${cheaper[0][0]:,.2f}"
+                f"; {MODE_LABELS[cheaper[0][1]].lower()} would cost {format_usd(cheaper[0][0])}"
                 if cheaper
                 else ""
             )
             out.append(
                 Advice(
                     "idle_endpoint",
-                    f"An always-on endpoint for a trickle of traffic: busy {util:.1%} of the time, "
-                    f"${costs['realtime'].monthly_usd:,.2f}/month{tip}.",
+                    f"An always-on endpoint for a trickle of traffic: busy {_share(util)} of the time, "
+                    f"{format_usd(costs['realtime'].monthly_usd)}/month{tip}.",
                 )
             )
     if workload.user_waits and workload.latency == "offline":
@@ -444,8 +503,9 @@ def _warnings(
         out.append(
             Advice(
                 "cold_start_latency",
-                f"Serverless is cheaper (${serverless_usd:,.2f}/month) but its cold starts of about "
-                f"{cold_ms / 1000:.1f} s break a {workload.latency_budget_ms:.0f} ms p99 budget after "
+                f"Serverless is cheaper ({format_usd(serverless_usd)}/month) but its cold starts "
+                f"(an estimated {cold_ms / 1000:.1f} s) break a {workload.latency_budget_ms:.0f} ms "
+                "p99 budget after "
                 "idle periods: add provisioned concurrency, or pay for a real-time endpoint.",
             )
         )
@@ -533,5 +593,6 @@ def recommend(
         warnings=tuple(_warnings(workload, recommended, costs, excluded, options)),
         monthly_usd={m: c.monthly_usd for m, c in costs.items()},
         crossover_requests_per_day=crossover,
+        serverless_ceiling_requests_per_day=serverless_ceiling_requests_per_day(workload),
         options=options,
     )

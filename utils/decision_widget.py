@@ -2,7 +2,10 @@
 
 Why a widget and a plain-data `state()`: learners explore by moving sliders, but notebooks are
 tested by comparing outputs, so the visible widget is paired with `state()`, which a following
-cell prints as checked, stable data. Charts are drawn with matplotlib's object API (no pyplot,
+cell prints as checked, stable data. Displaying the helper (a cell ending in `helper`) also gives
+a static snapshot, `static_html()`: the recommendation, reasons and both charts as HTML with
+embedded images, which GitHub, nbviewer and a JupyterLab without a kernel show where the live
+widget cannot render (`tools/clean_notebooks.py` keeps only the snapshot in committed outputs). Charts are drawn with matplotlib's object API (no pyplot,
 no global backend state) into PNG images, so they render the same in JupyterLab, Voila, Studio
 and tests, and a browser test can find every part by its CSS class:
 
@@ -15,6 +18,7 @@ and tests, and a browser test can find every part by its CSS class:
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 from dataclasses import asdict, replace
@@ -25,6 +29,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from utils.billing import format_usd
 from utils.cost_model import MODE_LABELS, MODES, SHAPES, DeploymentOptions, cost_curve
 from utils.decision import LATENCY_LABELS, Recommendation, Workload, options_for, recommend
 from utils.pricing import PriceTable
@@ -290,7 +295,7 @@ class DecisionHelper:
             head = (
                 f'<div class="decision-recommendation-text" data-mode="{rec.mode}">'
                 f'<span style="font-size:1.3em">Recommended: <b>{html.escape(rec.label)}</b></span>'
-                f"<br>about <b>${best.monthly_usd:,.2f}</b> per month</div>"
+                f"<br>about <b>{format_usd(best.monthly_usd)}</b> per month</div>"
             )
         self.recommendation_html.value = head
         if rec.warnings:
@@ -335,7 +340,7 @@ class DecisionHelper:
             linewidth=2,
         )
         for bar, mode, value in zip(bars, MODES, values, strict=True):
-            label = f"${value:,.2f}"
+            label = format_usd(value)
             if mode in excluded:
                 label += "\n(ruled out)"
             elif mode == rec.mode:
@@ -391,6 +396,7 @@ class DecisionHelper:
         ax.axvline(rpd, color="black", linewidth=1, linestyle=":")
         ax.annotate("you", (rpd, ax.get_ylim()[1]), fontsize=8, ha="left", va="top")
         crossover = rec.crossover_requests_per_day
+        ceiling = rec.serverless_ceiling_requests_per_day
         if crossover and lo <= crossover <= hi:
             ax.axvline(crossover, color=MODE_COLOURS["serverless"], linewidth=1, linestyle="-.")
             ax.annotate(
@@ -410,10 +416,21 @@ class DecisionHelper:
                 ha="right",
                 va="bottom",
             )
+        if ceiling and lo <= ceiling <= hi and "serverless" in modes:
+            ax.axvline(ceiling, color="#b22222", linewidth=1, linestyle=":")
+            ax.annotate(
+                f"serverless throttles\nabove ~{ceiling:,.0f}/day\n(MaxConcurrency 200)",
+                (ceiling, 0.98),
+                xycoords=("data", "axes fraction"),
+                fontsize=7,
+                ha="right",
+                va="top",
+                color="#b22222",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("requests per day (log scale)")
-        ax.set_ylabel("USD per month")
+        ax.set_ylabel("USD per month (log scale)")
         ax.set_title("Cost as traffic grows (other inputs fixed)", fontsize=10)
         ax.legend(fontsize=7, loc="upper left")
         ax.spines[["top", "right"]].set_visible(False)
@@ -430,11 +447,67 @@ class DecisionHelper:
         self.plot_data["crossover_requests_per_day"] = (
             None if crossover is None else round(crossover)
         )
+        self.plot_data["serverless_ceiling_requests_per_day"] = (
+            None if ceiling is None else round(ceiling)
+        )
 
-    def _ipython_display_(self) -> None:  # display(helper) shows the widget
-        from IPython.display import display
+    # -- display -----------------------------------------------------------------------------
 
-        display(self.widget)
+    def summary(self) -> str:
+        """One line: what is recommended and what it costs (the helper's plain-text form)."""
+        rec = self.recommendation
+        if rec.mode is None:
+            return "Decision helper: no SageMaker inference mode fits this workload."
+        usd = format_usd(rec.ranked[0].monthly_usd)
+        return f"Decision helper: {rec.label} recommended, about {usd} a month."
+
+    def _workload_html(self) -> str:
+        w, opts = self.recommendation.workload, self.recommendation.options
+        latency = LATENCY_LABELS[w.latency]
+        if w.latency == "interactive":
+            latency += f", p99 within {w.latency_budget_ms:,.0f} ms"
+        items = [
+            f"{w.requests_per_day:,.0f} requests per day, {SHAPES[w.traffic_shape].label.lower()}",
+            f"payload {w.payload_kb:,.1f} KB, {w.processing_ms:,.0f} ms of processing per request",
+            latency,
+            "a user waits for each answer" if w.user_waits else "nobody waits for an answer",
+            f"model {w.model_size_mb:,.0f} MB{', needs a GPU' if w.needs_gpu else ''}",
+            f"{opts.instance_type}, serverless {opts.serverless_memory_mb} MB, "
+            f"provisioned concurrency {opts.provisioned_concurrency}",
+        ]
+        return "<b>Your workload</b><ul>" + "".join(
+            f"<li>{html.escape(i)}</li>" for i in items
+        ) + "</ul>"
+
+    def static_html(self) -> str:
+        """The helper as it is now, as HTML that needs no kernel: inputs, answer and both charts."""
+        charts = "".join(
+            f'<img src="data:image/png;base64,{base64.b64encode(bytes(image.value)).decode()}" '
+            f'alt="{alt}" style="max-width:49%">'
+            for image, alt in (
+                (self.cost_chart, "Monthly cost of this workload by mode (USD per month)"),
+                (self.traffic_chart, "Monthly cost by mode as requests per day grow"),
+            )
+        )
+        return (
+            '<div class="decision-helper-static">'
+            "<p><i>The decision helper as the notebook left it (a snapshot: run the notebook to "
+            "change the inputs).</i></p>"
+            f"{self._workload_html()}{self.recommendation_html.value}{self.warnings_html.value}"
+            f"{self.reasons_html.value}{self.exclusions_html.value}<div>{charts}</div>"
+            f"{self.prices_html.value}</div>"
+        )
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """The live widget, a static HTML snapshot beside it, and a one-line text form.
+
+        A front end with a kernel shows the widget; one without (GitHub, nbviewer, a JupyterLab
+        that has not run the cell) shows the snapshot instead of a widget placeholder.
+        """
+        bundle = dict(self.widget._repr_mimebundle_() or {})
+        bundle["text/html"] = self.static_html()
+        bundle["text/plain"] = self.summary()
+        return bundle
 
 
 def _png(fig: Figure) -> bytes:

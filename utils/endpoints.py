@@ -6,7 +6,7 @@ works the same on the local SageMaker and on AWS: nothing here asks which backen
 
 * :func:`wait_for_endpoint` polls DescribeEndpoint and prints each status as it changes;
 * :func:`timed_invoke`, :func:`measure_latency`, :func:`latency_stats`, :func:`plot_latency`:
-  client-side round trips;
+  client-side round trips; :func:`plot_durations`: times of different sizes side by side;
 * :func:`run_concurrent_clients`: several threads invoking at once, with throughput;
 * :func:`burst_outcomes`: ``n`` requests at the same moment, counted by outcome (throttles);
 * :func:`read_endpoint_logs`, :func:`requests_per_instance`: the endpoint's CloudWatch Logs;
@@ -46,6 +46,7 @@ __all__ = [
     "latency_stats",
     "log_group_for",
     "measure_latency",
+    "plot_durations",
     "plot_latency",
     "read_endpoint_logs",
     "read_endpoint_metrics",
@@ -231,6 +232,42 @@ def plot_latency(
 
         display(ax.figure)
         plt.close(ax.figure)
+        return None
+    return ax
+
+
+def plot_durations(
+    durations_ms: dict[str, float], title: str, note: str = "", show: bool = True
+) -> Any:
+    """Horizontal bars of labelled durations on a log scale, each bar labelled with its value.
+
+    For times that differ by orders of magnitude (a warm request in milliseconds, a cold start in
+    seconds, a whole job in tens of seconds): on a linear axis the short ones would vanish.
+    Displayed and closed like :func:`plot_latency` when ``show``; otherwise the Axes is returned.
+    """
+    import matplotlib.pyplot as plt
+
+    labels = list(durations_ms)
+    values = [durations_ms[label] for label in labels]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(labels) + 1.2))
+    ax.barh(labels, values, color="#8fb3d9")
+    for y, value in enumerate(values):
+        text = f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
+        if value >= 1000:
+            text = f"{value / 1000:,.1f} s"
+        ax.annotate(f" {text}", (value, y), va="center", fontsize=9)
+    ax.set_xscale("log")
+    ax.set_xlim(min(values) / 2, max(values) * 6)  # room for the labels
+    ax.invert_yaxis()  # first label on top
+    ax.set_xlabel("milliseconds (log scale)" + (f"; {note}" if note else ""))
+    ax.set_title(title)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    if show:
+        from IPython.display import display
+
+        display(fig)
+        plt.close(fig)
         return None
     return ax
 

@@ -64,11 +64,13 @@ SLOW_PREDICT = textwrap.dedent(
 )
 
 
-def package_default_handler_model(out_dir: str | Path) -> Path:
+def package_default_handler_model(out_dir: str | Path, handlers: str = "") -> Path:
     """Train a logistic regression on the numeric columns and package it with only ``model_fn``.
 
     The model expects the seven numeric inputs (:data:`utils.data.NUMERIC_COLUMNS`) in that order
-    as plain numbers, the way the container's default ``input_fn`` delivers them.
+    as plain numbers, the way the container's default ``input_fn`` delivers them. ``handlers``
+    (Python source, e.g. your own ``input_fn``) is appended to ``code/inference.py``: a handler
+    defined there replaces the container's default.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -76,7 +78,8 @@ def package_default_handler_model(out_dir: str | Path) -> Path:
     model = LogisticRegression(max_iter=1000).fit(frame[NUMERIC_COLUMNS].to_numpy(), frame[LABEL])
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
-    files = {"model.joblib": buffer.getvalue(), "code/inference.py": MODEL_FN_ONLY.encode()}
+    source = MODEL_FN_ONLY + ("\n\n" + textwrap.dedent(handlers) if handlers else "")
+    files = {"model.joblib": buffer.getvalue(), "code/inference.py": source.encode()}
     return write_archive(Path(out_dir) / "model.tar.gz", files)
 
 
@@ -175,13 +178,13 @@ def metered_costs(tut: Any, endpoints: list[str]) -> str:
     Locally from the local SageMaker's meter; on AWS an estimate of the real-time instances only
     (serverless usage is on the bill, not in any API).
     """
-    from utils.billing import current_costs
+    from utils.billing import current_costs, format_usd
 
     snapshot = current_costs(tut)
     lines = []
     for row in snapshot.get("Endpoints", []):
         if row["EndpointName"] in endpoints:
-            cost = "unknown" if row["CostUsd"] is None else f"${row['CostUsd']:.6f}"
+            cost = format_usd(row["CostUsd"])
             lines.append(
                 f"{row['EndpointName']}: {row['InstanceCount']} x {row['InstanceType']} instance(s) "
                 f"billed every second it runs, busy or idle: {cost}"
@@ -190,6 +193,6 @@ def metered_costs(tut: Any, endpoints: list[str]) -> str:
         if row["EndpointName"] in endpoints:
             lines.append(
                 f"{row['EndpointName']}: serverless {row['MemorySizeInMB']} MB, {row['Requests']} "
-                f"requests billed by the millisecond: ${row['CostUsd']:.6f}"
+                f"requests billed by the millisecond: {format_usd(row['CostUsd'])}"
             )
     return "\n".join(lines) or "(nothing metered for these endpoints)"

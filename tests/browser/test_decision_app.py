@@ -1,13 +1,13 @@
 """The decision helper as a Voilà app, driven in a real browser (Debian's chromium, Playwright).
 
-What it proves: the notebook runs as a stand-alone app; the widgets a learner touches reach the
-kernel; and what the page then recommends is what the decision engine says for the same workload.
+What it proves: the app (``apps/decision_helper.ipynb``, the helper of notebook 06 on a page of
+its own) runs stand-alone; the widgets a learner touches reach the kernel; and what the page then recommends is what the decision engine says for the same workload.
 The expected answers are not written down here: each step builds the workload the page now
 describes and asks ``utils.decision.recommend`` for it, so the test checks that the browser
 matches the engine (mode, monthly cost and ruled-out modes), whatever the engine's rules become.
 
-How: Voilà serves ``notebooks/06_compare_and_choose.ipynb`` on 127.0.0.1 on a free port (as the
-app, the notebook creates no SageMaker resources, see its setup cell); Playwright drives
+How: Voilà serves the app on 127.0.0.1 on a free port (it creates no SageMaker resources: it only
+builds the helper); Playwright drives
 ``/usr/bin/chromium`` headless with a fresh profile (``playwright install`` is never used). Every
 wait has a finite timeout (nbclient-based runners can stall on widget notebooks,
 jupyter/nbclient#312), and Voilà is always stopped. A screenshot of the final page is saved to
@@ -34,6 +34,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
 
+from utils.billing import format_usd
 from utils.cost_model import DeploymentOptions
 from utils.decision import LATENCY_LABELS, Recommendation, Workload, recommend
 from utils.decision_widget import DEFAULT_WORKLOAD, decision_helper
@@ -41,7 +42,7 @@ from utils.decision_widget import DEFAULT_WORKLOAD, decision_helper
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "06_compare_and_choose.ipynb"
+NOTEBOOK = ROOT / "apps" / "decision_helper.ipynb"
 SCREENSHOT = ROOT / "build" / "screenshots" / "decision_app.png"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -56,7 +57,7 @@ CHROMIUM_ARGS = [
 ]
 
 SERVER_START_TIMEOUT_S = 60  # Voilà listening
-APP_READY_TIMEOUT_MS = 120_000  # kernel start + every cell of the notebook (as the app)
+APP_READY_TIMEOUT_MS = 120_000  # kernel start + every cell of the app
 CELL_TIMEOUT_S = 120  # Voilà's own per-cell limit
 UPDATE_TIMEOUT_MS = 30_000  # one input change -> recomputed recommendation on the page
 
@@ -92,7 +93,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def voila_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Serve the notebook with Voilà on 127.0.0.1 and yield its address; always stopped."""
+    """Serve the app with Voilà on 127.0.0.1 and yield its address; always stopped."""
     logs = tmp_path_factory.mktemp("voila")
     port = _free_port()
     log_path = logs / "voila.log"
@@ -152,7 +153,7 @@ def page(voila_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[o
             context.set_default_timeout(UPDATE_TIMEOUT_MS)
             page = context.new_page()
             page.goto(voila_url, wait_until="commit", timeout=APP_READY_TIMEOUT_MS)
-            # Voilà shows the cells only once the whole notebook has run, so a visible
+            # Voilà shows the cells only once the whole app has run, so a visible
             # recommendation means the kernel is done and later cells cannot change it again.
             page.wait_for_selector(
                 ".decision-recommendation-text", state="visible", timeout=APP_READY_TIMEOUT_MS
@@ -168,7 +169,7 @@ def page(voila_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[o
 def _expected_text(rec: Recommendation) -> str:
     if rec.mode is None:
         return "No SageMaker inference mode fits this workload."
-    return f"Recommended: {rec.label} about ${rec.ranked[0].monthly_usd:,.2f} per month"
+    return f"Recommended: {rec.label} about {format_usd(rec.ranked[0].monthly_usd)} per month"
 
 
 def _expected(rec: Recommendation) -> dict[str, object]:
@@ -228,7 +229,7 @@ def _type_into_slider(page, name: str, value: float) -> None:
 def test_browser_recommendation_follows_the_engine(page) -> None:
     started = time.monotonic()
     workload = DEFAULT_WORKLOAD
-    shown = [_check(page, workload)]  # as the notebook leaves it
+    shown = [_check(page, workload)]  # as the app starts
 
     steps = [
         # (what a learner does, the workload field it changes, the new value)

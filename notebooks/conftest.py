@@ -1,0 +1,112 @@
+"""The clean-up test: after each notebook runs under nbval, nothing it made may be left.
+
+nbval turns every code cell of a notebook into a pytest item, so this hook runs once per
+notebook, after its last cell (no notebook runs twice). It connects to the backend the notebook
+used (``setup()``, quietly, with the environment restored afterwards) and looks for what the
+notebook's own clean-up should have deleted:
+
+* endpoints, endpoint configurations, models, running transform jobs, SNS topics and SQS queues
+  tagged ``notebook=<NN>`` (:func:`utils.cleanup.find_tagged`);
+* objects under the notebook's S3 prefix (``NN_<name>/`` in the tutorial bucket);
+* Application Auto Scaling targets and CloudWatch alarms that appeared while it ran (they carry
+  no tags, so they are compared with a snapshot taken after the notebook's first cell, its
+  setup cell, which creates nothing);
+* its folders under ``build/`` (``build/NN_*``).
+
+Anything found fails the last cell's teardown with a message naming each leftover. Finished
+transform jobs are not leftovers: SageMaker cannot delete them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_baseline: dict[str, dict[str, set[str]]] = {}  # notebook file -> what existed after its first cell
+
+
+@contextmanager
+def _connected(notebook: str) -> Iterator[Any]:
+    """The tutorial's clients for ``notebook``; the process environment is left as it was."""
+    from utils.session import setup
+
+    saved = dict(os.environ)
+    try:
+        yield setup(notebook=notebook, quiet=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _untagged_kinds(tut: Any) -> dict[str, set[str]]:
+    """What cannot carry the tutorial's tags: scalable targets and alarms, by name."""
+    targets = set()
+    for page in tut.autoscaling.get_paginator("describe_scalable_targets").paginate(
+        ServiceNamespace="sagemaker"
+    ):
+        targets |= {t["ResourceId"] for t in page["ScalableTargets"]}
+    alarms = set()
+    for page in tut.cloudwatch.get_paginator("describe_alarms").paginate():
+        alarms |= {a["AlarmName"] for a in page.get("MetricAlarms", [])}
+    return {"autoscaling targets": targets, "CloudWatch alarms": alarms}
+
+
+def leftovers(tut: Any, notebook_file: Path, baseline: dict[str, set[str]]) -> list[str]:
+    """What ``notebook_file`` left behind, one line per kind (empty: nothing)."""
+    from utils.cleanup import find_tagged
+    from utils.paths import BUILD_DIR
+
+    number, prefix = notebook_file.stem[:2], notebook_file.stem + "/"
+    found = find_tagged(tut, notebook=number)
+    listed = tut.s3.list_objects_v2(Bucket=tut.bucket, Prefix=prefix)
+    kinds = {
+        "endpoints": found.endpoints,
+        "endpoint configs": found.endpoint_configs,
+        "models": found.models,
+        "running transform jobs": found.transform_jobs,
+        "SNS topics": found.topics,
+        "SQS queues": found.queues,
+        f"S3 objects under {prefix}": [o["Key"] for o in listed.get("Contents", [])],
+        "folders under build/": sorted(
+            str(p.relative_to(BUILD_DIR.parent)) for p in BUILD_DIR.glob(f"{number}_*")
+        ),
+    }
+    for kind, now in _untagged_kinds(tut).items():
+        kinds[f"{kind} (new since the notebook started)"] = sorted(now - baseline.get(kind, set()))
+    return [f"{kind}: {', '.join(names)}" for kind, names in kinds.items() if names]
+
+
+def _notebook_of(item: pytest.Item | None) -> Path | None:
+    """The notebook file an nbval cell item belongs to (None for other tests)."""
+    from nbval.plugin import IPyNbCell
+
+    if not isinstance(item, IPyNbCell):
+        return None
+    return Path(item.path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    notebook_file = _notebook_of(item)
+    if notebook_file is None or not notebook_file.name[:2].isdigit():
+        return None
+    key = str(notebook_file)
+    if key not in _baseline:  # the first cell (setup) has run: note what exists already
+        with _connected(notebook_file.name[:2]) as tut:
+            _baseline[key] = _untagged_kinds(tut)
+    if _notebook_of(nextitem) == notebook_file:
+        return None  # more cells of this notebook to come
+    with _connected(notebook_file.name[:2]) as tut:
+        left = leftovers(tut, notebook_file, _baseline.pop(key))
+    if left:
+        pytest.fail(
+            f"{notebook_file.name} left these behind after its clean-up:\n  " + "\n  ".join(left),
+            pytrace=False,
+        )
+    return None
