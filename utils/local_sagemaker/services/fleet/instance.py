@@ -49,6 +49,8 @@ class Instance:
     log_sink: LogSink
     #: Address-space limit (RLIMIT_AS) for the worker, in MB: a serverless variant's memory.
     memory_limit_mb: int | None = None
+    #: How the instance's log stream is named; ``{variant}`` and ``{instance_id}`` are filled in.
+    stream_template: str = "{variant}/{instance_id}"
     instance_id: str = field(default_factory=new_instance_id)
     #: Sent with every request; the worker refuses requests without it.
     secret: str = field(default_factory=worker_secret.new_secret, repr=False)
@@ -63,8 +65,8 @@ class Instance:
 
     @property
     def log_stream(self) -> str:
-        """AWS names an endpoint's streams ``<variant>/<instance id>``."""
-        return f"{self.variant}/{self.instance_id}"
+        """The container's log stream: ``<variant>/<instance id>`` for an endpoint (AWS's form)."""
+        return self.stream_template.format(variant=self.variant, instance_id=self.instance_id)
 
     def start(self) -> None:
         """Start the worker process; returns once it has been forked (not yet healthy)."""

@@ -136,9 +136,11 @@ def start_instances(
     log_group: str,
     log_sink: LogSink,
     startup_timeout: float,
+    stream_template: str = "{variant}/{instance_id}",
 ) -> list[Instance]:
     """Start ``count`` instances in parallel and wait until all pass the ping health check.
 
+    ``stream_template`` names each instance's log stream (see :attr:`.instance.Instance.log_stream`).
     On failure every instance started here is stopped again and HealthCheckFailed is raised.
     """
     new = [
@@ -150,6 +152,7 @@ def start_instances(
             log_group,
             log_sink,
             memory_limit_mb=fleet.memory_limit_mb,
+            stream_template=stream_template,
         )
         for _ in range(count)
     ]
