@@ -121,3 +121,14 @@ def test_lessons_link_to_parts_of_the_request_path_diagram():
         linked |= set(re.findall(r"request-paths\.md#([\w-]+)", text))
     assert linked, "no notebook links to a part of docs/request-paths.md"
     assert linked <= anchors_of(REQUEST_PATHS), sorted(linked - anchors_of(REQUEST_PATHS))
+
+
+def test_instructor_guide_times_are_the_readme_times():
+    """The guide's measured table and the README table give each notebook the same minutes."""
+    guide = (DOCS / "instructor-guide.md").read_text(encoding="utf-8")
+    table = guide.split("<!-- lesson-times:start -->")[1].split("<!-- lesson-times:end -->")[0]
+    totals = {m.group(1): int(m.group(2))
+              for m in re.finditer(r"^\| \[(\d\d) · [^|]*\|[^|]*\|[^|]*\|[^|]*\| (\d+) \|", table, re.M)}
+    readme = {m.group(1): int(m.group(2)) for m in re.finditer(
+        r"^\|\s*(\d\d)\s*\|.*\|\s*(\d+)\s*\|\s*$", (ROOT / "README.md").read_text(encoding="utf-8"), re.M)}
+    assert totals and totals == readme
