@@ -46,8 +46,12 @@ lab: $(STAMP)
 stop: $(STAMP)
 	$(PY) -m utils.local_sagemaker stop
 
+# Style (ruff), types (mypy: strict for utils/local_sagemaker) and the architecture's import
+# rules (import-linter, contracts in pyproject.toml; see ARCHITECTURE.md).
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 # Finds a Chromium for the browser test, or installs one where the platform allows (see the tool).
 browser: $(STAMP)

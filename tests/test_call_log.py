@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from utils.local_sagemaker.call_log import CallLog, describe_request, read
+from utils.local_sagemaker.wire.call_log import CallLog, describe_request, read
 
 
 def _environ(

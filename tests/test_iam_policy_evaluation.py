@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from utils.local_sagemaker.iam_policy import (
+from utils.local_sagemaker.services.iam.policy import (
     ALLOWED,
     EXPLICIT_DENY,
     IMPLICIT_DENY,

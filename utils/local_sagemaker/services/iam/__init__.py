@@ -1,0 +1,1 @@
+"""IAM behaviour moto does not have: evaluating identity policies (``SimulatePrincipalPolicy``)."""
