@@ -29,6 +29,14 @@ def test_layout(artifact_path):
     assert handler == artifact.HANDLER_SOURCE.read_bytes()
 
 
+def test_serving_environment_names_the_handler_file_in_the_archive(artifact_path):
+    env = artifact.SERVING_ENVIRONMENT
+    program = env["SAGEMAKER_PROGRAM"]
+    folder = env["SAGEMAKER_SUBMIT_DIRECTORY"].removeprefix("/opt/ml/model/")
+    names = [e.name for e in artifact.list_artifact(artifact_path)]
+    assert f"{folder}/{program}" in names  # the archive is unpacked into /opt/ml/model
+
+
 def test_listing_is_printable(artifact_path):
     lines = [str(e) for e in artifact.list_artifact(artifact_path)]
     assert lines[0].startswith("model.joblib") and lines[0].endswith(" KB")

@@ -84,3 +84,53 @@ def test_transform_cost_reads_the_local_meter(monkeypatch: pytest.MonkeyPatch) -
     assert cost.to_dict("records") == [
         {"job": "mine", "instances": "1 × ml.m5.large", "instance_seconds": 12.0, "usd": 0.000383}
     ]
+
+
+def test_compare_jobs_puts_jobs_on_the_same_input_side_by_side(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 1, 1)
+    seconds = {"base": 10.0, "two": 5.0}
+
+    class Jobs:
+        def describe_transform_job(self, TransformJobName: str) -> dict[str, Any]:
+            return {
+                "CreationTime": start,
+                "TransformStartTime": start,
+                "TransformEndTime": start + timedelta(seconds=seconds[TransformJobName]),
+            }
+
+    billed = batch.pd.DataFrame(
+        [{"job": "base", "instances": "1 × ml.m5.large", "instance_seconds": 10.0, "usd": 0.0003},
+         {"job": "two", "instances": "2 × ml.m5.large", "instance_seconds": 10.0, "usd": 0.0003}]
+    )
+    monkeypatch.setattr(batch, "transform_cost", lambda tut, names: billed)
+    frame = batch.compare_jobs(SimpleNamespace(sagemaker=Jobs()), {"defaults": "base",
+                                                                 "InstanceCount=2": "two"}, 1000)
+    assert frame.to_dict("records") == [
+        {"setting": "defaults", "seconds": 10.0, "rows_per_s": 100.0, "instance_seconds": 10.0,
+         "usd": 0.0003, "speed_vs_first": 1.0},
+        {"setting": "InstanceCount=2", "seconds": 5.0, "rows_per_s": 200.0,
+         "instance_seconds": 10.0, "usd": 0.0003, "speed_vs_first": 2.0},
+    ]
+
+
+def test_plot_job_speeds_labels_every_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from utils import plots
+
+    shown = []
+    monkeypatch.setattr(plots, "show", shown.append)
+    frame = batch.pd.DataFrame({"setting": ["a", "b"], "rows_per_s": [1234.0, 20000.0]})
+    batch.plot_job_speeds(frame, title="t")
+    (figure,) = shown
+    (ax,) = figure.axes
+    assert [t.get_text() for t in ax.texts] == ["1,234", "20,000"]
+    assert "per second" in ax.get_xlabel()
+    plt.close(figure)

@@ -267,9 +267,11 @@ def test_burst_outcomes_counts_ok_error_codes_and_hung() -> None:
 def test_the_lessons_burst_views_keep_their_labels() -> None:
     from utils import mistakes, serverless
 
-    counted = serverless.burst(ThrottlingRuntime(2), "ep", "1,2\n", n=4)
+    refused: list[Exception] = []
+    counted = serverless.burst(ThrottlingRuntime(2), "ep", "1,2\n", n=4, errors=refused)
     assert counted == {"result": 2, "ThrottlingException": 2, "hung": 0}
     assert list(counted)[-1] == "hung"
+    assert [e.response["Error"]["Code"] for e in refused] == ["ThrottlingException"] * 2
     texts: list[str] = []
     assert mistakes.send_burst(ThrottlingRuntime(1), "ep", "1,2\n", clients=3, errors=texts) == {
         "ThrottlingException": 2, "ok": 1
@@ -475,3 +477,45 @@ def test_plot_latency_shows_the_figure_once_and_closes_it(capsys: pytest.Capture
     assert endpoints.plot_latency([1.0, 2.0, 3.0]) is None
     assert "800x300" in capsys.readouterr().out  # outside IPython display() prints the figure
     assert set(plt.get_fignums()) == before
+
+
+def test_load_curve_runs_each_client_count_in_turn() -> None:
+    runtime = FakeRuntime()
+    results = endpoints.load_curve(runtime, "ep", "1,2\n", "text/csv", clients=(1, 3),
+                                   requests_per_client=5)
+    assert [(r.clients, r.requests, r.errors) for r in results] == [(1, 5, 0), (3, 15, 0)]
+    assert len(runtime.calls) == 20
+
+
+def test_plot_load_curve_labels_axes_and_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    shown = []
+    monkeypatch.setattr(endpoints.plots, "show", shown.append)
+    results = endpoints.load_curve(FakeRuntime(), "ep", "1,2\n", "text/csv", clients=(1, 2),
+                                   requests_per_client=4)
+    endpoints.plot_load_curve(results, title="t")
+    (figure,) = shown
+    left, right = figure.axes
+    assert left.get_ylabel() == "requests per second" and right.get_ylabel() == "p50 latency (ms)"
+    assert left.get_xlabel() == right.get_xlabel() == "concurrent clients"
+    labels = [t.get_text() for t in left.texts]
+    assert labels == [f"{r.throughput:.0f}" for r in results]
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+
+
+def test_plots_show_displays_once_and_closes(capsys: pytest.CaptureFixture) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from utils import plots
+
+    figure, _ = plt.subplots(figsize=(2, 1))
+    plots.show(figure)
+    assert "200x100" in capsys.readouterr().out  # outside IPython, display() prints it
+    assert figure.number not in plt.get_fignums()

@@ -60,6 +60,17 @@ TARGET_CONTAINER: dict[str, str] = {
 }
 
 # Fixed metadata for reproducible archives: 2024-01-01T00:00:00Z, root-owned, no user names.
+#: The CreateModel ``Environment`` that tells the scikit-learn container where the handlers are.
+#: The container imports the module named by ``SAGEMAKER_PROGRAM`` and has no default for it
+#: (aws/sagemaker-containers ``_env.py``: ``module_name = os.environ.get("SAGEMAKER_PROGRAM")``;
+#: the 1.4-2 image's Dockerfile sets neither variable). The SageMaker Python SDK sets these two
+#: values when it packs ``code/inference.py`` into the model archive, so a model created with
+#: plain boto3 passes them itself.
+SERVING_ENVIRONMENT: dict[str, str] = {
+    "SAGEMAKER_PROGRAM": ENTRY_POINT,
+    "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{CODE_DIR}",
+}
+
 _ARCHIVE_MTIME = 1_704_067_200
 _WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
 

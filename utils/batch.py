@@ -8,7 +8,8 @@ records done), which AWS does not report (DescribeTransformJob shows only the st
 * :func:`wait_for_transform_job`: poll DescribeTransformJob, print each status (and progress);
 * :func:`read_csv_outputs`: every ``.out`` under a prefix into one DataFrame;
 * :func:`read_transform_job_logs`: the job's ``/aws/sagemaker/TransformJobs`` log lines;
-* :func:`transform_cost`: instance-seconds and dollars, as AWS bills a transform job.
+* :func:`transform_cost`: instance-seconds and dollars, as AWS bills a transform job;
+* :func:`compare_jobs`, :func:`plot_job_speeds`: several jobs on the same input side by side.
 
 Removing what the lesson wrote to S3 is :func:`utils.s3.delete_prefix`.
 """
@@ -200,3 +201,45 @@ def transform_cost(tut: Any, job_names: Iterable[str]) -> pd.DataFrame:
             )
     return pd.DataFrame(rows, columns=["job", "instances", "instance_seconds", "usd"])
 
+
+def compare_jobs(tut: Any, jobs: dict[str, str], rows: int) -> pd.DataFrame:
+    """One row per job (label -> job name): seconds its instances ran, rows/s, billed cost.
+
+    ``seconds`` is TransformStartTime→TransformEndTime (the interval AWS bills),
+    ``rows_per_s`` is ``rows`` over it, ``instance_seconds`` and ``usd`` come from
+    :func:`transform_cost`, and ``speed_vs_first`` compares each job's rows/s with the first's.
+    """
+    billed = transform_cost(tut, jobs.values()).set_index("job")
+    table = []
+    for label, name in jobs.items():
+        described = tut.sagemaker.describe_transform_job(TransformJobName=name)
+        seconds = job_seconds(described)[1]
+        table.append(
+            {
+                "setting": label,
+                "seconds": seconds,
+                "rows_per_s": rows / seconds if seconds > 0 else float("nan"),
+                "instance_seconds": billed["instance_seconds"].get(name, float("nan")),
+                "usd": billed["usd"].get(name),
+            }
+        )
+    frame = pd.DataFrame(table)
+    frame["speed_vs_first"] = frame["rows_per_s"] / frame["rows_per_s"].iloc[0]
+    return frame
+
+
+def plot_job_speeds(frame: pd.DataFrame, title: str) -> None:
+    """Horizontal bars of rows/s per setting (first setting on top), each bar labelled."""
+    import matplotlib.pyplot as plt
+
+    from utils import plots
+
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(frame) + 1.2))
+    bars = ax.barh(frame["setting"], frame["rows_per_s"], color="#2e86c1")
+    ax.bar_label(bars, labels=[f"{v:,.0f}" for v in frame["rows_per_s"]], padding=3)
+    ax.invert_yaxis()
+    ax.margins(x=0.15)
+    ax.set_xlabel("applications per second (while the instances ran)")
+    ax.set_title(title)
+    fig.tight_layout()
+    plots.show(fig)

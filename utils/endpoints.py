@@ -8,6 +8,7 @@ works the same on the local SageMaker and on AWS: nothing here asks which backen
 * :func:`timed_invoke`, :func:`measure_latency`, :func:`latency_stats`, :func:`plot_latency`:
   client-side round trips; :func:`plot_durations`: times of different sizes side by side;
 * :func:`run_concurrent_clients`: several threads invoking at once, with throughput;
+  :func:`load_curve` and :func:`plot_load_curve`: the same for 1, 2, 4, 8 clients, drawn;
 * :func:`burst_outcomes`: ``n`` requests at the same moment, counted by outcome (throttles);
 * :func:`read_endpoint_logs`, :func:`requests_per_instance`: the endpoint's CloudWatch Logs;
 * :func:`read_endpoint_metrics`: its ``AWS/SageMaker`` metrics (Invocations, ModelLatency, ...);
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from utils import plots
 from utils.cloudwatch import metric_datapoints
 from utils.polling import FIRST_POLL_SECONDS, MAX_POLL_SECONDS, poll_intervals
 
@@ -44,10 +46,12 @@ __all__ = [
     "format_cost_rows",
     "format_latency",
     "latency_stats",
+    "load_curve",
     "log_group_for",
     "measure_latency",
     "plot_durations",
     "plot_latency",
+    "plot_load_curve",
     "read_endpoint_logs",
     "read_endpoint_metrics",
     "requests_per_instance",
@@ -228,10 +232,7 @@ def plot_latency(
     ax.set_title(f"{title} ({stats['n']} requests)")
     ax.legend()
     if show and own_figure:
-        from IPython.display import display
-
-        display(ax.figure)
-        plt.close(ax.figure)
+        plots.show(ax.figure)
         return None
     return ax
 
@@ -264,10 +265,7 @@ def plot_durations(
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     if show:
-        from IPython.display import display
-
-        display(fig)
-        plt.close(fig)
+        plots.show(fig)
         return None
     return ax
 
@@ -295,7 +293,8 @@ class ConcurrencyResult:
     def __str__(self) -> str:
         stats = latency_stats(self.latencies_ms) if self.latencies_ms else None
         lines = [
-            f"{self.clients} clients sent {self.requests} requests in {self.seconds:.2f} s: "
+            f"{self.clients} client{'s' if self.clients != 1 else ''} sent {self.requests} "
+            f"requests in {self.seconds:.2f} s: "
             f"{self.throughput:.1f} requests/s, {self.errors} errors",
         ]
         if stats:
@@ -350,6 +349,51 @@ def run_concurrent_clients(
         variants=variants,
         error_messages=errors,
     )
+
+
+def load_curve(
+    runtime: Any,
+    endpoint: str,
+    body: str | bytes,
+    content_type: str,
+    clients: Sequence[int] = (1, 2, 4, 8),
+    requests_per_client: int = 25,
+    accept: str | None = None,
+) -> list[ConcurrencyResult]:
+    """:func:`run_concurrent_clients` once per number of ``clients``, smallest first.
+
+    Each step sends ``requests_per_client`` requests from every client, so more clients means
+    more requests; throughput (requests/s) and latency are comparable across steps.
+    """
+    return [
+        run_concurrent_clients(runtime, endpoint, body, content_type, n, requests_per_client, accept)
+        for n in clients
+    ]
+
+
+def plot_load_curve(results: Sequence[ConcurrencyResult], title: str = "One endpoint") -> None:
+    """Throughput and p50 latency against the number of concurrent clients, values labelled."""
+    import matplotlib.pyplot as plt
+
+    clients = [str(r.clients) for r in results]
+    throughput = [r.throughput for r in results]
+    p50 = [latency_stats(r.latencies_ms)["p50"] for r in results]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3))
+    bars = left.bar(clients, throughput, color="#2e86c1")
+    left.bar_label(bars, fmt="%.0f")
+    left.set_xlabel("concurrent clients")
+    left.set_ylabel("requests per second")
+    left.set_title("Throughput")
+    bars = right.bar(clients, p50, color="#c0392b")
+    right.bar_label(bars, fmt="%.0f")
+    right.set_xlabel("concurrent clients")
+    right.set_ylabel("p50 latency (ms)")
+    right.set_title("Latency each client sees")
+    for ax in (left, right):
+        ax.margins(y=0.2)
+    fig.suptitle(title)
+    fig.tight_layout()
+    plots.show(fig)
 
 
 def _error_code(error: Exception) -> str:

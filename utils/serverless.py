@@ -62,12 +62,20 @@ def wait_until_cold(tut: Any, endpoint: str, timeout: float = 120.0) -> float:
     return time.monotonic() - start
 
 
-def burst(runtime: Any, endpoint: str, body: str, n: int, timeout: float = 75.0) -> Counter:
+def burst(
+    runtime: Any,
+    endpoint: str,
+    body: str,
+    n: int,
+    timeout: float = 75.0,
+    errors: list[Exception] | None = None,
+) -> Counter:
     """Send ``n`` requests at once; count results, error codes, and requests still hanging.
 
-    :func:`utils.endpoints.burst_outcomes`, with a successful answer counted as ``"result"``.
+    :func:`utils.endpoints.burst_outcomes`, with a successful answer counted as ``"result"``;
+    each failed request's exception is appended to ``errors`` when given.
     """
-    outcomes = burst_outcomes(runtime, endpoint, body, n, timeout=timeout)
+    outcomes = burst_outcomes(runtime, endpoint, body, n, timeout=timeout, errors=errors)
     return Counter({("result" if k == "ok" else k): v for k, v in outcomes.items()})
 
 

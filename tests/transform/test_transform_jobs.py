@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import time
 import urllib.request
 import uuid
@@ -70,6 +71,17 @@ def run(sm: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 def progress(url: str, name: str) -> dict[str, Any]:
     return local_route(url, f"/_local/transform-jobs/{name}")
+
+
+#: The job's own lines start with AWS's UTC timestamp: 2020-03-24T07:41:22.833:[sagemaker logs]: …
+AGENT_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}:(\[sagemaker logs\]: .*)$")
+
+
+def agent_lines(lines: list[str]) -> list[str]:
+    """The ``[sagemaker logs]`` lines without their timestamp (each must carry one)."""
+    found = [AGENT_LINE.match(line) for line in lines]
+    assert all(found), [line for line, m in zip(lines, found, strict=True) if not m]
+    return [m.group(1) for m in found if m]
 
 
 def log_lines(url: str, logs: Any, name: str) -> dict[str, list[str]]:
@@ -210,11 +222,16 @@ def test_two_instances_split_the_files(
     assert [i["ObjectsAssigned"] for i in state["Instances"]] == [2, 2]
     assert state["ObjectsCompleted"] == 4 and state["RecordsCompleted"] == 4
     streams = log_lines(local_sm, logs, request["TransformJobName"])
-    assert len(streams) == 2
-    for lines in streams.values():
+    # per instance, AWS's two streams: <job>/<instance id>-<epoch> and the same + /data-log
+    name = re.escape(request["TransformJobName"])
+    containers = [s for s in streams if re.fullmatch(name + r"/i-[0-9a-f]+-\d{10}", s)]
+    assert len(containers) == 2 and len(streams) == 4, sorted(streams)
+    for stream in containers:
+        assert any("POST /invocations" in line for line in streams[stream])
+        assert not any("[sagemaker logs]" in line for line in streams[stream])
         assert (
             "[sagemaker logs]: MaxConcurrentTransforms=2, MaxPayloadInMB=6, "
-            "BatchStrategy=MULTI_RECORD" in lines
+            "BatchStrategy=MULTI_RECORD" in agent_lines(streams[stream + "/data-log"])
         )
 
 
@@ -231,7 +248,10 @@ def test_header_row_fails_the_job_and_logs_why(
     assert described["TransformJobStatus"] == "Failed"
     assert described["FailureReason"] == "AlgorithmError: See job logs for more information"
     assert read(s3, p + "/out") == {}
-    (lines,) = log_lines(local_sm, logs, request["TransformJobName"]).values()
+    streams = log_lines(local_sm, logs, request["TransformJobName"])
+    (data_log,) = (s for s in streams if s.endswith("/data-log"))
+    container = streams[data_log.removesuffix("/data-log")]
+    lines = agent_lines(streams[data_log])
     key = f"{BUCKET}/{p}/in/with-header.csv"
     assert (
         "[sagemaker logs]: MaxConcurrentTransforms=1, MaxPayloadInMB=6, "
@@ -239,7 +259,8 @@ def test_header_row_fails_the_job_and_logs_why(
     )
     assert f"[sagemaker logs]: {key}: Bad HTTP status received from algorithm: 500" in lines
     assert f"[sagemaker logs]: {key}: Message:" in lines
-    assert any("could not convert string to float: 'a'" in line for line in lines)
+    # the handler's exception is in the container's own stream, not in data-log
+    assert any("could not convert string to float: 'a'" in line for line in container)
     # InvocationsMaxRetries=3 by default: 4 attempts
     assert progress(local_sm, request["TransformJobName"])["Requests"] == 4
 

@@ -146,6 +146,8 @@ class Instance:
     log_sink: LogSink
     #: Address-space limit (RLIMIT_AS) for the worker, in MB: a serverless variant's memory.
     memory_limit_mb: int | None = None
+    #: How the instance's log stream is named; ``{variant}`` and ``{instance_id}`` are filled in.
+    stream_template: str = "{variant}/{instance_id}"
     instance_id: str = field(default_factory=new_instance_id)
     #: Sent with every request; the worker refuses requests without it.
     secret: str = field(default_factory=worker_secret.new_secret, repr=False)
@@ -158,8 +160,8 @@ class Instance:
 
     @property
     def log_stream(self) -> str:
-        """AWS names an endpoint's streams ``<variant>/<instance id>``."""
-        return f"{self.variant}/{self.instance_id}"
+        """The container's log stream: ``<variant>/<instance id>`` for an endpoint (AWS's form)."""
+        return self.stream_template.format(variant=self.variant, instance_id=self.instance_id)
 
     def start(self) -> None:
         """Start the worker process; returns once it has been forked (not yet healthy)."""
@@ -323,9 +325,11 @@ def start_instances(
     log_group: str,
     log_sink: LogSink,
     startup_timeout: float,
+    stream_template: str = "{variant}/{instance_id}",
 ) -> list[Instance]:
     """Start ``count`` instances in parallel and wait until all pass the ping health check.
 
+    ``stream_template`` names each instance's log stream (see :attr:`Instance.log_stream`).
     On failure every instance started here is stopped again and HealthCheckFailed is raised.
     """
     new = [
@@ -337,6 +341,7 @@ def start_instances(
             log_group,
             log_sink,
             memory_limit_mb=getattr(fleet, "memory_limit_mb", None),
+            stream_template=stream_template,
         )
         for _ in range(count)
     ]

@@ -19,8 +19,9 @@ the work, on the gateway's background thread, and reports an outcome:
 
 Failures follow [DG:batch-transform-errors]: an object whose request fails (after
 ``InvocationsMaxRetries`` retries, each bounded by ``InvocationsTimeoutInSeconds``) or whose data
-cannot be processed gets no ``.out`` and a few ``[sagemaker logs]`` lines in its instance's log
-stream (``/aws/sagemaker/TransformJobs``, ``<job>/<instance-id>``); the other objects continue;
+cannot be processed gets no ``.out`` and a few ``[sagemaker logs]`` lines in its instance's
+``data-log`` stream (``/aws/sagemaker/TransformJobs``, ``<job>/<instance-id>-<epoch>/data-log``,
+beside the container's own ``<job>/<instance-id>-<epoch>``); the other objects continue;
 the job ends ``Failed`` with ``AlgorithmError: See job logs for more information`` (container
 answers) or ``ClientError: …`` (the data or the settings).
 
@@ -52,6 +53,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,11 @@ from .records import Batch
 from .validation import DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
+
+
+def data_log_stream(instance: Instance) -> str:
+    """The stream of the job's own ``[sagemaker logs]`` lines: ``<container stream>/data-log``."""
+    return f"{instance.log_stream}/data-log"
 ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
 #: Lines of a failing response body copied into the job log after ``Message:``.
 MAX_MESSAGE_LINES = 20
@@ -314,8 +321,12 @@ class TransformRunner:
             env["SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"] = str(
                 self.request["MaxConcurrentTransforms"]
             )
-        # Instance.log_stream is "<variant>/<instance id>": the job name plays the variant, so
-        # streams are named "<job>/<instance id>" as on AWS.
+        # The job name plays the variant. AWS names a transform instance's container stream
+        # "<job>/<instance id>-<epoch timestamp>" and puts the job's own "[sagemaker logs]" lines
+        # in "<that>/data-log" ("CloudWatch Logs for Amazon SageMaker AI",
+        # docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html). The epoch is taken
+        # once per job here; whether AWS's is the instance's start time is UNCONFIRMED.
+        stream_template = "{variant}/{instance_id}-" + str(int(time.time()))
         fleet = VariantFleet(
             {"VariantName": self.spec.name, "InstanceType": self.spec.instance_type},
             model_dir,
@@ -333,6 +344,7 @@ class TransformRunner:
                 LOG_GROUP,
                 self.ctx.log_sink,
                 self.ctx.startup_timeout,
+                stream_template,
             )
         except HealthCheckFailed as exc:
             # UNCONFIRMED wording for a transform container that never passes /ping.
@@ -414,7 +426,15 @@ class TransformRunner:
         )
 
     def _log(self, instance: Instance, message: str) -> None:
-        self.ctx.log_sink(LOG_GROUP, instance.log_stream, f"[sagemaker logs]: {message}")
+        """One of the job's own lines, in the instance's ``data-log`` stream, as AWS writes it.
+
+        The form is ``2020-03-24T07:41:22.833:[sagemaker logs]: …`` (UTC, milliseconds), as
+        quoted in transform-job logs stored in aws/amazon-sagemaker-examples notebooks.
+        """
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        self.ctx.log_sink(
+            LOG_GROUP, data_log_stream(instance), f"{now}:[sagemaker logs]: {message}"
+        )
 
     def _run_instance(self, instance: Instance, objects: list[InputObject]) -> None:
         agent = self._start_agent()
