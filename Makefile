@@ -19,8 +19,12 @@ lab: $(STAMP)
 	$(PY) -m utils.local_sagemaker start
 	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb
 
+# Style (ruff), types (mypy: strict for utils/local_sagemaker) and the architecture's import
+# rules (import-linter, contracts in pyproject.toml; see ARCHITECTURE.md).
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 # Unit, conformance and hygiene tests, then every notebook under strict nbval.
 # pytest exits 5 when it collected nothing: make treats that as the failure it is.

@@ -132,6 +132,7 @@ def main() -> int:
         instances = server.local_route(f"/_local/endpoints/{endpoint}")["Instances"]
         worker = urllib.parse.urlsplit(instances[0]["Url"])
         gateway = urllib.parse.urlsplit(server.url)
+        assert gateway.hostname and gateway.port and worker.hostname and worker.port
 
         def boto_call(state: dict[str, Any] | None = None) -> None:
             c = rt if state is None else state.setdefault("c", server.client("sagemaker-runtime"))

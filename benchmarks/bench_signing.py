@@ -31,10 +31,10 @@ from botocore.auth import S3SigV4Auth, SigV4Auth  # noqa: E402
 from botocore.awsrequest import AWSRequest  # noqa: E402
 from botocore.credentials import Credentials  # noqa: E402
 
-from utils.local_sagemaker.credentials import new_credentials  # noqa: E402
-from utils.local_sagemaker.request_guard import RequestGuard  # noqa: E402
-from utils.local_sagemaker.signed_requests import SignatureCheck  # noqa: E402
-from utils.local_sagemaker.sigv4 import Verifier  # noqa: E402
+from utils.local_sagemaker.core.credentials import new_credentials  # noqa: E402
+from utils.local_sagemaker.core.sigv4 import Verifier  # noqa: E402
+from utils.local_sagemaker.wire.request_guard import RequestGuard  # noqa: E402
+from utils.local_sagemaker.wire.signed_requests import SignatureCheck  # noqa: E402
 
 PORT = 8765
 HOST = f"127.0.0.1:{PORT}"

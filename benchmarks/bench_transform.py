@@ -88,7 +88,7 @@ def main() -> int:
             f"\nin-process input_fn -> predict_fn -> output_fn: {best:.2f} s, {in_process:,.0f} rows/s"
         )
 
-        base = {
+        base: dict[str, Any] = {
             "ModelName": "bench",
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": ""}},
@@ -98,7 +98,7 @@ def main() -> int:
             "TransformOutput": {"S3OutputPath": "", "Accept": "text/csv", "AssembleWith": "Line"},
             "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
         }
-        jobs = [
+        jobs: list[tuple[str, str, dict[str, Any], int]] = [
             ("defaults: 1 instance, 6 MB, 1 concurrent", "plain", {}, 1),
             (
                 "2 instances, 20 MB, 2 concurrent",

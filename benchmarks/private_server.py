@@ -34,9 +34,9 @@ class PrivateServer:
         import boto3
         from botocore.config import Config
 
-        from utils.local_sagemaker import daemon
+        from utils.local_sagemaker.core.credentials import client_environment_for
 
-        env = daemon.client_environment_for(self.url)
+        env = client_environment_for(self.url)
         return boto3.client(
             service,
             endpoint_url=self.url,
@@ -57,9 +57,9 @@ class PrivateServer:
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
 
-        from utils.local_sagemaker import daemon
+        from utils.local_sagemaker.core.credentials import client_environment_for
 
-        env = daemon.client_environment_for(self.url)
+        env = client_environment_for(self.url)
         request = AWSRequest(method=method, url=self.url + path, data=body, headers=headers)
         credentials = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
         SigV4Auth(credentials, service, env["AWS_DEFAULT_REGION"]).add_auth(request)
@@ -93,7 +93,7 @@ def private_local_sagemaker(**settings: str) -> Iterator[PrivateServer]:
     os.environ.update(
         {"LOCAL_SAGEMAKER_STATE_DIR": state_dir, "LOCAL_SAGEMAKER_PORT": "0", **settings}
     )
-    from utils.local_sagemaker import daemon
+    from utils.local_sagemaker.wire import daemon
 
     url = daemon.ensure_running()
     try:

@@ -48,6 +48,14 @@ def served_model(handlers: ModuleType, model_dir: Path) -> Any:
 
 
 @pytest.fixture(scope="session")
+def sm(local_sm: str) -> Any:
+    """A SageMaker client on the session's local SageMaker (no retries: errors show)."""
+    from local_server import make_client
+
+    return make_client("sagemaker", local_sm)
+
+
+@pytest.fixture(scope="session")
 def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of the local SageMaker shared by every test of the session (see ``local_server``)."""
     from local_server import run_local_sagemaker

@@ -41,7 +41,7 @@ def _process_tree(pid: int) -> list[psutil.Process]:
 
 def run_local_sagemaker(state_dir: Path) -> Iterator[str]:
     """Start the server with :data:`SETTINGS`, yield its URL, stop it and check nothing is left."""
-    from utils.local_sagemaker import daemon
+    from utils.local_sagemaker.wire import daemon
 
     overrides = {"LOCAL_SAGEMAKER_STATE_DIR": str(state_dir), **SETTINGS}
     saved = {key: os.environ.get(key) for key in overrides}
@@ -67,9 +67,9 @@ def run_local_sagemaker(state_dir: Path) -> Iterator[str]:
 def make_client(service: str, url: str, **config: Any) -> Any:
     """A boto3 client for ``service`` on the local SageMaker, signing with its key, without
     retries (errors show); ``config`` adds to botocore's Config."""
-    from utils.local_sagemaker import daemon
+    from utils.local_sagemaker.core.credentials import client_environment_for
 
-    env = daemon.client_environment_for(url)
+    env = client_environment_for(url)
     settings = {"retries": {"max_attempts": 1, "mode": "standard"}, "read_timeout": 30, **config}
     return boto3.client(
         service,
@@ -79,6 +79,13 @@ def make_client(service: str, url: str, **config: Any) -> Any:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         config=Config(**settings),
     )
+
+
+def s3_with_bucket(url: str, bucket: str) -> Any:
+    """An S3 client on the local SageMaker at ``url``, with ``bucket`` created."""
+    client = make_client("s3", url)
+    client.create_bucket(Bucket=bucket)
+    return client
 
 
 def local_route(url: str, path: str, timeout: float = 15.0) -> Any:

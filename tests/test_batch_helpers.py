@@ -71,7 +71,7 @@ def test_wait_polls_up_to_the_cap_and_times_out(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_transform_cost_reads_the_local_meter(monkeypatch: pytest.MonkeyPatch) -> None:
-    from utils.local_sagemaker import meter
+    from utils import local_sagemaker as meter
 
     rows = [
         {"TransformJobName": name, "InstanceCount": 1, "InstanceType": "ml.m5.large",

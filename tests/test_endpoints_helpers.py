@@ -442,7 +442,7 @@ def test_format_cost_rows() -> None:
 def test_cost_so_far_reads_the_local_meter(monkeypatch: pytest.MonkeyPatch) -> None:
     from types import SimpleNamespace
 
-    from utils.local_sagemaker import meter
+    from utils import local_sagemaker as meter
 
     asked = []
 

@@ -10,9 +10,10 @@ SageMaker serves a model from a gzipped tar (the ``ModelDataUrl``) that it unpac
 Archives are built reproducibly (fixed timestamps and owners), so the same model always gives
 byte-identical files and an unchanged model never looks changed.
 
-:func:`safe_extract` is what the local SageMaker uses to unpack any ``ModelDataUrl``: a tar can
-carry absolute paths, ``..`` components, links and device files that would write outside the
-target folder, and such members are refused with a clear error.
+:func:`safe_extract` is the local SageMaker's own (from its public face): it unpacks any
+``ModelDataUrl`` and refuses members that would write outside the target folder.
+:func:`write_archive` is the one tar writer of the project: lessons and tests build their
+deliberately different archives with it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import importlib.util
 import io
 import json
 import os
-import re
 import shutil
 import tarfile
 import tempfile
@@ -34,6 +34,21 @@ from typing import Any
 import joblib
 
 from utils.data import FEATURE_COLUMNS, LABEL, NUMERIC_COLUMNS, POSITIVE_CLASS
+from utils.local_sagemaker import ArchiveError, UnsafeArchiveError, open_archive, safe_extract
+
+__all__ = [
+    "ArchiveError",
+    "UnsafeArchiveError",
+    "archive_bytes",
+    "import_handlers",
+    "invoke_handlers",
+    "list_artifact",
+    "package_model",
+    "read_versions",
+    "remove_tree",
+    "safe_extract",
+    "write_archive",
+]
 
 #: The handler script shipped in every artifact as ``code/inference.py``.
 HANDLER_SOURCE: Path = Path(__file__).resolve().parent / "model_code" / "inference.py"
@@ -72,15 +87,6 @@ SERVING_ENVIRONMENT: dict[str, str] = {
 }
 
 _ARCHIVE_MTIME = 1_704_067_200
-_WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:")
-
-
-class ArchiveError(ValueError):
-    """A model archive cannot be read."""
-
-
-class UnsafeArchiveError(ArchiveError):
-    """A model archive holds a member that would escape, or is not a plain file or folder."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,33 +126,47 @@ def package_model(
         VERSIONS_FILE: (json.dumps(manifest, indent=2) + "\n").encode("utf-8"),
         f"{CODE_DIR}/{ENTRY_POINT}": HANDLER_SOURCE.read_bytes(),
     }
-    target = out_dir / ARTIFACT_NAME
-    _write_reproducible_tar_gz(target, files)
-    return target
+    return write_archive(out_dir / ARTIFACT_NAME, files)
 
 
-def _write_reproducible_tar_gz(target: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (archive name -> content) to ``target`` atomically and reproducibly."""
+def write_archive(target: str | Path, files: dict[str, bytes]) -> Path:
+    """Write ``files`` (archive name -> content) as a ``.tar.gz`` at ``target``; return its path.
+
+    Atomic (a reader never sees half a file) and reproducible (fixed times and owners), with a
+    folder entry before the files in it, as ``tar czf`` writes them.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=target.parent, prefix=".model-", suffix=".tar.gz")
     try:
-        with (
-            os.fdopen(handle, "wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped,
-            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            written_dirs: set[str] = set()
-            for name, content in files.items():
-                for parent in reversed(PurePosixPath(name).parents[:-1]):
-                    if str(parent) not in written_dirs:
-                        tar.addfile(_tarinfo(str(parent), tarfile.DIRTYPE, 0o755))
-                        written_dirs.add(str(parent))
-                tar.addfile(
-                    _tarinfo(name, tarfile.REGTYPE, 0o644, len(content)), io.BytesIO(content)
-                )
+        with os.fdopen(handle, "wb") as raw:
+            _write_tar_gz(raw, files)
         os.replace(partial, target)
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+    return target
+
+
+def archive_bytes(files: dict[str, bytes]) -> bytes:
+    """The bytes :func:`write_archive` would write, for uploading without a file."""
+    buffer = io.BytesIO()
+    _write_tar_gz(buffer, files)
+    return buffer.getvalue()
+
+
+def _write_tar_gz(raw: Any, files: dict[str, bytes]) -> None:
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        written_dirs: set[str] = set()
+        for name, content in files.items():
+            for parent in reversed(PurePosixPath(name).parents[:-1]):
+                if str(parent) not in written_dirs:
+                    tar.addfile(_tarinfo(str(parent), tarfile.DIRTYPE, 0o755))
+                    written_dirs.add(str(parent))
+            tar.addfile(_tarinfo(name, tarfile.REGTYPE, 0o644, len(content)), io.BytesIO(content))
 
 
 def _tarinfo(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
@@ -181,7 +201,7 @@ class ArtifactEntry:
 def list_artifact(tar_path: str | Path) -> list[ArtifactEntry]:
     """Return the archive's members in stored order (for showing its layout in a notebook)."""
     entries = []
-    with _open_tar(tar_path) as tar:
+    with open_archive(tar_path) as tar:
         for member in tar.getmembers():
             if member.isfile():
                 kind = "file"
@@ -199,7 +219,7 @@ def list_artifact(tar_path: str | Path) -> list[ArtifactEntry]:
 
 def read_versions(tar_path: str | Path) -> dict[str, Any]:
     """Return the archive's ``versions.json`` without unpacking anything else."""
-    with _open_tar(tar_path) as tar:
+    with open_archive(tar_path) as tar:
         try:
             member = tar.getmember(VERSIONS_FILE)
         except KeyError:
@@ -210,86 +230,6 @@ def read_versions(tar_path: str | Path) -> dict[str, Any]:
         if extracted is None:
             raise ArchiveError(f"{VERSIONS_FILE} in {Path(tar_path).name} is not a regular file")
         return json.loads(extracted.read().decode("utf-8"))
-
-
-def _open_tar(tar_path: str | Path) -> tarfile.TarFile:
-    try:
-        return tarfile.open(tar_path, mode="r:*")
-    except (tarfile.ReadError, EOFError, OSError) as error:
-        raise ArchiveError(
-            f"{Path(tar_path).name} is not a readable tar archive: {error}"
-        ) from None
-
-
-# --------------------------------------------------------------------------------------------
-# Unpacking safely
-# --------------------------------------------------------------------------------------------
-
-
-def safe_extract(tar_path: str | Path, dest: str | Path) -> Path:
-    """Unpack ``tar_path`` into ``dest`` (created if needed), refusing unsafe members.
-
-    Refused, before anything is written: absolute names, names with ``..`` components, names
-    that resolve outside ``dest``, symbolic or hard links whose target lies outside ``dest``,
-    and device files, FIFOs and other special members. Where Python's ``tarfile`` offers the
-    ``data`` extraction filter it is applied as well, as a second line of defence (it also
-    drops set-uid bits and checks links again as they are created).
-    """
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    root = dest.resolve()
-    archive = Path(tar_path).name
-    with _open_tar(tar_path) as tar:
-        members = tar.getmembers()
-        for member in members:
-            problem = _unsafe_reason(member, root)
-            if problem:
-                raise UnsafeArchiveError(
-                    f"refusing to unpack {archive}: member {member.name!r} {problem}. A model "
-                    "archive may only hold regular files and folders below its top level."
-                )
-        try:
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(root, members=members, filter="data")
-            else:  # Python without extraction filters: the explicit checks above still apply
-                tar.extractall(root, members=members)
-        except tarfile.FilterError as error:
-            raise UnsafeArchiveError(f"refusing to unpack {archive}: {error}") from None
-    return dest
-
-
-def _unsafe_reason(member: tarfile.TarInfo, root: Path) -> str | None:
-    """Why ``member`` must not be unpacked into ``root``, or None when it is safe."""
-    name = member.name
-    if name.startswith(("/", "\\")) or _WINDOWS_DRIVE.match(name):
-        return "has an absolute path"
-    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
-        return "has a '..' path component"
-    if not _is_within(root / name, root):
-        return "would be written outside the destination folder"
-    if member.issym():
-        link = member.linkname
-        if link.startswith(("/", "\\")) or PurePosixPath(link).is_absolute():
-            return f"is a symbolic link to an absolute path ({link!r})"
-        if not _is_within(root / PurePosixPath(name).parent / link, root):
-            return f"is a symbolic link pointing outside the destination ({link!r})"
-    elif member.islnk():
-        link = member.linkname
-        if link.startswith(("/", "\\")) or PurePosixPath(link).is_absolute():
-            return f"is a hard link to an absolute path ({link!r})"
-        if not _is_within(root / link, root):
-            return f"is a hard link pointing outside the destination ({link!r})"
-    elif member.ischr() or member.isblk():
-        return "is a device file"
-    elif member.isfifo():
-        return "is a FIFO (named pipe)"
-    elif not (member.isfile() or member.isdir()):
-        return f"is a special member of tar type {member.type!r}"
-    return None
-
-
-def _is_within(path: Path, root: Path) -> bool:
-    return Path(os.path.realpath(path)).is_relative_to(root)
 
 
 # --------------------------------------------------------------------------------------------

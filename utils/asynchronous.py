@@ -214,7 +214,12 @@ def backlog_metric(
         values = [p[statistic] for p in points]
         value = None
         if values:
-            combine = {"Maximum": max, "Minimum": min, "Sum": sum, "SampleCount": sum}
+            combine: dict[str, Callable[[list[float]], float]] = {
+                "Maximum": max,
+                "Minimum": min,
+                "Sum": sum,
+                "SampleCount": sum,
+            }
             value = combine.get(statistic, max)(values)
         reached = at_least is None or (value is not None and value >= at_least)
         if reached or time.monotonic() - start > limit:

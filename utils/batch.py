@@ -182,7 +182,7 @@ def transform_cost(tut: Any, job_names: Iterable[str]) -> pd.DataFrame:
                     }
                 )
     else:
-        from utils.local_sagemaker.meter import hourly_price
+        from utils.billing import hourly_price
 
         for name in names:
             described = tut.sagemaker.describe_transform_job(TransformJobName=name)

@@ -297,7 +297,7 @@ def realtime_cost(traffic: Traffic, options: DeploymentOptions, prices: PriceTab
             "instance-hours",
             hourly,
         )
-        notes = ()
+        notes: tuple[str, ...] = ()
         if extra > 0:
             notes = (f"sized for the peak of {traffic.peak_requests_per_second:.2f} requests/s",)
         return ModeCost("realtime", (line,), count, notes)

@@ -404,7 +404,8 @@ def _assess(
             f"{sizing}, no cold starts; {format_usd(usd)}/month "
             f"(busy {_share(util)} of the time it runs)."
         )
-        fit = {"interactive": "good", "minutes": "good", "offline": "poor"}[lat]
+        realtime_fit: dict[str, Fit] = {"interactive": "good", "minutes": "good", "offline": "poor"}
+        fit = realtime_fit[lat]
         if lat == "offline":
             reasons.append("Nobody waits for the answers, so an always-on endpoint buys nothing.")
         elif util < IDLE_UTILISATION:

@@ -491,7 +491,7 @@ def read_endpoint_logs(
 def _all_events(logs: Any, group: str) -> list[LogEvent]:
     events: list[LogEvent] = []
     try:
-        streams = []
+        streams: list[str] = []
         for page in logs.get_paginator("describe_log_streams").paginate(logGroupName=group):
             streams.extend(s["logStreamName"] for s in page["logStreams"])
     except logs.exceptions.ResourceNotFoundException:
@@ -603,7 +603,7 @@ def cost_so_far(tut: Any, endpoints: Iterable[str] | None = None) -> str:
 
 
 def format_cost_rows(rows: list[dict[str, Any]], endpoints: set[str] | None = None) -> str:
-    """Format meter rows (see :mod:`utils.local_sagemaker.meter`): one line per endpoint variant.
+    """Format meter rows (see :func:`utils.billing.current_costs`): one line per endpoint variant.
 
     Measured numbers (seconds, dollars) come last on each line and are never padded, so a
     notebook's stored output differs from a new run's only in those numbers.

@@ -28,7 +28,7 @@ from typing import Any
 
 import joblib
 
-from utils.artifact import HANDLER_SOURCE
+from utils.artifact import HANDLER_SOURCE, write_archive
 from utils.data import LABEL, NUMERIC_COLUMNS, load_german_credit
 from utils.endpoints import burst_outcomes
 
@@ -64,17 +64,6 @@ SLOW_PREDICT = textwrap.dedent(
 )
 
 
-def _write_archive(target: Path, files: dict[str, bytes]) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(target, mode="w:gz") as tar:
-        for name, content in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(content)
-            info.mtime = 1_704_067_200
-            tar.addfile(info, io.BytesIO(content))
-    return target
-
-
 def package_default_handler_model(out_dir: str | Path, handlers: str = "") -> Path:
     """Train a logistic regression on the numeric columns and package it with only ``model_fn``.
 
@@ -91,7 +80,7 @@ def package_default_handler_model(out_dir: str | Path, handlers: str = "") -> Pa
     joblib.dump(model, buffer)
     source = MODEL_FN_ONLY + ("\n\n" + textwrap.dedent(handlers) if handlers else "")
     files = {"model.joblib": buffer.getvalue(), "code/inference.py": source.encode()}
-    return _write_archive(Path(out_dir) / "model.tar.gz", files)
+    return write_archive(Path(out_dir) / "model.tar.gz", files)
 
 
 def package_slow_model(pipeline: Any, out_dir: str | Path) -> Path:
@@ -105,7 +94,7 @@ def package_slow_model(pipeline: Any, out_dir: str | Path) -> Path:
             if member.isfile():
                 files[member.name] = tar.extractfile(member).read()  # type: ignore[union-attr]
     files["code/inference.py"] = HANDLER_SOURCE.read_bytes() + SLOW_PREDICT.encode()
-    return _write_archive(Path(out_dir) / "model.tar.gz", files)
+    return write_archive(Path(out_dir) / "model.tar.gz", files)
 
 
 # --------------------------------------------------------------------------------------------

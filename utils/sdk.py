@@ -11,7 +11,7 @@ works the same on AWS, and is harmless to call twice.
 Everything else the SDK needs offline is done by ``utils.session.setup()``: the standard AWS
 endpoint settings, dummy credentials, an explicit default bucket and role, role validation off
 (``SAGEMAKER_VALIDATE_ROLE=false``) and telemetry off (a user config file with
-``TelemetryOptOut``). See DESIGN.md, "Real clients offline: known quirks".
+``TelemetryOptOut``). See README.md, "The SageMaker SDK v3 without AWS".
 """
 
 from __future__ import annotations

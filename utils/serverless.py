@@ -13,7 +13,7 @@ from typing import Any
 
 from utils.cloudwatch import flush_telemetry, metric_datapoints
 from utils.endpoints import burst_outcomes, timed_invoke
-from utils.local_sagemaker.serverless import IDLE_TAG
+from utils.local_sagemaker import SERVERLESS_IDLE_TAG as IDLE_TAG
 
 __all__ = [
     "IDLE_TAG",

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from utils.local_sagemaker.daemon import CONFLICTING_AWS_VARIABLES
+from utils.local_sagemaker import CONFLICTING_AWS_VARIABLES
 from utils.paths import BUILD_DIR
 
 PROJECT_TAG = "handson-sagemaker-inference"
@@ -281,7 +281,7 @@ def _set_environment(name: str, value: str | None) -> None:
 
 
 def _sdk_settings_for_local() -> dict[str, str]:
-    """Settings that let the unmodified SDK v3 work offline (see DESIGN.md, 'known quirks')."""
+    """Settings that let the unmodified SDK v3 work offline (README.md, "The SageMaker SDK v3 without AWS")."""
     config = BUILD_DIR / "sagemaker-sdk-config.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(

@@ -7,7 +7,6 @@ scikit-learn models built here, uploaded to the local S3 through the same port.
 from __future__ import annotations
 
 import io
-import tarfile
 import textwrap
 import time
 import uuid
@@ -17,8 +16,10 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
-from local_server import local_route, make_client
+from local_server import local_route, make_client, s3_with_bucket
 from sklearn.linear_model import LogisticRegression
+
+from utils.artifact import archive_bytes
 
 BUCKET = "local-sagemaker-tests"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -75,23 +76,12 @@ def archive_with(code: str, extra: dict[str, bytes] | None = None) -> bytes:
         "model.joblib": model_bytes.getvalue(),
         **(extra or {}),
     }
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return archive_bytes(files)
 
 
 def build_archive(handler: str) -> bytes:
     """The archive of one of the :data:`HANDLERS` (``transform`` reads ``greeting.txt``)."""
     return archive_with(HANDLERS[handler], {"greeting.txt": b"hello"})
-
-
-@pytest.fixture(scope="session")
-def sm(local_sm: str) -> Any:
-    return make_client("sagemaker", local_sm)
 
 
 @pytest.fixture(scope="session")
@@ -101,9 +91,7 @@ def runtime(local_sm: str) -> Any:
 
 @pytest.fixture(scope="session")
 def s3(local_sm: str) -> Any:
-    client = make_client("s3", local_sm)
-    client.create_bucket(Bucket=BUCKET)
-    return client
+    return s3_with_bucket(local_sm, BUCKET)
 
 
 @pytest.fixture(scope="session")
@@ -143,13 +131,18 @@ def deploy(
     instance_count: int = 1,
     name: str | None = None,
     env: dict | None = None,
+    role: str = ROLE,
+    tags: list[dict[str, str]] | None = None,
+    **config: Any,
 ) -> str:
-    """Create model + config + endpoint and return the endpoint name (not waiting)."""
+    """Create model + config (``config``: extra CreateEndpointConfig members) + endpoint and
+    return the endpoint name (not waiting)."""
     name = name or unique("ep")
     container: dict[str, Any] = {"Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_url}
     if env:
         container["Environment"] = env
-    sm.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=ROLE)
+    tagged: dict[str, Any] = {"Tags": tags} if tags else {}
+    sm.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=role, **tagged)
     sm.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
@@ -160,8 +153,10 @@ def deploy(
                 "InitialInstanceCount": instance_count,
             }
         ],
+        **config,
+        **tagged,
     )
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name, **tagged)
     return name
 
 

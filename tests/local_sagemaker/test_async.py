@@ -14,7 +14,7 @@ import botocore.exceptions
 import pytest
 from local_server import local_route
 
-from .conftest import BUCKET, ROLE, archive_with, make_client, unique, wait_status
+from .conftest import BUCKET, ROLE, archive_with, deploy, make_client, unique, wait_status
 
 SLOW_WHEN_NINE = """
 import os, time, joblib
@@ -48,34 +48,21 @@ def deploy_async(
     sm: Any, url: str, name: str | None = None, notification: dict | None = None
 ) -> str:
     name = name or unique("async")
-    sm.create_model(
-        ModelName=name,
-        PrimaryContainer={"Image": "sklearn-inference:1.4-2", "ModelDataUrl": url},
-        ExecutionRoleArn=ROLE,
-    )
     output: dict[str, Any] = {
         "S3OutputPath": f"s3://{BUCKET}/async/{name}/out/",
         "S3FailurePath": f"s3://{BUCKET}/async/{name}/failures/",
     }
     if notification:
         output["NotificationConfig"] = notification
-    sm.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": name,
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
+    return deploy(
+        sm,
+        url,
+        name=name,
         AsyncInferenceConfig={
             "OutputConfig": output,
             "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1},
         },
     )
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    return name
 
 
 def wait_object(s3: Any, uri: str, timeout: float = 20.0) -> bytes:

@@ -31,8 +31,10 @@ PING_FAILURE = (
     "The primary container for production variant AllTraffic did not pass the ping health check. "
     "Please check CloudWatch logs for this endpoint."
 )
-HAS_SERVERLESS = importlib.util.find_spec("utils.local_sagemaker.serverless") is not None
-HAS_ASYNC = importlib.util.find_spec("utils.local_sagemaker.async_inference") is not None
+HAS_SERVERLESS = importlib.util.find_spec("utils.local_sagemaker.services.serverless") is not None
+HAS_ASYNC = (
+    importlib.util.find_spec("utils.local_sagemaker.services.async_inference") is not None
+)
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -428,7 +430,7 @@ def test_serverless_max_concurrency_throttles_a_burst_and_the_payload_limit_is_4
 
 
 def test_a_running_endpoint_accrues_cost(local_sm: str, loan_endpoint: str) -> None:
-    from utils.local_sagemaker import meter
+    from utils import local_sagemaker as meter
 
     def billed() -> float:
         rows = meter.current_costs(local_sm)["Endpoints"]

@@ -9,8 +9,8 @@ import sys
 import urllib.request
 from typing import Any
 
-from utils.local_sagemaker import daemon
-from utils.local_sagemaker.meter import current_costs, format_costs
+from utils.local_sagemaker import current_costs, format_costs
+from utils.local_sagemaker.wire import daemon
 
 from .conftest import BUCKET, make_client, project_root
 

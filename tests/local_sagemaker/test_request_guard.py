@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from utils.local_sagemaker import credentials
-from utils.local_sagemaker.request_guard import RequestGuard
+from utils.local_sagemaker.core import credentials
+from utils.local_sagemaker.wire.request_guard import RequestGuard
 
 PORT = 8765
 ALLOWED = "http://localhost:3000"

@@ -40,8 +40,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from local_server import local_route
 
-from utils.local_sagemaker import daemon
-from utils.local_sagemaker.sigv4 import Scope, signing_key
+from utils.local_sagemaker.core.credentials import client_environment_for
+from utils.local_sagemaker.core.sigv4 import Scope, signing_key
 
 from .conftest import BUCKET, ROLE, archive_with, make_client, unique, wait_status
 
@@ -50,7 +50,7 @@ EVIL = "https://evil.example"
 
 def _client(url: str, service: str, **changes: Any) -> Any:
     """A boto3 client with the local key, or with ``access_key``/``secret``/``unsigned`` changes."""
-    env = daemon.client_environment_for(url)
+    env = client_environment_for(url)
     config = Config(
         retries={"max_attempts": 1, "mode": "standard"},
         signature_version=UNSIGNED if changes.get("unsigned") else None,
@@ -215,7 +215,7 @@ def test_a_foreign_host_is_refused_even_when_signed(local_sm: str, s3: Any) -> N
     """DNS rebinding: the page's own name in Host. Signed for that name, still refused."""
     key = unique("rebound")
     port = urllib.parse.urlsplit(local_sm).port
-    env = daemon.client_environment_for(local_sm)
+    env = client_environment_for(local_sm)
     request = AWSRequest(
         method="PUT", url=f"http://attacker.example:{port}/{BUCKET}/{key}", data=b"payload"
     )
@@ -379,7 +379,7 @@ def test_a_clock_more_than_15_minutes_off_is_refused(local_sm: str, clock_at: An
 
 
 def test_a_session_token_from_the_learners_aws_profile_is_refused(local_sm: str) -> None:
-    env = daemon.client_environment_for(local_sm)
+    env = client_environment_for(local_sm)
     client = boto3.client(
         "sagemaker",
         endpoint_url=local_sm,
@@ -534,7 +534,7 @@ def test_uploads_work_in_every_payload_form(local_sm: str, s3: Any, tmp_path: Pa
 
 def _signed_headers(url: str, key: str, headers: dict[str, str], payload: str) -> dict[str, str]:
     """The headers of a PUT signed with the local key, declaring ``payload`` as its hash."""
-    env = daemon.client_environment_for(url)
+    env = client_environment_for(url)
     request = AWSRequest(method="PUT", url=f"{url}/{BUCKET}/{key}", headers=headers)
     credentials = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
     auth = S3SigV4Auth(credentials, "s3", "us-east-1")
@@ -556,7 +556,7 @@ def _put_chunked(url: str, key: str, body: bytes, length: int, payload: str) -> 
 
 def _put_signed_chunks(url: str, key: str, data: bytes, tamper: bool = False) -> None:
     """Sign the headers, then each chunk with the previous signature (SigV4 chunked upload)."""
-    env = daemon.client_environment_for(url)
+    env = client_environment_for(url)
     headers = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(len(data))}
     signed = _signed_headers(url, key, headers, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
     timestamp = signed["X-Amz-Date"]
@@ -713,7 +713,7 @@ def test_the_aws_cli_works_with_the_local_key_and_shows_awss_error_without_it(
     local_sm: str,
 ) -> None:
     aws = str(Path(sys.executable).parent / "aws")
-    env = {**os.environ, **daemon.client_environment_for(local_sm)}
+    env = {**os.environ, **client_environment_for(local_sm)}
     done = subprocess.run(
         [aws, "sts", "get-caller-identity", "--output", "json"],
         capture_output=True,

@@ -11,7 +11,7 @@ import pytest
 from utils.cleanup import cleanup, find_tagged
 from utils.session import PROJECT_TAG, setup
 
-from .conftest import build_archive, wait_status
+from .conftest import build_archive, deploy, wait_status
 
 
 @pytest.fixture(scope="module")
@@ -27,25 +27,9 @@ def tut(local_sm: str) -> Iterator[Any]:
 
 
 def _deploy(tut: Any, model_url: str, tags: list[dict[str, str]]) -> str:
-    name = tut.name("cleanup-test")
-    container = {"Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_url}
-    tut.sagemaker.create_model(
-        ModelName=name, PrimaryContainer=container, ExecutionRoleArn=tut.role, Tags=tags
+    return deploy(
+        tut.sagemaker, model_url, name=tut.name("cleanup-test"), role=tut.role, tags=tags
     )
-    tut.sagemaker.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": name,
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-        Tags=tags,
-    )
-    tut.sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name, Tags=tags)
-    return name
 
 
 def test_setup_connects_to_the_running_local_sagemaker(tut: Any, local_sm: str) -> None:

@@ -19,8 +19,8 @@ from botocore.auth import HmacV1Auth, HmacV1QueryAuth, S3SigV4Auth, S3SigV4Query
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from utils.local_sagemaker.credentials import LocalCredentials
-from utils.local_sagemaker.sigv4 import (
+from utils.local_sagemaker.core.credentials import LocalCredentials
+from utils.local_sagemaker.core.sigv4 import (
     HttpRequest,
     Reason,
     Refusal,

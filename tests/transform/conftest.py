@@ -10,14 +10,14 @@ fails on any non-numeric CSV cell (a header row), and can be slowed down per mod
 
 from __future__ import annotations
 
-import io
-import tarfile
 import textwrap
 from typing import Any
 
 import pytest
 from job_helpers import BUCKET, create_model
-from local_server import make_client
+from local_server import make_client, s3_with_bucket
+
+from utils.artifact import archive_bytes
 
 HANDLER = """
 import json, os, time
@@ -50,25 +50,12 @@ def output_fn(prediction, accept):
 
 
 def build_archive() -> bytes:
-    buffer = io.BytesIO()
-    data = textwrap.dedent(HANDLER).encode()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("code/inference.py")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-@pytest.fixture(scope="session")
-def sm(local_sm: str) -> Any:
-    return make_client("sagemaker", local_sm)
+    return archive_bytes({"code/inference.py": textwrap.dedent(HANDLER).encode()})
 
 
 @pytest.fixture(scope="session")
 def s3(local_sm: str) -> Any:
-    client = make_client("s3", local_sm)
-    client.create_bucket(Bucket=BUCKET)
-    return client
+    return s3_with_bucket(local_sm, BUCKET)
 
 
 @pytest.fixture(scope="session")

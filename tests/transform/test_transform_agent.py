@@ -1,6 +1,6 @@
 """The batch agent process gives the runner exactly what the in-process functions give.
 
-:mod:`utils.local_sagemaker.transform.agent` runs :func:`prepare` and :func:`finish` in a
+:mod:`utils.local_sagemaker.services.transform.agent` runs :func:`prepare` and :func:`finish` in a
 separate process for jobs with DataProcessing: results, and the data errors that fail an object
 (message and ``failure_kind``), must cross the pipe unchanged.
 """
@@ -11,11 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from utils.local_sagemaker.transform import agent as work
-from utils.local_sagemaker.transform.agent import AgentError, BatchAgent
-from utils.local_sagemaker.transform.data_processing import DataProcessor
-from utils.local_sagemaker.transform.errors import TransformDataError
-from utils.local_sagemaker.transform.validation import TransformJobSpec
+from utils.local_sagemaker.services.transform import agent as work
+from utils.local_sagemaker.services.transform.agent import AgentError, BatchAgent
+from utils.local_sagemaker.services.transform.data_processing import DataProcessor
+from utils.local_sagemaker.services.transform.errors import TransformDataError
+from utils.local_sagemaker.services.transform.validation import TransformJobSpec
 
 SPEC = TransformJobSpec(
     name="job",

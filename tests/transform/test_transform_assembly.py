@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from utils.local_sagemaker.transform.assembly import (
+from utils.local_sagemaker.services.transform.assembly import (
     InputObject,
     assemble,
     assign_to_instances,
@@ -15,7 +15,7 @@ from utils.local_sagemaker.transform.assembly import (
     parse_manifest,
     relative_name,
 )
-from utils.local_sagemaker.transform.errors import TransformDataError
+from utils.local_sagemaker.services.transform.errors import TransformDataError
 
 KEYS = ["in/a.csv", "in/sub/b.csv", "in/", "in/sub/", "other/c.csv", "input2/d.csv"]
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from utils.local_sagemaker.transform import data_processing
-from utils.local_sagemaker.transform.assembly import assemble
-from utils.local_sagemaker.transform.data_processing import (
+from utils.local_sagemaker.services.transform import agent, data_processing
+from utils.local_sagemaker.services.transform.assembly import assemble
+from utils.local_sagemaker.services.transform.data_processing import (
     DataProcessor,
     compile_jsonpath,
     split_response,
 )
-from utils.local_sagemaker.transform.errors import InvalidJsonPathError, TransformDataError
-from utils.local_sagemaker.transform.pipeline import transform_object
-from utils.local_sagemaker.transform.validation import validate_create_transform_job
+from utils.local_sagemaker.services.transform.errors import InvalidJsonPathError, TransformDataError
+from utils.local_sagemaker.services.transform.validation import (
+    TransformJobSpec,
+    validate_create_transform_job,
+)
 
 ROW = ["c0", "c1", "c2", "c3", "c4", "c5", "c6"]
 
@@ -273,6 +276,22 @@ def job(**extra: Any) -> dict[str, Any]:
     }
     req.update(extra)
     return req
+
+
+def transform_object(data: bytes, spec: TransformJobSpec, invoke: Callable[[bytes], bytes]) -> bytes:
+    """One object through the runner's own steps: prepare, the model per mini-batch, finish,
+    assemble (in-process, as the runner calls them for a job without a batch agent)."""
+    processor = DataProcessor.from_spec(spec) if spec.uses_data_processing else None
+    joins = processor is not None and processor.transforms_output
+    source = "s3://b/in/object"
+    originals, batches = agent.prepare(data, spec, processor, source)
+    outputs: list[bytes] = []
+    for batch in batches:
+        kept = originals[batch.first : batch.first + batch.count] if joins else []
+        outputs += agent.finish(
+            invoke(batch.body), batch.first, batch.count, kept, spec, processor, source
+        )
+    return assemble(outputs, spec.assemble_with)
 
 
 def fake_model(body: bytes) -> bytes:

@@ -325,7 +325,7 @@ def _agents(url: str) -> list[psutil.Process]:
     return [
         p
         for p in gateway.children(recursive=True)
-        if "utils.local_sagemaker.transform.agent" in " ".join(p.cmdline())
+        if "utils.local_sagemaker.services.transform.agent" in " ".join(p.cmdline())
     ]
 
 

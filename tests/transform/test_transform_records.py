@@ -6,8 +6,8 @@ import gzip
 
 import pytest
 
-from utils.local_sagemaker.transform.errors import TransformDataError
-from utils.local_sagemaker.transform.records import (
+from utils.local_sagemaker.services.transform.errors import TransformDataError
+from utils.local_sagemaker.services.transform.records import (
     MIB,
     Record,
     crc32c,

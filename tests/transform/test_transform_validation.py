@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from utils.local_sagemaker.transform import validation
-from utils.local_sagemaker.transform.errors import TransformValidationError
-from utils.local_sagemaker.transform.validation import validate_create_transform_job
+from utils.local_sagemaker.core.errors import AwsError
+from utils.local_sagemaker.services.transform import validation
+from utils.local_sagemaker.services.transform.validation import validate_create_transform_job
 
 
 def request(**overrides: Any) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def request(**overrides: Any) -> dict[str, Any]:
 
 
 def error_of(req: dict[str, Any]) -> str:
-    with pytest.raises(TransformValidationError) as info:
+    with pytest.raises(AwsError) as info:
         validate_create_transform_job(req)
     assert info.value.code == "ValidationException"
     return info.value.message

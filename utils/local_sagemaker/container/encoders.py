@@ -15,9 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 JSON = "application/json"
 CSV = "text/csv"
@@ -50,15 +52,16 @@ class UnsupportedFormatError(Exception):
 ClientError.__module__ = UnsupportedFormatError.__module__ = "sagemaker_containers._errors"
 
 
-def _npy_to_numpy(data: Any) -> np.ndarray:
-    return np.load(io.BytesIO(data), allow_pickle=True)
+def _npy_to_numpy(data: Any) -> NDArray[Any]:
+    array: NDArray[Any] = np.load(io.BytesIO(data), allow_pickle=True)
+    return array
 
 
-def _json_to_numpy(data: Any) -> np.ndarray:
+def _json_to_numpy(data: Any) -> NDArray[Any]:
     return np.array(json.loads(data))
 
 
-def _csv_to_numpy(data: Any, dtype: Any = None) -> np.ndarray:
+def _csv_to_numpy(data: Any, dtype: Any = None) -> NDArray[Any]:
     # Same control flow as sagemaker-containers: with dtype None a ValueError is swallowed, so
     # non-numeric cells stay strings (and fail at the caller's float32 cast), and a ragged CSV
     # ends in an UnboundLocalError; both surface as a 500 like on AWS.
@@ -82,7 +85,7 @@ def _array_to_npy(array_like: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _array_to_json(array_like: Any) -> str:
+def array_to_json(array_like: Any) -> str:
     def default(value: Any) -> Any:
         if hasattr(value, "tolist"):
             return value.tolist()
@@ -107,10 +110,10 @@ def _array_to_csv(array_like: Any) -> str:
 
 
 _DECODERS = {NPY: _npy_to_numpy, CSV: _csv_to_numpy, JSON: _json_to_numpy}
-_ENCODERS = {NPY: _array_to_npy, CSV: _array_to_csv, JSON: _array_to_json}
+_ENCODERS: dict[str, Callable[[Any], str | bytes]] = {NPY: _array_to_npy, CSV: _array_to_csv, JSON: array_to_json}
 
 
-def decode(data: Any, content_type: str) -> np.ndarray:
+def decode(data: Any, content_type: str) -> NDArray[Any]:
     """Decode a request body of one of the three default content types into a numpy array."""
     decoder = _DECODERS.get(content_type)
     if decoder is None:

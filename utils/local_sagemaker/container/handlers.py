@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import encoders
 
@@ -35,7 +36,7 @@ def default_model_fn(model_dir: str) -> Any:
     )
 
 
-def default_input_fn(input_data: Any, content_type: str) -> np.ndarray:
+def default_input_fn(input_data: Any, content_type: str) -> NDArray[Any]:
     """Decode the body; text types are cast to float32 (the sklearn container's default)."""
     array = encoders.decode(input_data, content_type)
     return array.astype(np.float32) if content_type in encoders.UTF8_TYPES else array
@@ -109,7 +110,7 @@ def to_reply(result: Any) -> Reply:
     if isinstance(result, bytes | bytearray):
         return Reply(bytes(result), 200, "text/html; charset=utf-8")
     if isinstance(result, dict | list):
-        return Reply((encoders._array_to_json(result) + "\n").encode(), 200, encoders.JSON)
+        return Reply((encoders.array_to_json(result) + "\n").encode(), 200, encoders.JSON)
     raise TypeError(
         "The view function did not return a valid response. The return type must be a string, "
         f"dict, list, tuple with headers or status, Response instance, or WSGI callable, but it "

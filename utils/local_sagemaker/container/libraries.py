@@ -27,8 +27,7 @@ from __future__ import annotations
 import os
 import re
 
-#: The worker's environment variable holding the model container's ``Image``.
-IMAGE_ENV = "LOCAL_SAGEMAKER_IMAGE"
+from ..core.worker_contract import IMAGE_ENV
 
 #: Image tag prefix (framework version) -> the scikit-learn the image installs.
 SKLEARN_IMAGE_VERSIONS: dict[str, str] = {
@@ -90,5 +89,5 @@ def emulate_image_libraries(image: str | None = None) -> str | None:
             return wanted
         return real_version(distribution_name)
 
-    metadata.version = version  # type: ignore[assignment]
+    metadata.version = version
     return wanted

@@ -37,13 +37,12 @@ from typing import Any
 from werkzeug.exceptions import InternalServerError, MethodNotAllowed, NotFound
 from werkzeug.wrappers import Request, Response
 
-from .. import worker_secret
-from ..httpserver import KeepAliveHandler, LocalWSGIServer
+from ..core import worker_secret
+from ..core.httpserver import KeepAliveHandler, LocalWSGIServer
+from ..core.worker_contract import PORT_MARKER, WORKER_PORT_ENV
 from . import encoders
 from .handlers import Transformer, load_user_module
 from .libraries import emulate_image_libraries
-
-PORT_MARKER = "__local_sagemaker_worker_port__="
 
 #: The body gunicorn sends when the WSGI app itself raises (the sklearn container loads the
 #: user module inside the app, so a failing model_fn reaches nginx as this page).
@@ -135,7 +134,11 @@ class ContainerApp:
         accept = headers.get("Accept")
         if not accept or accept == encoders.ANY:
             accept = self.default_accept
-        content = request.get_data(as_text=content_type in encoders.UTF8_TYPES)
+        content: str | bytes = (
+            request.get_data(as_text=True)
+            if content_type in encoders.UTF8_TYPES
+            else request.get_data()
+        )
         try:
             reply = transformer.transform(content, content_type, accept)
         except Exception:
@@ -171,7 +174,7 @@ def main() -> None:
     # with another scikit-learn than the image's fails its health check, as on AWS.
     emulate_image_libraries()
     app = worker_secret.GatewayOnly(ContainerApp(), secret)
-    port = int(os.environ.get("LOCAL_SAGEMAKER_WORKER_PORT", "0"))
+    port = int(os.environ.get(WORKER_PORT_ENV, "0"))
     server = LocalWSGIServer(port, app, _Handler)
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     print(f"{PORT_MARKER}{server.server_port}", flush=True)

@@ -1,1 +1,0 @@
-"""The SageMaker control plane: validation (validation.py), behaviour (resources.py), wire format (api.py)."""

@@ -1,0 +1,171 @@
+"""A small threaded WSGI server with HTTP/1.1 keep-alive, for the gateway and the instances.
+
+Why not werkzeug's development server as is: it closes every connection and then spends up to
+10 ms draining the socket, so each boto3 call would pay a new TCP connection and a new thread on
+both hops (client -> gateway -> instance). Keep-alive is what makes the gateway's added latency
+small, and it is safe here because every request body is read to its end (Content-Length or
+chunked) before the next request line is parsed, and every response carries either a
+Content-Length or chunked framing.
+
+It reuses werkzeug's request handler for everything except ``run_wsgi`` (the environ it builds,
+header handling, logging), and only ever listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import traceback
+from collections.abc import Callable, Iterable
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler
+from werkzeug.wsgi import LimitedStream
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+#: Idle keep-alive connections are closed after this many seconds (one thread each meanwhile).
+IDLE_TIMEOUT = 300.0
+
+#: A first body chunk up to this size goes out in one write with the headers (copying more
+#: costs more than the second send it saves).
+COALESCE_LIMIT = 64 * 1024
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's handler with a keep-alive ``run_wsgi`` and no per-request access log."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
+    access_log: Callable[[str], None] | None = None
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus delayed
+        # ACKs would stall each keep-alive response by tens of milliseconds.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if self.access_log is not None:
+            self.access_log(
+                f"{self.address_string()} - - [{self.log_date_time_string()}] "
+                f'"{self.requestline}" {code} {size}'
+            )
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def run_wsgi(self) -> None:
+        environ = self.make_environ()
+        length = environ.get("CONTENT_LENGTH")
+        if environ.get("wsgi.input_terminated"):
+            body_stream = environ["wsgi.input"]  # chunked request: werkzeug dechunks it
+        else:
+            try:
+                size = int(length) if length else 0
+            except ValueError:
+                size = 0
+            body_stream = LimitedStream(self.rfile, max(size, 0))  # type: ignore[arg-type]
+            environ["wsgi.input"] = body_stream
+
+        state: dict[str, Any] = {"status": None, "headers": None, "sent": False, "chunked": False}
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            if exc_info and state["sent"]:
+                raise exc_info[1].with_traceback(exc_info[2])
+            state["status"], state["headers"] = status, headers
+            return write
+
+        def send_head(body: bytes = b"") -> bool:
+            """Send status and headers, and ``body`` with them if it can be; True if it was."""
+            status: str = state["status"]
+            code_str, _, msg = status.partition(" ")
+            self.send_response(int(code_str), msg)
+            names = set()
+            for key, value in state["headers"]:
+                lower = key.lower()
+                if lower in ("connection", "transfer-encoding", "keep-alive"):
+                    continue
+                names.add(lower)
+                self.send_header(key, value)
+            code = int(code_str)
+            no_body = self.command == "HEAD" or code < 200 or code in (204, 304)
+            if "content-length" not in names and not no_body:
+                state["chunked"] = True
+                self.send_header("Transfer-Encoding", "chunked")
+            if body and not state["chunked"] and self.request_version != "HTTP/0.9":
+                # end_headers() with a small body in the same write: one packet, not two (the
+                # client would otherwise wake up for the headers and again for the body).
+                self._headers_buffer.append(b"\r\n")
+                self._headers_buffer.append(body)
+                self.flush_headers()
+                state["sent"] = True
+                return True
+            self.end_headers()
+            state["sent"] = True
+            return False
+
+        def write(data: bytes) -> None:
+            if not state["sent"]:
+                head_only = self.command == "HEAD" or len(data) > COALESCE_LIMIT
+                if send_head(b"" if head_only else data):
+                    return  # the body went out with the headers
+            if data and self.command != "HEAD":
+                if state["chunked"]:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                else:
+                    self.wfile.write(data)
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                for chunk in result:
+                    write(chunk)
+                if not state["sent"]:
+                    write(b"")
+                if state["chunked"]:
+                    self.wfile.write(b"0\r\n\r\n")
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            # Read what the app left of the request body, so the next request line parses.
+            while body_stream.read(65536):
+                pass
+            self.wfile.flush()
+        except (TimeoutError, ConnectionError):
+            self.close_connection = True
+        except Exception:
+            self.close_connection = True
+            traceback.print_exc(file=sys.stderr)
+            if not state["sent"]:
+                body = b"Internal Server Error"
+                self.send_response(500)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+
+
+class LocalWSGIServer(ThreadingHTTPServer):
+    """Threaded HTTP server (one thread per connection) bound to 127.0.0.1."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, port: int, app: WSGIApp, handler: type[KeepAliveHandler] = KeepAliveHandler):
+        self.app = app
+        # werkzeug's handler reads these server attributes when building the environ.
+        self.ssl_context = None
+        self.multithread = True
+        self.multiprocess = False
+        self.passthrough_errors = False
+        self._server_version = "LocalSageMaker"
+        super().__init__(("127.0.0.1", port), handler)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        print(message % args if args else message, file=sys.stderr)

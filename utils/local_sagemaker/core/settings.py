@@ -1,0 +1,119 @@
+"""Settings of the local SageMaker: identity, where state lives, ports and tunable timeouts.
+
+Everything a test or a learner may want to change is an environment variable read once, when the
+gateway starts, so a running server never changes behaviour behind a notebook's back. The names
+all start with ``LOCAL_SAGEMAKER_`` so they cannot collide with AWS's own settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Dummy account. It is moto's default account, so ARNs minted by moto (logs, IAM, SNS) and by our
+#: SageMaker agree, as they would on AWS.
+ACCOUNT_ID = "123456789012"
+
+#: The only region the local SageMaker serves (the notebooks' default region).
+REGION = "us-east-1"
+
+#: Preferred port. ``start`` uses it when it is free and otherwise lets the OS pick a free port,
+#: so a second checkout or a stray process never blocks the tutorial. ``LOCAL_SAGEMAKER_PORT``
+#: forces a port (0 means "any free port").
+DEFAULT_PORT = 8765
+
+#: Project root, derived from this file (never from the current working directory).
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+
+
+def state_dir() -> Path:
+    """Folder holding the daemon's state file, its log and extracted models.
+
+    ``LOCAL_SAGEMAKER_STATE_DIR`` overrides it (the tests use a temporary folder so they never touch
+    a learner's running server).
+    """
+    override = os.environ.get("LOCAL_SAGEMAKER_STATE_DIR")
+    return Path(override) if override else PROJECT_ROOT / "build" / "local-sagemaker"
+
+
+def requested_port() -> int | None:
+    """The port forced by ``LOCAL_SAGEMAKER_PORT``, or None to use :data:`DEFAULT_PORT` or any."""
+    value = os.environ.get("LOCAL_SAGEMAKER_PORT")
+    return int(value) if value else None
+
+
+def allowed_origins() -> frozenset[str]:
+    """Web origins allowed to call the local SageMaker from a browser (none by default).
+
+    ``LOCAL_SAGEMAKER_ALLOWED_ORIGINS`` lists them, separated by commas, exactly as a browser
+    sends them in ``Origin`` (``http://localhost:3000``). Requests from any other page are
+    refused and CORS preflights are not granted (see ``request_guard`` and ``SECURITY.md``).
+    Signatures are still required from an allowed origin.
+    """
+    value = os.environ.get("LOCAL_SAGEMAKER_ALLOWED_ORIGINS", "")
+    return frozenset(o.strip() for o in value.split(",") if o.strip())
+
+
+def _float_env(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+def invocation_timeout() -> float:
+    """Seconds the runtime waits for the container before answering with the timeout ModelError.
+
+    AWS gives the model 60 s; ``LOCAL_SAGEMAKER_INVOCATION_TIMEOUT`` lowers it so a test can
+    exercise the timeout path with a deliberately slow model without waiting a minute.
+    """
+    return _float_env("LOCAL_SAGEMAKER_INVOCATION_TIMEOUT", 60.0)
+
+
+def startup_health_timeout() -> float:
+    """Seconds a new instance has to answer ``/ping`` with 200 before the endpoint fails.
+
+    AWS allows 4 minutes by default (``ContainerStartupHealthCheckTimeoutInSeconds`` overrides it
+    per variant and wins over this setting); ``LOCAL_SAGEMAKER_STARTUP_TIMEOUT`` changes our default.
+    """
+    return _float_env("LOCAL_SAGEMAKER_STARTUP_TIMEOUT", 240.0)
+
+
+#: Runtime request limit from the sagemaker-runtime model ("Body" max).
+MAX_INVOKE_BODY_BYTES = 6_291_456
+
+#: Each ``/ping`` attempt times out after 2 s on AWS.
+PING_TIMEOUT = 2.0
+
+
+def max_instances() -> int:
+    """Local quota per instance type: worker processes share the learner's machine.
+
+    ``LOCAL_SAGEMAKER_MAX_INSTANCES`` (default 8) plays the role of AWS's per-account
+    "<type> for endpoint usage" (and "for transform job usage") service quota, and exceeding it
+    raises the same error.
+    """
+    return int(os.environ.get("LOCAL_SAGEMAKER_MAX_INSTANCES", "8"))
+
+
+def serverless_idle_seconds() -> float:
+    """Seconds a serverless worker may stay idle before it is stopped (server-wide default).
+
+    ``LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS`` (default 60) is read when the server starts.
+    """
+    return _float_env("LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS", 60.0)
+
+
+def async_ttl_scale() -> float:
+    """Factor applied to RequestTTLSeconds (default 1; tests use a small one).
+
+    The smallest TTL AWS accepts is 60 s; ``LOCAL_SAGEMAKER_ASYNC_TTL_SCALE`` (read when the
+    server starts) lets the test suite see an expiry without waiting a minute.
+    """
+    return _float_env("LOCAL_SAGEMAKER_ASYNC_TTL_SCALE", 1.0)
+
+
+def autoscaling_interval() -> float:
+    """Seconds between two reads of the Application Auto Scaling policies (default 1 s).
+
+    ``LOCAL_SAGEMAKER_AUTOSCALING_INTERVAL`` changes it (read when the server starts).
+    """
+    return _float_env("LOCAL_SAGEMAKER_AUTOSCALING_INTERVAL", 1.0)

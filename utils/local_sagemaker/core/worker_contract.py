@@ -1,0 +1,20 @@
+"""What the gateway and an instance's worker process agree on, besides HTTP.
+
+The worker (``python -m utils.local_sagemaker.container.server``) learns its settings from the
+environment, as a SageMaker container does, and reports the port the OS gave it on its first
+stdout line; everything else it prints is the container log.
+"""
+
+from __future__ import annotations
+
+#: The worker's module, run with ``python -m``.
+WORKER_MODULE = "utils.local_sagemaker.container.server"
+
+#: First stdout line of a worker: this marker, then its port.
+PORT_MARKER = "__local_sagemaker_worker_port__="
+
+#: The port the worker binds (0: any free port, reported with :data:`PORT_MARKER`).
+WORKER_PORT_ENV = "LOCAL_SAGEMAKER_WORKER_PORT"
+
+#: The model container's ``Image``: it decides which scikit-learn the user code sees.
+IMAGE_ENV = "LOCAL_SAGEMAKER_IMAGE"

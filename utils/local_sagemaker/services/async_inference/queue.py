@@ -1,0 +1,154 @@
+"""One asynchronous endpoint's queue and its dispatcher thread.
+
+A FIFO queue per endpoint. The dispatcher sends the oldest request to an instance with a free
+slot (``MaxConcurrentInvocationsPerInstance``). It sleeps on a condition and is woken by a new
+request, a finished one, a capacity change, or the next TTL expiry (a timed wait, never a polling
+sleep). At 0 instances requests simply wait. The work itself (running a request, expiring one,
+publishing metrics) is the owner's (:class:`QueueOwner`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Protocol
+
+from ..fleet.instance import Instance
+from ..fleet.instance_fleet import InstanceFleet
+from .job import Job
+
+
+class QueueOwner(Protocol):
+    """What the queue asks of the asynchronous service that owns it."""
+
+    def fleet_for(self, name: str) -> tuple[InstanceFleet | None, int]:
+        """The endpoint's fleet now (None if gone) and its per-instance concurrency."""
+        ...
+
+    def process(self, job: Job, instance: Instance) -> bool:
+        """Run ``job`` on ``instance``; True to put it back at the head of the queue."""
+        ...
+
+    def expire(self, job: Job) -> None:
+        """``job`` outlived its RequestTTLSeconds."""
+        ...
+
+    def metrics_changed(self) -> None:
+        """The backlog changed: its metrics are due."""
+        ...
+
+
+class EndpointQueue:
+    """One async endpoint's queue and dispatcher."""
+
+    def __init__(self, owner: QueueOwner, name: str) -> None:
+        self.owner = owner
+        self.name = name
+        self.cond = threading.Condition()
+        self.queue: deque[Job] = deque()
+        self.in_process = 0
+        self.closed = False
+        self.dirty = True
+        threading.Thread(target=self._dispatch, name=f"async-{name}", daemon=True).start()
+
+    def snapshot(self) -> dict[str, float]:
+        """The backlog metrics' values now (and the live instance count)."""
+        fleet, _ = self.owner.fleet_for(self.name)
+        instances = len([i for i in fleet.instances if i.alive]) if fleet is not None else 0
+        with self.cond:
+            backlog = len(self.queue) + self.in_process
+            oldest = min((j.enqueued for j in self.queue), default=None)
+        age = time.monotonic() - oldest if oldest is not None else 0.0
+        return {
+            "ApproximateBacklogSize": float(backlog),
+            "ApproximateBacklogSizePerInstance": float(
+                backlog / instances if instances else backlog
+            ),
+            "ApproximateAgeOfOldestRequest": round(age, 3),
+            "HasBacklogWithoutCapacity": 1.0 if backlog and not instances else 0.0,
+            "Instances": float(instances),
+        }
+
+    def put(self, job: Job) -> None:
+        with self.cond:
+            self.queue.append(job)
+            self.dirty = True
+            self.cond.notify_all()
+        self.owner.metrics_changed()
+
+    def capacity_changed(self) -> None:
+        """Instances came or went: dispatch again, and the metrics are due."""
+        with self.cond:
+            self.dirty = True
+            self.cond.notify_all()
+
+    def busy(self) -> bool:
+        """Whether the metrics are due: something changed, waits or is in process."""
+        with self.cond:
+            return self.dirty or bool(self.queue) or self.in_process > 0
+
+    def take_busy(self) -> bool:
+        """:meth:`busy`, and mark the change as seen."""
+        with self.cond:
+            due = self.dirty or bool(self.queue) or self.in_process > 0
+            self.dirty = False
+            return due
+
+    def close(self) -> None:
+        with self.cond:
+            self.closed = True
+            self.queue.clear()
+            self.cond.notify_all()
+
+    def _dispatch(self) -> None:
+        while True:
+            expired: list[Job] = []
+            start: tuple[Job, InstanceFleet, Instance] | None = None
+            with self.cond:
+                if self.closed:
+                    return
+                now = time.monotonic()
+                while self.queue and self.queue[0].deadline <= now:
+                    expired.append(self.queue.popleft())
+                # Requests behind the head may expire too (TTLs differ per request).
+                for job in [j for j in self.queue if j.deadline <= now]:
+                    self.queue.remove(job)
+                    expired.append(job)
+                if not expired and self.queue:
+                    fleet, per_instance = self.owner.fleet_for(self.name)
+                    instance = fleet.reserve(per_instance) if fleet is not None else None
+                    if fleet is not None and instance is not None:
+                        job = self.queue.popleft()
+                        self.in_process += 1
+                        start = (job, fleet, instance)
+                if expired or start:
+                    self.dirty = True
+                else:
+                    wait = min((j.deadline for j in self.queue), default=None)
+                    self.cond.wait(None if wait is None else max(0.0, wait - now))
+                    continue
+            for job in expired:
+                self.owner.expire(job)
+            if start is not None:
+                threading.Thread(
+                    target=self._run,
+                    args=start,
+                    name=f"async-job-{start[0].inference_id}",
+                    daemon=True,
+                ).start()
+            self.owner.metrics_changed()
+
+    def _run(self, job: Job, fleet: InstanceFleet, instance: Instance) -> None:
+        requeue = False
+        try:
+            requeue = self.owner.process(job, instance)
+        finally:
+            fleet.release(instance)
+            with self.cond:
+                self.in_process -= 1
+                if requeue and not self.closed:
+                    self.queue.appendleft(job)
+                self.dirty = True
+                self.cond.notify_all()
+            self.owner.metrics_changed()

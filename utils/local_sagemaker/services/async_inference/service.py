@@ -1,0 +1,299 @@
+"""Asynchronous endpoints: InvokeEndpointAsync, the queue per endpoint, processing, metrics.
+
+An endpoint whose config has ``AsyncInferenceConfig`` runs ordinary instances (real worker
+processes, billed per instance-second like real-time ones), but it is only reachable through
+``POST /endpoints/{name}/async-invocations``:
+
+* **Request.** The input is an S3 object (``X-Amzn-SageMaker-InputLocation``) or, since the
+  installed botocore model has it, an inline ``Body`` of at most 128,000 bytes (exactly one of the
+  two). Headers are validated against the botocore runtime model (:mod:`.headers`). The answer is
+  **202** with ``{"InferenceId"}`` and the ``X-Amzn-SageMaker-OutputLocation`` /
+  ``-FailureLocation`` headers, before any work is done.
+* **Queue.** One FIFO queue per endpoint (:mod:`.queue`); each request runs on an instance with a
+  free slot, with its ``InvocationTimeoutSeconds``; an instance that goes away mid-request
+  (scale-in, update) gets the request back at the head of the queue.
+* **Results and notifications**: :mod:`.delivery` (S3) and :mod:`.notifications` (SNS).
+* **Metrics** (``AWS/SageMaker``, ``EndpointName``): ``ApproximateBacklogSize`` (queued + in
+  process), ``ApproximateBacklogSizePerInstance`` (the backlog itself when there are 0
+  instances), ``ApproximateAgeOfOldestRequest`` (s), ``HasBacklogWithoutCapacity``, and per request
+  ``TimeInBacklog`` / ``TotalProcessingTime`` (ms), ``InvocationFailures`` and ``ExpiredRequests``.
+  AWS emits the backlog metrics once a minute; locally they are emitted on change, at most every
+  :data:`METRIC_PERIOD` seconds.
+
+Scaling to and from zero is :mod:`..autoscaling`'s, which reads this service's backlog.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from ...core.errors import AwsError
+from ...core.instance_client import InstanceUnreachable
+from ...core.messages import endpoint_not_found
+from ...core.settings import async_ttl_scale
+from ..endpoints.registry import Registry
+from ..endpoints.resources import Endpoint
+from ..fleet.instance import Instance
+from ..fleet.instance_fleet import InstanceFleet
+from ..telemetry.data_points import MetricSink
+from .config import (
+    DEFAULT_INVOCATION_TIMEOUT,
+    DEFAULT_PER_INSTANCE,
+    DEFAULT_TTL_SECONDS,
+    async_config,
+    not_asynchronous,
+    per_instance_concurrency,
+)
+from .delivery import ResultDelivery, output_locations
+from .headers import request_members
+from .job import Job
+from .notifications import Notifier
+from .queue import EndpointQueue
+
+#: Backlog metrics are emitted at most this often per endpoint (AWS: every minute).
+METRIC_PERIOD = 1.0
+
+BACKLOG_METRICS = (
+    "ApproximateBacklogSize",
+    "ApproximateBacklogSizePerInstance",
+    "ApproximateAgeOfOldestRequest",
+    "HasBacklogWithoutCapacity",
+)
+
+
+class AsyncService:
+    """InvokeEndpointAsync for a registry: queues, processing, results, backlog metrics."""
+
+    def __init__(
+        self, registry: Registry, client: Callable[[str], Any], metric_sink: MetricSink
+    ) -> None:
+        self.registry = registry
+        self.metric_sink = metric_sink
+        self.delivery = ResultDelivery(
+            lambda: client("s3"), Notifier(lambda: client("sns")), metric_sink
+        )
+        self.ttl_scale = async_ttl_scale()
+        self.lock = threading.Lock()
+        self.queues: dict[str, EndpointQueue] = {}
+        self._metrics_cond = threading.Condition()
+        self._stopped = False
+        threading.Thread(target=self._metrics_loop, name="async-metrics", daemon=True).start()
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def _endpoint(self, name: str) -> Endpoint:
+        endpoint = self.registry.endpoint_for_invoke(name)
+        if endpoint is None or endpoint.status not in ("InService", "Updating"):
+            raise endpoint_not_found(name)
+        if endpoint.deployment is None:
+            raise endpoint_not_found(name)
+        return endpoint
+
+    def fleet_for(self, name: str) -> tuple[InstanceFleet | None, int]:
+        """The endpoint's (first) variant fleet and its per-instance concurrency."""
+        endpoint = self.registry.endpoint_for_invoke(name)
+        deployment = endpoint.deployment if endpoint is not None else None
+        if endpoint is None or deployment is None or endpoint.deleted.is_set():
+            return None, DEFAULT_PER_INSTANCE
+        cfg = async_config(deployment.config.request) or {}
+        fleet = next(iter(deployment.fleets.values()), None)
+        return fleet, per_instance_concurrency(cfg)
+
+    def _output_config(self, name: str) -> dict[str, Any]:
+        endpoint = self.registry.endpoint_for_invoke(name)
+        if endpoint is None or endpoint.deployment is None:
+            return {}
+        cfg = async_config(endpoint.deployment.config.request) or {}
+        output: dict[str, Any] = cfg.get("OutputConfig") or {}
+        return output
+
+    def queue_for(self, name: str) -> EndpointQueue:
+        with self.lock:
+            queue = self.queues.get(name)
+            if queue is None or queue.closed:
+                queue = self.queues[name] = EndpointQueue(self, name)
+            return queue
+
+    def capacity_changed(self, endpoint_name: str) -> None:
+        """An endpoint's instances changed: wake its dispatcher, its metrics are due."""
+        with self.lock:
+            queue = self.queues.get(endpoint_name)
+        if queue is not None:
+            queue.capacity_changed()
+            self.metrics_changed()
+
+    # -- InvokeEndpointAsync ----------------------------------------------------------------
+
+    def invoke_async(
+        self, name: str, headers: dict[str, str], body: bytes | None, request_id: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        endpoint = self._endpoint(name)
+        assert endpoint.deployment is not None
+        cfg = async_config(endpoint.deployment.config.request)
+        if cfg is None:
+            raise not_asynchronous(name)
+        params = request_members(name, headers)
+        if bool(params.get("InputLocation")) == bool(body):
+            # UNCONFIRMED wording (the model says InputLocation and Body are mutually exclusive).
+            raise AwsError(
+                "ValidationError",
+                "Exactly one of InputLocation and Body must be specified.",
+            )
+        inference_id = params.get("InferenceId") or str(uuid.uuid4())
+        output = cfg["OutputConfig"]
+        output_location, failure_location = output_locations(output, inference_id, params)
+        ttl = int(params.get("RequestTTLSeconds") or DEFAULT_TTL_SECONDS)
+        job = Job(
+            inference_id=inference_id,
+            endpoint=name,
+            content_type=params.get("ContentType"),
+            accept=params.get("Accept"),
+            custom_attributes=params.get("CustomAttributes"),
+            input_location=params.get("InputLocation"),
+            body=body or None,
+            output_location=output_location,
+            failure_location=failure_location,
+            received=time.time(),
+            deadline=time.monotonic() + ttl * self.ttl_scale,
+            timeout=float(params.get("InvocationTimeoutSeconds") or DEFAULT_INVOCATION_TIMEOUT),
+        )
+        self.queue_for(name).put(job)
+        out_headers = [
+            ("Content-Type", "application/json"),
+            ("X-Amzn-SageMaker-OutputLocation", output_location),
+            ("x-amzn-RequestId", request_id),
+        ]
+        if output.get("S3FailurePath"):
+            out_headers.append(("X-Amzn-SageMaker-FailureLocation", failure_location))
+        return 202, out_headers, json.dumps({"InferenceId": inference_id}).encode()
+
+    # -- processing --------------------------------------------------------------------------
+
+    def process(self, job: Job, instance: Instance) -> bool:
+        """Run one job on ``instance``; returns True to requeue it (instance went away)."""
+        started = time.monotonic()
+        output = self._output_config(job.endpoint)
+        self.metric_sink.put(
+            "TimeInBacklog", (started - job.enqueued) * 1000, "Milliseconds", job.endpoint
+        )
+        try:
+            payload = self.delivery.read_input(job)
+        except Exception as exc:
+            self.delivery.failed(
+                job, output, f"Failed to download input from {job.input_location}: {exc}"
+            )
+            return False
+        try:
+            if instance.client is None:
+                raise InstanceUnreachable("the instance has no port yet", connected=False)
+            reply = instance.client.invoke(payload, job.container_headers(), job.timeout)
+        except TimeoutError:
+            self.delivery.failed(
+                job,
+                output,
+                "Inference request timed out after "
+                f"{int(job.timeout)} seconds (InvocationTimeoutSeconds).",
+            )
+            return False
+        except InstanceUnreachable:
+            # The instance stopped (scale-in or update) while the job was being sent: retry it.
+            return True
+        total_ms = (time.monotonic() - started) * 1000
+        self.metric_sink.put("TotalProcessingTime", total_ms, "Milliseconds", job.endpoint)
+        if 200 <= reply.status < 300:
+            content_type = reply.headers.get("Content-Type") or "application/json"
+            self.delivery.succeeded(job, output, content_type, reply.body)
+        else:
+            # The body AWS writes for a model error is the container's answer (UNCONFIRMED).
+            kind = "server" if reply.status >= 500 else "client"
+            self.delivery.failed(
+                job,
+                output,
+                f"Received {kind} error ({reply.status}) from primary with message "
+                f'"{reply.body.decode("utf-8", "replace")}".',
+            )
+        return False
+
+    def expire(self, job: Job) -> None:
+        self.metric_sink.put("ExpiredRequests", 1, "Count", job.endpoint)
+        self.delivery.failed(
+            job,
+            self._output_config(job.endpoint),
+            "Request expired: it was not processed within its RequestTTLSeconds.",
+        )
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def metrics_changed(self) -> None:
+        with self._metrics_cond:
+            self._metrics_cond.notify_all()
+
+    def _metrics_loop(self) -> None:
+        """Emit backlog metrics of changed (or non-empty) queues, at most every METRIC_PERIOD."""
+        while True:
+            with self._metrics_cond:
+                while not self._stopped and not self._pending():
+                    self._metrics_cond.wait()
+                if self._stopped:
+                    return
+            with self.lock:
+                queues = list(self.queues.values())
+            for queue in queues:
+                if not queue.take_busy() or queue.closed:
+                    continue
+                values = queue.snapshot()
+                for name in BACKLOG_METRICS:
+                    unit = "Seconds" if name == "ApproximateAgeOfOldestRequest" else "Count"
+                    self.metric_sink.put(name, values[name], unit, queue.name)
+            with self._metrics_cond:
+                # Rate limit, woken early only by stop(); a change meanwhile is caught next round.
+                self._metrics_cond.wait_for(lambda: self._stopped, METRIC_PERIOD)
+
+    def _pending(self) -> bool:
+        with self.lock:
+            queues = list(self.queues.values())
+        return any(queue.busy() for queue in queues)
+
+    def stats(self, name: str) -> dict[str, Any]:
+        """The backlog numbers of one endpoint (for ``/_local/async/<name>``)."""
+        with self.lock:
+            queue = self.queues.get(name)
+        if queue is None:
+            return {"EndpointName": name, **dict.fromkeys(BACKLOG_METRICS, 0.0)}
+        return {"EndpointName": name, **queue.snapshot()}
+
+    def sweep(self) -> None:
+        """Close the queues of endpoints that no longer exist."""
+        with self.lock:
+            items = list(self.queues.items())
+        for name, queue in items:
+            endpoint = self.registry.endpoint_for_invoke(name)
+            if endpoint is None or endpoint.deleted.is_set():
+                queue.close()
+                with self.lock:
+                    if self.queues.get(name) is queue:
+                        del self.queues[name]
+
+    def async_endpoints(self) -> list[str]:
+        """The names of the endpoints deployed with an AsyncInferenceConfig."""
+        with self.registry.lock:
+            endpoints = list(self.registry.endpoints.values())
+        return [
+            e.name
+            for e in endpoints
+            if e.deployment is not None and async_config(e.deployment.config.request)
+        ]
+
+    def stop(self) -> None:
+        with self._metrics_cond:
+            self._stopped = True
+            self._metrics_cond.notify_all()
+        with self.lock:
+            queues = list(self.queues.values())
+        for queue in queues:
+            queue.close()

@@ -1,0 +1,447 @@
+"""SageMaker resources (models, endpoint configs, endpoints) and their status transitions.
+
+This module holds behaviour only: it knows nothing about HTTP or JSON (the wire layer's
+:mod:`...wire.control_api` does). State
+lives in memory, guarded by one lock; slow work (downloading the model from S3, starting worker
+processes, health checks, stopping fleets; :mod:`.deployment`) runs on background threads, so every API call answers
+at once with the transitional status, exactly like AWS:
+
+* CreateEndpoint: ``Creating`` -> ``InService``, or ``Failed`` with AWS's FailureReason;
+* UpdateEndpoint / UpdateEndpointWeightsAndCapacities: ``Updating`` -> ``InService``; the new
+  fleet is started and health-checked before the old one stops, so invocations keep working;
+* DeleteEndpoint: ``Deleting`` -> gone (DescribeEndpoint then raises ValidationException).
+
+Names are unique case-insensitively and ARNs use the lower-cased name (as on AWS); the runtime
+looks endpoints up by their exact name (see :meth:`Registry.endpoint_for_invoke`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from typing import Any
+
+from ...core.errors import resource_limit, validation
+from ...core.messages import arn, instance_quota_exceeded, log_group_for, ping_failure_reason
+from ...core.settings import max_instances
+from ..async_inference.config import check_endpoint_config as check_async_config
+from ..fleet.instance import HealthCheckFailed
+from ..fleet.instance_fleet import start_instances
+from ..serverless.config import check_endpoint_config as check_serverless_config
+from ..serverless.config import check_update
+from ..telemetry.logs import LogStreamCreator
+from .deployment import Deployer, DeployFailed, startup_timeout
+from .resources import Deployment, Endpoint, EndpointConfig, Model
+
+
+class Registry:
+    """All SageMaker resources of the local account, and the operations on them."""
+
+    def __init__(self, deployer: Deployer, ensure_log_stream: LogStreamCreator) -> None:
+        self.deployer = deployer
+        self.ensure_log_stream = ensure_log_stream
+        self.lock = threading.RLock()
+        self.models: dict[str, Model] = {}
+        self.configs: dict[str, EndpointConfig] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self.tags: dict[str, list[dict[str, str]]] = {}
+
+    # -- models -------------------------------------------------------------------------------
+
+    def create_model(self, request: dict[str, Any]) -> Model:
+        name = request["ModelName"]
+        with self.lock:
+            if name.lower() in self.models:
+                raise validation(f'Cannot create already existing model "{arn("model", name)}".')
+            if not request.get("PrimaryContainer") and not request.get("Containers"):
+                # UNCONFIRMED wording; AWS requires one of the two.
+                raise validation("Either PrimaryContainer or Containers must be specified.")
+            stored = {k: v for k, v in request.items() if k != "Tags"}
+            model = Model(name, arn("model", name), stored, time.time())
+            self.models[name.lower()] = model
+            self.tags[model.arn] = list(request.get("Tags") or [])
+            return model
+
+    def get_model(self, name: str) -> Model:
+        with self.lock:
+            model = self.models.get(name.lower())
+        if model is None:
+            raise validation(f'Could not find model "{arn("model", name)}".')
+        return model
+
+    def delete_model(self, name: str) -> None:
+        with self.lock:
+            model = self.get_model(name)
+            del self.models[name.lower()]
+            self.tags.pop(model.arn, None)
+
+    # -- endpoint configs ---------------------------------------------------------------------
+
+    def create_endpoint_config(self, request: dict[str, Any]) -> EndpointConfig:
+        name = request["EndpointConfigName"]
+        with self.lock:
+            if name.lower() in self.configs:
+                raise validation(
+                    "Cannot create already existing endpoint configuration "
+                    f'"{arn("endpoint-config", name)}".'
+                )
+            variants = request["ProductionVariants"]
+            check_serverless_config(request)
+            check_async_config(request)
+            seen: set[str] = set()
+            for variant in variants:
+                vname = variant["VariantName"]
+                if vname in seen:
+                    # UNCONFIRMED wording.
+                    raise validation(
+                        f"Variant name {vname} is duplicated in the production variants."
+                    )
+                seen.add(vname)
+                self.get_model(variant.get("ModelName") or "")
+                if variant.get("ServerlessConfig"):
+                    continue  # checked by check_serverless_config
+                if not variant.get("InstanceType") or not variant.get("InitialInstanceCount"):
+                    # UNCONFIRMED wording.
+                    raise validation(
+                        f"InstanceType and InitialInstanceCount are required for production "
+                        f"variant {vname}."
+                    )
+            stored = {k: v for k, v in request.items() if k != "Tags"}
+            for variant in stored["ProductionVariants"]:
+                variant.setdefault("InitialVariantWeight", 1.0)
+            cfg = EndpointConfig(name, arn("endpoint-config", name), stored, time.time())
+            self.configs[name.lower()] = cfg
+            self.tags[cfg.arn] = list(request.get("Tags") or [])
+            return cfg
+
+    def get_endpoint_config(self, name: str) -> EndpointConfig:
+        with self.lock:
+            cfg = self.configs.get(name.lower())
+        if cfg is None:
+            raise validation(
+                f'Could not find endpoint configuration "{arn("endpoint-config", name)}".'
+            )
+        return cfg
+
+    def delete_endpoint_config(self, name: str) -> None:
+        with self.lock:
+            cfg = self.get_endpoint_config(name)
+            del self.configs[name.lower()]
+            self.tags.pop(cfg.arn, None)
+
+    # -- endpoints ----------------------------------------------------------------------------
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        with self.lock:
+            endpoint = self.endpoints.get(name.lower())
+        if endpoint is None:
+            raise validation(f'Could not find endpoint "{arn("endpoint", name)}".')
+        return endpoint
+
+    def endpoint_for_invoke(self, name: str) -> Endpoint | None:
+        """The endpoint the runtime may call, or None (AWS matches the name's case on invoke)."""
+        endpoint = self.endpoints.get(name.lower())
+        if endpoint is None or endpoint.name != name:
+            return None
+        return endpoint
+
+    def _check_quota(self, cfg: EndpointConfig, replacing: Deployment | None = None) -> None:
+        in_use: dict[str, int] = {}
+        for endpoint in self.endpoints.values():
+            if endpoint.deployment is None or endpoint.deployment is replacing:
+                continue
+            for fleet in endpoint.deployment.fleets.values():
+                in_use[fleet.instance_type] = in_use.get(fleet.instance_type, 0) + len(
+                    fleet.instances
+                )
+        wanted: dict[str, int] = {}
+        for variant in cfg.variants:
+            if variant.get("ServerlessConfig"):
+                continue  # serverless capacity is not an instance quota
+            itype = variant["InstanceType"]
+            wanted[itype] = wanted.get(itype, 0) + int(variant["InitialInstanceCount"])
+        for itype, delta in wanted.items():
+            self._check_type_quota(itype, in_use.get(itype, 0), delta)
+
+    @staticmethod
+    def _check_type_quota(itype: str, current: int, delta: int) -> None:
+        limit = max_instances()
+        if current + delta > limit:
+            raise instance_quota_exceeded("endpoint usage", itype, limit, current, delta)
+
+    def create_endpoint(self, request: dict[str, Any]) -> Endpoint:
+        name = request["EndpointName"]
+        with self.lock:
+            if name.lower() in self.endpoints:
+                raise validation(
+                    f'Cannot create already existing endpoint "{arn("endpoint", name)}".'
+                )
+            cfg = self.get_endpoint_config(request["EndpointConfigName"])
+            models = {v["VariantName"]: self.get_model(v["ModelName"]) for v in cfg.variants}
+            self._check_quota(cfg)
+            now = time.time()
+            endpoint = Endpoint(name, arn("endpoint", name), cfg.name, "Creating", now, now)
+            self.endpoints[name.lower()] = endpoint
+            self.tags[endpoint.arn] = list(request.get("Tags") or [])
+            generation = endpoint.generation
+        self.ensure_log_stream(log_group_for(name))
+        threading.Thread(
+            target=self._create_worker,
+            args=(endpoint, cfg, models, generation),
+            name=f"create-{name}",
+            daemon=True,
+        ).start()
+        return endpoint
+
+    def _create_worker(
+        self, endpoint: Endpoint, cfg: EndpointConfig, models: dict[str, Model], generation: int
+    ) -> None:
+        try:
+            deployment = self.deployer.build(endpoint.name, cfg, models, self.tags.get(endpoint.arn))
+        except DeployFailed as failure:
+            self._finish(endpoint, generation, "Failed", failure.reason)
+            return
+        if self._finish(endpoint, generation, "InService", deployment=deployment):
+            self.deployer.started(endpoint.name, deployment)
+        else:
+            self.deployer.stop(endpoint.name, deployment, metered=False)
+
+    def _finish(
+        self,
+        endpoint: Endpoint,
+        generation: int,
+        status: str,
+        failure_reason: str | None = None,
+        deployment: Deployment | None = None,
+    ) -> bool:
+        """End an operation: set the endpoint's status (and FailureReason, and the deployment
+        now serving), unless a later operation or a delete superseded this one. True if set."""
+        with self.lock:
+            if endpoint.generation != generation or endpoint.deleted.is_set():
+                return False
+            if deployment is not None:
+                endpoint.deployment = deployment
+            endpoint.status = status
+            endpoint.failure_reason = failure_reason
+            endpoint.last_modified_time = time.time()
+            return True
+
+    def update_endpoint(self, request: dict[str, Any]) -> Endpoint:
+        name = request["EndpointName"]
+        with self.lock:
+            endpoint = self.get_endpoint(name)
+            if endpoint.status != "InService":
+                # UNCONFIRMED wording (AWS refuses updates unless the endpoint is InService).
+                raise validation(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+            cfg = self.get_endpoint_config(request["EndpointConfigName"])
+            models = {v["VariantName"]: self.get_model(v["ModelName"]) for v in cfg.variants}
+            old = endpoint.deployment
+            check_update(old.config.variants if old else [], cfg.variants)
+            self._check_quota(cfg, replacing=None)
+            endpoint.status = "Updating"
+            endpoint.failure_reason = None
+            endpoint.generation += 1
+            endpoint.last_modified_time = time.time()
+            generation = endpoint.generation
+        threading.Thread(
+            target=self._update_worker,
+            args=(endpoint, cfg, models, old, generation),
+            name=f"update-{name}",
+            daemon=True,
+        ).start()
+        return endpoint
+
+    def _update_worker(
+        self,
+        endpoint: Endpoint,
+        cfg: EndpointConfig,
+        models: dict[str, Model],
+        old: Deployment | None,
+        generation: int,
+    ) -> None:
+        try:
+            new = self.deployer.build(endpoint.name, cfg, models, self.tags.get(endpoint.arn))
+        except DeployFailed as failure:
+            # UNCONFIRMED: AWS rolls back to the previous config; the endpoint stays InService on
+            # the old fleet and FailureReason explains why the update failed.
+            self._finish(endpoint, generation, "InService", failure.reason)
+            return
+        with self.lock:
+            current = endpoint.generation == generation and not endpoint.deleted.is_set()
+            if current:
+                endpoint.deployment = new
+                endpoint.config_name = cfg.name
+        if not current:
+            self.deployer.stop(endpoint.name, new, metered=False)
+            return
+        self.deployer.started(endpoint.name, new)
+        if old is not None:
+            self.deployer.stop(endpoint.name, old)
+        self._finish(endpoint, generation, "InService")
+
+    def update_weights_and_capacities(self, request: dict[str, Any]) -> Endpoint:
+        name = request["EndpointName"]
+        with self.lock:
+            endpoint = self.get_endpoint(name)
+            if endpoint.status != "InService" or endpoint.deployment is None:
+                raise validation(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+            fleets = endpoint.deployment.fleets
+            changes = request["DesiredWeightsAndCapacities"]
+            for change in changes:
+                if change["VariantName"] not in fleets:
+                    # UNCONFIRMED wording.
+                    raise validation(
+                        f"The variant name(s) [{change['VariantName']}] is/are not present in "
+                        f'the current configuration of endpoint "{endpoint.arn}".'
+                    )
+                if (
+                    change.get("DesiredWeight") is None
+                    and change.get("DesiredInstanceCount") is None
+                ):
+                    raise validation(
+                        "Either DesiredWeight or DesiredInstanceCount must be specified for "
+                        f"variant {change['VariantName']}."
+                    )
+            for change in changes:
+                count = change.get("DesiredInstanceCount")
+                fleet = fleets[change["VariantName"]]
+                if count is not None and count > len(fleet.instances):
+                    in_use = sum(
+                        len(f.instances)
+                        for e in self.endpoints.values()
+                        if e.deployment
+                        for f in e.deployment.fleets.values()
+                        if f.instance_type == fleet.instance_type
+                    )
+                    self._check_type_quota(
+                        fleet.instance_type, in_use, count - len(fleet.instances)
+                    )
+            endpoint.status = "Updating"
+            endpoint.failure_reason = None
+            endpoint.generation += 1
+            endpoint.last_modified_time = time.time()
+            generation = endpoint.generation
+            deployment = endpoint.deployment
+        threading.Thread(
+            target=self._capacity_worker,
+            args=(endpoint, deployment, changes, generation),
+            name=f"capacity-{name}",
+            daemon=True,
+        ).start()
+        return endpoint
+
+    def _capacity_worker(
+        self,
+        endpoint: Endpoint,
+        deployment: Deployment,
+        changes: list[dict[str, Any]],
+        generation: int,
+    ) -> None:
+        failure: str | None = None
+        for change in changes:
+            fleet = deployment.fleets[change["VariantName"]]
+            if change.get("DesiredWeight") is not None:
+                fleet.desired_weight = float(change["DesiredWeight"])
+            count = change.get("DesiredInstanceCount")
+            if count is None:
+                fleet.weight = fleet.desired_weight
+                continue
+            self.deployer.events.fleet_stopped(endpoint.name, fleet)
+            if count > len(fleet.instances):
+                variant = next(
+                    v for v in deployment.config.variants if v["VariantName"] == fleet.name
+                )
+                try:
+                    fleet.add_instances(
+                        start_instances(
+                            fleet,
+                            count - len(fleet.instances),
+                            log_group_for(endpoint.name),
+                            self.deployer.log_sink,
+                            startup_timeout(variant),
+                        )
+                    )
+                except HealthCheckFailed:
+                    failure = ping_failure_reason(fleet.name)
+            elif count < len(fleet.instances):
+                surplus = fleet.instances[count:]
+                fleet.instances = fleet.instances[:count]
+                for instance in surplus:
+                    instance.stop()
+            fleet.weight = fleet.desired_weight
+            self.deployer.events.fleet_started(endpoint.name, fleet)
+        self._finish(endpoint, generation, "InService", failure)
+
+    def delete_endpoint(self, name: str) -> None:
+        with self.lock:
+            endpoint = self.get_endpoint(name)
+            if endpoint.status == "Deleting":
+                # UNCONFIRMED wording.
+                raise validation(f'Cannot delete in-progress endpoint "{endpoint.arn}".')
+            endpoint.status = "Deleting"
+            endpoint.generation += 1
+            endpoint.last_modified_time = time.time()
+            deployment = endpoint.deployment
+        threading.Thread(
+            target=self._delete_worker,
+            args=(endpoint, deployment),
+            name=f"delete-{name}",
+            daemon=True,
+        ).start()
+
+    def _delete_worker(self, endpoint: Endpoint, deployment: Deployment | None) -> None:
+        if deployment is not None:
+            self.deployer.stop(endpoint.name, deployment)
+        with self.lock:
+            endpoint.deleted.set()
+            if self.endpoints.get(endpoint.name.lower()) is endpoint:
+                del self.endpoints[endpoint.name.lower()]
+            self.tags.pop(endpoint.arn, None)
+        shutil.rmtree(self.deployer.endpoint_dir(endpoint.name), ignore_errors=True)
+
+    def shutdown(self) -> None:
+        """Stop every fleet (gateway shutdown); resources vanish with the process."""
+        with self.lock:
+            endpoints = list(self.endpoints.values())
+            for endpoint in endpoints:
+                endpoint.generation += 1
+                endpoint.deleted.set()
+        for endpoint in endpoints:
+            if endpoint.deployment is not None:
+                self.deployer.stop(endpoint.name, endpoint.deployment)
+
+    # -- tags ---------------------------------------------------------------------------------
+
+    def _tags_for(self, resource_arn: str) -> list[dict[str, str]]:
+        tags = self.tags.get(resource_arn)
+        if tags is None:
+            # UNCONFIRMED wording for a tag call on an ARN that names no resource.
+            raise validation(f"Resource {resource_arn} does not exist.")
+        return tags
+
+    def set_tags(self, resource_arn: str, tags: list[dict[str, str]]) -> None:
+        """Record the tags of a new resource kept by another service (a transform job)."""
+        with self.lock:
+            self.tags[resource_arn] = tags
+
+    def add_tags(self, resource_arn: str, new_tags: list[dict[str, str]]) -> list[dict[str, str]]:
+        with self.lock:
+            tags = self._tags_for(resource_arn)
+            merged = {t["Key"]: t["Value"] for t in tags}
+            merged.update({t["Key"]: t.get("Value", "") for t in new_tags})
+            if len(merged) > 50:
+                raise resource_limit(
+                    f"Exceeded the maximum number of tags (50) for {resource_arn}."
+                )
+            tags[:] = [{"Key": k, "Value": v} for k, v in merged.items()]
+            return list(new_tags)
+
+    def list_tags(self, resource_arn: str) -> list[dict[str, str]]:
+        with self.lock:
+            return [dict(t) for t in self._tags_for(resource_arn)]
+
+    def delete_tags(self, resource_arn: str, keys: list[str]) -> None:
+        with self.lock:
+            tags = self._tags_for(resource_arn)
+            tags[:] = [t for t in tags if t["Key"] not in set(keys)]

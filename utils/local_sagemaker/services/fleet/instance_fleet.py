@@ -1,0 +1,169 @@
+"""A set of instances serving one model: how they start, how a request picks one, what they cost.
+
+:class:`InstanceFleet` is what every kind of capacity shares: a transform job's instances, a
+real-time or asynchronous production variant (:class:`~.realtime.RealtimeFleet`) and a serverless
+one (:class:`~..serverless.fleet.ServerlessFleet`). :class:`EndpointFleet` adds what a production
+variant has on top: a traffic weight and InvokeEndpoint.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..telemetry.logs import LogSink
+from .instance import Instance
+
+#: An InvokeEndpoint answer: HTTP status, response headers, body.
+Reply = tuple[int, list[tuple[str, str]], bytes]
+
+
+@dataclass(frozen=True)
+class InstanceUsage:
+    """Billed per instance-second: ``count`` instances of ``instance_type`` are running."""
+
+    variant: str
+    instance_type: str
+    count: int
+
+
+@dataclass(frozen=True)
+class ServerlessUsage:
+    """Billed per request, plus ``provisioned`` concurrency kept warm at ``memory_mb``."""
+
+    variant: str
+    memory_mb: int
+    provisioned: int
+
+
+class InstanceFleet:
+    """Instances of one model, and which one takes the next request (fewest in flight)."""
+
+    def __init__(
+        self,
+        name: str,
+        instance_type: str,
+        model_dir: Path,
+        environment: dict[str, str],
+        memory_limit_mb: int | None = None,
+    ) -> None:
+        self.name = name
+        self.instance_type = instance_type
+        self.model_dir = model_dir
+        self.environment = environment
+        #: Address-space limit for each worker, in MB (a serverless memory size), or None.
+        self.memory_limit_mb = memory_limit_mb
+        self.instances: list[Instance] = []
+        self._rr = itertools.count()
+        self._lock = threading.Lock()
+
+    def add_instances(self, new: list[Instance]) -> None:
+        """Put started, healthy instances into service."""
+        self.instances = self.instances + new
+
+    def reserve(self, limit: int | None = None) -> Instance | None:
+        """The live instance with the fewest requests in flight (round-robin among equals), with
+        one more request counted on it; None when none is alive (or all have ``limit``)."""
+        with self._lock:
+            live = [i for i in self.instances if i.alive and (limit is None or i.in_flight < limit)]
+            if not live:
+                return None
+            start = next(self._rr) % len(live)
+            chosen = min(live[start:] + live[:start], key=lambda i: i.in_flight)
+            chosen.in_flight += 1
+            return chosen
+
+    def release(self, instance: Instance) -> None:
+        """The request counted by :meth:`reserve` has ended."""
+        with self._lock:
+            instance.in_flight -= 1
+
+    def usage(self) -> InstanceUsage | ServerlessUsage:
+        """What this fleet is billed for now (the meter's view)."""
+        return InstanceUsage(self.name, self.instance_type, len(self.instances))
+
+    def close(self) -> None:
+        """No more requests are coming (the fleet is being stopped); instances stop separately."""
+
+
+class EndpointFleet(InstanceFleet, ABC):
+    """A production variant of an endpoint: weighted traffic and InvokeEndpoint."""
+
+    def __init__(
+        self,
+        variant: dict[str, Any],
+        model_dir: Path,
+        environment: dict[str, str],
+        memory_limit_mb: int | None = None,
+    ) -> None:
+        super().__init__(
+            variant["VariantName"],
+            variant.get("InstanceType", ""),
+            model_dir,
+            environment,
+            memory_limit_mb,
+        )
+        self.weight: float = float(variant.get("InitialVariantWeight", 1.0))
+        self.desired_weight: float = self.weight
+
+    @abstractmethod
+    def invoke(self, endpoint_name: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Serve one InvokeEndpoint on this variant; AwsError for what a client should see."""
+
+    def describe(self, deployed_images: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """This variant in DescribeEndpoint's ``ProductionVariants`` (the images, if any, as the
+        wire layer resolved them)."""
+        summary: dict[str, Any] = {
+            "VariantName": self.name,
+            "CurrentWeight": self.weight,
+            "DesiredWeight": self.desired_weight,
+            "CurrentInstanceCount": len([i for i in self.instances if i.alive]),
+            "DesiredInstanceCount": len(self.instances),
+        }
+        if deployed_images:
+            summary["DeployedImages"] = deployed_images
+        return summary
+
+
+def start_instances(
+    fleet: InstanceFleet,
+    count: int,
+    log_group: str,
+    log_sink: LogSink,
+    startup_timeout: float,
+    stream_template: str = "{variant}/{instance_id}",
+) -> list[Instance]:
+    """Start ``count`` instances in parallel and wait until all pass the ping health check.
+
+    ``stream_template`` names each instance's log stream (see :attr:`.instance.Instance.log_stream`).
+    On failure every instance started here is stopped again and HealthCheckFailed is raised.
+    """
+    new = [
+        Instance(
+            fleet.name,
+            fleet.instance_type,
+            fleet.model_dir,
+            fleet.environment,
+            log_group,
+            log_sink,
+            memory_limit_mb=fleet.memory_limit_mb,
+            stream_template=stream_template,
+        )
+        for _ in range(count)
+    ]
+    deadline = time.monotonic() + startup_timeout
+    try:
+        for instance in new:
+            instance.start()
+        for instance in new:
+            instance.wait_healthy(deadline)
+    except BaseException:
+        for instance in new:
+            instance.stop(grace=2.0)
+        raise
+    return new

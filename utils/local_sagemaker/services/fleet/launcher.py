@@ -1,0 +1,105 @@
+"""How an instance's worker process is started: the one replaceable piece of the fleet.
+
+:func:`start_worker` runs ``python -m utils.local_sagemaker.container.server`` with the
+instance's environment and returns the process; everything else about an instance (its port,
+health, requests, logs, stopping) works on that process whatever started it.
+
+Every worker is started from one long-lived launcher thread: Linux ``PR_SET_PDEATHSIG`` (set by
+the worker) fires when the *thread* that forked the child exits, so forking from short-lived
+request threads would kill workers at random. Workers also exit when their stdin pipe from the
+gateway closes.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+from ...core.settings import PROJECT_ROOT
+from ...core.worker_contract import WORKER_MODULE, WORKER_PORT_ENV
+
+Worker = subprocess.Popen[bytes]
+
+
+class ProcessLauncher:
+    """Runs process starts on a single thread that lives as long as the gateway."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Worker], Future[Worker]]] = (
+            queue.SimpleQueue()
+        )
+        threading.Thread(target=self._run, name="process-launcher", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            job, future = self._jobs.get()
+            try:
+                future.set_result(job())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def call(self, job: Callable[[], Worker]) -> Worker:
+        """Run ``job`` on the launcher thread and return its process."""
+        future: Future[Worker] = Future()
+        self._jobs.put((job, future))
+        return future.result()
+
+
+_launcher: ProcessLauncher | None = None
+_launcher_lock = threading.Lock()
+
+
+def _shared_launcher() -> ProcessLauncher:
+    global _launcher
+    with _launcher_lock:
+        if _launcher is None:
+            _launcher = ProcessLauncher()
+    return _launcher
+
+
+def _address_space_limit(megabytes: int) -> Callable[[], None]:
+    """A ``preexec_fn`` that caps the child's address space (a serverless memory size)."""
+
+    def apply() -> None:
+        import resource
+
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def start_worker(
+    model_dir: Path, environment: dict[str, str], memory_limit_mb: int | None = None
+) -> Worker:
+    """Start one worker serving the model in ``model_dir``; returns once it has been forked.
+
+    stdin is a pipe the worker watches (it exits when the gateway goes); stdout and stderr are
+    one pipe carrying the port line, then the container log. ``memory_limit_mb`` caps the
+    worker's address space (RLIMIT_AS), as a serverless memory size does.
+    """
+    env = dict(environment)
+    env["SM_MODEL_DIR"] = str(model_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    env[WORKER_PORT_ENV] = "0"
+    root = str(PROJECT_ROOT)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    cmd = [sys.executable, "-m", WORKER_MODULE]
+    preexec = _address_space_limit(memory_limit_mb) if memory_limit_mb else None
+    return _shared_launcher().call(
+        lambda: subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=str(model_dir.parent),
+            preexec_fn=preexec,
+        )
+    )

@@ -1,0 +1,1 @@
+"""Serverless endpoints: their settings and checks (:mod:`.config`) and their fleet (:mod:`.fleet`)."""

@@ -1,0 +1,27 @@
+"""boto3 clients for the AWS services moto serves behind the gateway's own port.
+
+The local SageMaker talks to moto only as any AWS client would: with boto3 pointed at the
+gateway URL (the local access key, the one local region).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from ...core.credentials import LocalCredentials
+from ...core.settings import REGION
+
+
+def make_client(service: str, url: str, credentials: LocalCredentials) -> Any:
+    """A boto3 client for ``service`` on the local gateway, signing with the local key."""
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5),
+    )

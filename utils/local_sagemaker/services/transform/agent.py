@@ -1,0 +1,374 @@
+"""The batch agent: one helper process per transform instance for the CPU-heavy record work.
+
+On AWS every instance of a transform job runs a batch agent beside the model container: it reads
+the input, splits and filters records, calls the container, joins and writes the output. Locally
+the job runs on threads of the gateway process, which also serves the API and S3 (moto). Those
+threads mostly wait (for S3, for the instance), except for two steps that are pure CPU when the
+job has DataProcessing (InputFilter, JoinSource, OutputFilter): every record is parsed and
+written again, twice. In the gateway that work holds the GIL against the job's own S3 reads and
+uploads and against the other instances, so the job could not go faster than one core. The
+runner therefore starts one agent process per instance for such jobs and hands it exactly those
+two steps, as pure functions (bytes in, bytes out):
+
+* :func:`prepare`: decompress, split, InputFilter and batch one input object;
+* :func:`finish`: split one response into records, JoinSource and OutputFilter.
+
+Everything with behaviour stays in the runner: S3, requests to the instance, retries, order,
+logs, outcomes, stopping. A :class:`~.errors.TransformDataError` raised here reaches the runner
+unchanged (message and ``failure_kind``), so the job fails exactly as it does in-process. Jobs
+without DataProcessing only split bytes (``bytes.split``, no per-record Python objects), which
+costs less than shipping the object to another process: the runner calls the same functions
+in-process for them, and they start no agent.
+
+Speed, within these functions: the records of one mini-batch are parsed, filtered, joined and
+written with one ``csv.reader``/``csv.writer`` call for the whole batch (when ContentType and
+Accept are CSV), not one call per record; the library's per-record functions remain the
+reference and the fallback for anything the fast path does not cover (quotes across lines, BOMs,
+``\\r``). The agent pauses Python's cyclic garbage collector while it runs one call: a call
+builds hundreds of thousands of short-lived rows, no reference cycles, and the collector would
+otherwise re-scan the live ones many times over (a third of the CPU time).
+
+The agent (``python -m utils.local_sagemaker.services.transform.agent``) imports only the
+transform library, the core settings and the standard library. Protocol on its stdin/stdout: each message is an 8-byte length
+and a pickle; requests ``(function name, args)``, replies ``(True, result)`` or
+``(False, exception)``. It serves one call at a time and exits when its stdin closes: when
+:meth:`BatchAgent.stop` closes it, and also when the gateway dies, so no agent outlives it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import csv
+import gc
+import io
+import itertools
+import operator
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import IO, Any
+
+from ...core.settings import PROJECT_ROOT
+from .data_processing import DataProcessor, JsonPath, split_response
+from .errors import TransformDataError
+from .records import Batch, Record, decompress, payload_limit_bytes, plan_batches, split_records
+from .validation import CSV, TransformJobSpec, media_type
+
+_HEADER = struct.Struct("<Q")
+
+
+class AgentError(Exception):
+    """The agent process is gone (stopped, or crashed): the call has no result."""
+
+
+class BatchAgent:
+    """The gateway's handle on one agent process; :meth:`call` is safe from any thread."""
+
+    def __init__(self) -> None:
+        env = dict(os.environ)
+        root = str(PROJECT_ROOT)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "utils.local_sagemaker.services.transform.agent"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        self._lock = threading.Lock()
+
+    def call(self, name: str, *args: Any) -> Any:
+        """Run ``name(*args)`` in the agent; its exception is raised here."""
+        with self._lock:
+            assert self.process.stdin is not None and self.process.stdout is not None
+            try:
+                _write(self.process.stdin, (name, args))
+                ok, value = _read(self.process.stdout)
+            except (OSError, EOFError, ValueError) as exc:
+                raise AgentError(f"the batch agent stopped ({type(exc).__name__})") from None
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """End the process now (a call in progress raises :class:`AgentError`) and reap it."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def _write(pipe: IO[bytes], message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe.write(_HEADER.pack(len(data)))
+    pipe.write(data)
+    pipe.flush()
+
+
+def _read(pipe: IO[bytes]) -> Any:
+    header = pipe.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        raise EOFError
+    (size,) = _HEADER.unpack(header)
+    data = pipe.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """The agent's loop: one call at a time until ``requests`` closes."""
+    while True:
+        try:
+            name, args = _read(requests)
+        except EOFError:
+            return
+        gc.disable()
+        try:
+            reply: tuple[bool, Any] = (True, FUNCTIONS[name](*args))
+        except Exception as exc:
+            exc.__traceback__ = None
+            reply = (False, exc)
+        finally:
+            gc.enable()
+        try:
+            _write(replies, reply)
+        except (OSError, ValueError):
+            return  # the gateway is gone
+
+
+# -- the work ---------------------------------------------------------------------------------
+
+
+def finish(
+    body: bytes,
+    first: int,
+    count: int,
+    originals: list[bytes],
+    spec: TransformJobSpec,
+    processor: DataProcessor | None,
+    source: str,
+) -> list[bytes]:
+    """The records to write for one mini-batch's response (``originals``: its input records).
+
+    One item (the body as it is) unless records must be told apart: AssembleWith=Line, or a
+    join or OutputFilter, which work on each record.
+    """
+    transforms_output = processor is not None and processor.transforms_output
+    if not transforms_output and spec.assemble_with != "Line":
+        return [body]
+    predictions = split_response(body, count, spec.accept, first_index=first, source=source)
+    if processor is None or not transforms_output:
+        return predictions
+    return _finish_batch(processor, originals, predictions, first)
+
+
+def prepare(
+    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None, source: str
+) -> tuple[list[bytes], list[Batch]]:
+    """Decompress, split, InputFilter and batch one object.
+
+    Returns the original records' payloads (for JoinSource=Input) and the request batches.
+    MultiRecord Line splitting is done with bytes.split and a bisect over cumulative sizes,
+    never one Python object per record; everything else (and every error) goes through the
+    library's :func:`split_records` / :func:`plan_batches`, which define the behaviour.
+    """
+    data = decompress(data, spec.compression_type, source=source)
+    if (
+        spec.split_type == "Line"
+        and spec.batch_strategy in (None, "", "MultiRecord")
+        and b"\r" not in data
+    ):
+        lines = data.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        to_send_lines = lines
+        if processor is not None and not processor.input_filter.is_root:
+            filtered = _filter_csv(processor, lines)
+            if filtered is None:
+                filtered = [processor.filter_input(p, index=i) for i, p in enumerate(lines)]
+            to_send_lines = filtered
+        planned = _plan_lines(to_send_lines, spec.max_payload_mb)
+        if planned is not None:
+            return lines, planned
+    records, batches = _prepare_records(data, spec, processor, source=source)
+    return [r.payload for r in records], batches
+
+
+def _plan_lines(lines: list[bytes], max_payload_mb: int) -> list[Batch] | None:
+    """MultiRecord batches of Line records, as :func:`plan_batches` packs them (greedy, in order).
+
+    None when a record alone exceeds the limit: the library then raises its error.
+    """
+    limit = payload_limit_bytes(max_payload_mb)
+    if not lines:
+        return []
+    if limit is None:
+        return [Batch(b"\n".join(lines), 0, len(lines), True)]
+    # ends[i]: bytes of lines[0..i], each counted with one separator
+    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
+    batches = []
+    start = 0
+    base = 0
+    while start < len(lines):
+        end = bisect.bisect_right(ends, base + limit + 1, start)
+        if end == start:
+            return None
+        batches.append(Batch(b"\n".join(lines[start:end]), start, end - start, False))
+        base = ends[end - 1]
+        start = end
+    return batches
+
+
+def _prepare_records(
+    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None, *, source: str
+) -> tuple[list[Record], list[Batch]]:
+    """The library's path, record by record (every SplitType and BatchStrategy)."""
+    records = split_records(data, spec.split_type, source=source)
+    to_send = records
+    if processor is not None and not processor.input_filter.is_root:
+        filtered = _filter_csv(processor, [r.payload for r in records])
+        if filtered is None:
+            filtered = [
+                processor.filter_input(r.payload, index=r.index) for r in records
+            ]  # the library, record by record: the reference behaviour and its error texts
+        to_send = [Record(r.index, f, f) for r, f in zip(records, filtered, strict=True)]
+    batches = plan_batches(
+        to_send,
+        split_type=spec.split_type,
+        batch_strategy=spec.batch_strategy,
+        max_payload_mb=spec.max_payload_mb,
+        source=source,
+    )
+    return records, batches
+
+
+def _csv_rows(payloads: list[bytes]) -> list[list[str]] | None:
+    """Parse single-line CSV records in one pass, or None when the fast path does not apply."""
+    joined = b"\n".join(payloads)
+    if b"\r" in joined or b"\xef\xbb\xbf" in joined:
+        return None
+    try:
+        lines = joined.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return None
+    if len(lines) != len(payloads):
+        return None
+    rows = list(csv.reader(lines))
+    return rows if len(rows) == len(payloads) else None  # a quote left open spans lines
+
+
+def _write_csv(rows: list[Any]) -> list[bytes] | None:
+    """Write CSV rows (lists or tuples of str) and return one bytes line per row."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    out = buffer.getvalue().encode("utf-8").split(b"\n")
+    out.pop()  # after the last line terminator
+    return out if len(out) == len(rows) else None
+
+
+def _select_rows(path: JsonPath, rows: list[list[str]]) -> list[Any] | None:
+    """Apply an index-only JSONPath to many CSV rows at C speed, or None to use the library.
+
+    The path is applied once per row *length* to ``[0, 1, …, n-1]``: the result says which
+    positions it selects (a definite index, or a list of them), and every row of that length is
+    then read with one ``itemgetter``. A path that selects anything but row elements (names,
+    nested indexes, an index outside the row) gives no position list, and the caller falls back
+    to the library record by record, which raises the error with the record's number.
+    """
+    getters: dict[int, Callable[[list[str]], Any] | None] = {}
+    out = []
+    for row in rows:
+        size = len(row)
+        try:
+            getter = getters[size]
+        except KeyError:
+            getter = getters[size] = _position_getter(path, size)
+        if getter is None:
+            return None
+        out.append(getter(row))
+    return out
+
+
+def _position_getter(path: JsonPath, size: int) -> Callable[[list[str]], Any] | None:
+    try:
+        probe = path.apply(list(range(size)))
+    except TransformDataError:
+        return None
+    if isinstance(probe, int) and not isinstance(probe, bool):
+        index = probe
+        return lambda row: (row[index],)
+    if not isinstance(probe, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in probe
+    ):
+        return None
+    if not probe:
+        return lambda row: ()
+    if len(probe) == 1:
+        only = probe[0]
+        return lambda row: (row[only],)
+    return operator.itemgetter(*probe)
+
+
+def _filter_csv(processor: DataProcessor, payloads: list[bytes]) -> list[bytes] | None:
+    if media_type(processor.content_type) != CSV or not payloads:
+        return None
+    rows = _csv_rows(payloads)
+    if rows is None:
+        return None
+    selected = _select_rows(processor.input_filter, rows)
+    return None if selected is None else _write_csv(selected)
+
+
+def _finish_batch(
+    processor: DataProcessor, originals: list[bytes], predictions: list[bytes], first: int
+) -> list[bytes]:
+    """Join and OutputFilter one mini-batch's records, batch-at-once when both sides are CSV."""
+    fast: list[bytes] | None = None
+    if media_type(processor.content_type) == CSV and media_type(processor.accept) == CSV:
+        fast = _finish_csv(processor, originals, predictions)
+    if fast is not None:
+        return fast
+    return [
+        processor.finish(original, prediction, index=first + n)
+        for n, (original, prediction) in enumerate(zip(originals, predictions, strict=True))
+    ]
+
+
+def _finish_csv(
+    processor: DataProcessor, originals: list[bytes], predictions: list[bytes]
+) -> list[bytes] | None:
+    predicted = _csv_rows(predictions)
+    if predicted is None:
+        return None
+    if processor.join_source == "Input":
+        inputs = _csv_rows(originals)
+        if inputs is None:
+            return None
+        values: list[Any] = [row + pred for row, pred in zip(inputs, predicted, strict=True)]
+    else:
+        values = predicted
+    if not processor.output_filter.is_root:
+        selected = _select_rows(processor.output_filter, values)
+        if selected is None:
+            return None
+        values = selected
+    return _write_csv(values)
+
+
+#: What :meth:`BatchAgent.call` (and the runner, in-process) can run, by name.
+FUNCTIONS: dict[str, Callable[..., Any]] = {"prepare": prepare, "finish": finish}
+
+
+if __name__ == "__main__":
+    # Replies get a private copy of stdout; anything else printed goes to stderr.
+    _replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    serve(sys.stdin.buffer, _replies)

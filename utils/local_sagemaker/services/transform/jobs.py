@@ -1,0 +1,228 @@
+"""Transform jobs: CreateTransformJob, DescribeTransformJob, ListTransformJobs, StopTransformJob.
+
+State and transitions live here; the work is done by :class:`.runner.TransformRunner` on a
+background thread of the gateway, so every call answers at once, as on AWS:
+
+* CreateTransformJob -> ``InProgress`` -> ``Completed``, or ``Failed`` with a FailureReason;
+* StopTransformJob on an ``InProgress`` job -> ``Stopping`` -> ``Stopped`` (no output is kept);
+* a job is never deleted (there is no DeleteTransformJob), so its name stays taken
+  (amazon-sagemaker-examples#633); the record lives as long as the local SageMaker process.
+
+Request validation is the transform library's (:func:`validate_create_transform_job`: the
+botocore model plus the cross-field rules); the model must exist (``Could not find model``).
+
+Texts that could not be confirmed against real AWS output (UNCONFIRMED, kept in
+:data:`MESSAGES` so they are easy to change):
+
+* duplicate name: ``ResourceInUse`` (the error the API reference lists for CreateTransformJob)
+  with the wording AWS uses for duplicate *training* job names;
+* unknown job: ``ValidationException`` (the error the ``TransformJobCompletedOrStopped``
+  waiter treats as failure) with the wording SageMaker uses for other unknown jobs;
+* stopping a job that has ended.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...core.errors import AwsError, validation
+from ...core.messages import arn, instance_quota_exceeded
+from ...core.settings import max_instances, startup_health_timeout
+from ..endpoints.deployment import Deployer, fetch_model
+from ..endpoints.registry import Registry
+from ..fleet.instance_fleet import InstanceFleet
+from ..meter.cost_meter import CostMeter
+from ..telemetry.logs import LogStreamCreator
+from .runner import JobProgress, RunnerContext, TransformRunner
+from .validation import TransformJobSpec, transform_spec
+
+MESSAGES = {
+    # UNCONFIRMED: modelled on "Training job names must be unique within an AWS account and
+    # region, and a training job with this name already exists (<arn>)".
+    "duplicate": (
+        "Transform job names must be unique within an AWS account and region, and a transform "
+        "job with this name already exists ({arn})"
+    ),
+    # UNCONFIRMED.
+    "not_found": "Could not find requested job with name {name}",
+    # UNCONFIRMED.
+    "not_running": ("The request was rejected because the transform job is in status {status}."),
+}
+
+TERMINAL = ("Completed", "Failed", "Stopped")
+
+
+@dataclass
+class TransformJob:
+    name: str
+    arn: str
+    request: dict[str, Any]
+    spec: TransformJobSpec
+    status: str
+    creation_time: float
+    last_modified_time: float
+    failure_reason: str | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    progress: JobProgress = field(default_factory=JobProgress)
+    runner: TransformRunner | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class TransformJobs:
+    """The account's transform jobs, beside the :class:`Registry` (models, tags)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        deployer: Deployer,
+        ensure_log_stream: LogStreamCreator,
+        meter: CostMeter,
+    ) -> None:
+        self.registry = registry
+        self.deployer = deployer
+        self.ensure_log_stream = ensure_log_stream
+        self.meter = meter
+        self.lock = threading.RLock()
+        self.jobs: dict[str, TransformJob] = {}
+        self._closed = False
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def create(self, request: dict[str, Any]) -> TransformJob:
+        """CreateTransformJob on a request that fits the botocore model (the wire checked it)."""
+        spec = transform_spec(request)
+        name = spec.name
+        model = self.registry.get_model(spec.model_name)
+        container = (
+            model.request.get("PrimaryContainer") or (model.request.get("Containers") or [{}])[0]
+        )
+        with self.lock:
+            if self._closed:
+                raise AwsError("ServiceUnavailable", "The local SageMaker is shutting down.", 503)
+            if name.lower() in self.jobs:
+                job_arn = arn("transform-job", name)
+                raise AwsError("ResourceInUse", MESSAGES["duplicate"].format(arn=job_arn))
+            self._check_quota(spec)
+            now = time.time()
+            stored = {k: v for k, v in request.items() if k != "Tags"}
+            job = TransformJob(
+                name, arn("transform-job", name), stored, spec, "InProgress", now, now
+            )
+            self.jobs[name.lower()] = job
+            self.registry.set_tags(job.arn, list(request.get("Tags") or []))
+        deployer = self.deployer
+        work_dir = deployer.state_dir / "transform-jobs" / name.lower()
+
+        def fetch(url: str | None, model_dir: Path) -> None:
+            fetch_model(deployer.s3_client, url, model_dir)
+
+        ctx = RunnerContext(
+            s3_client=deployer.s3_client,
+            log_sink=deployer.log_sink,
+            ensure_log_stream=self.ensure_log_stream,
+            instance_env=dict(deployer.instance_env),
+            work_dir=work_dir,
+            fetch_model=fetch,
+            instances_started=lambda fleet: self._metered(job, fleet, True),
+            instances_stopped=lambda fleet: self._metered(job, fleet, False),
+            startup_timeout=startup_health_timeout(),
+        )
+        job.runner = TransformRunner(spec, stored, container, ctx, job.progress)
+        threading.Thread(
+            target=self._run, args=(job,), name=f"transform-{name}", daemon=True
+        ).start()
+        return job
+
+    def get(self, name: str) -> TransformJob:
+        with self.lock:
+            job = self.jobs.get(name.lower())
+        if job is None:
+            raise validation(MESSAGES["not_found"].format(name=name))
+        return job
+
+    def stop(self, name: str) -> None:
+        with self.lock:
+            job = self.get(name)
+            if job.status in ("Stopping", "Stopped"):
+                return  # idempotent, like StopEndpoint-style calls on AWS
+            if job.status != "InProgress":
+                raise validation(MESSAGES["not_running"].format(status=job.status))
+            job.status = "Stopping"
+            job.last_modified_time = time.time()
+            runner = job.runner
+        if runner is not None:
+            # Stopping instances may take a moment; never make the API call wait for it.
+            threading.Thread(target=runner.stop, name=f"stop-{name}", daemon=True).start()
+
+    def all(self) -> list[TransformJob]:
+        """Every job (their fields change under :attr:`lock`)."""
+        with self.lock:
+            return list(self.jobs.values())
+
+    def progress(self, name: str) -> dict[str, Any]:
+        """The local-only view: status plus objects/records done (``/_local/transform-jobs``)."""
+        job = self.get(name)
+        with self.lock:
+            out = {"TransformJobName": job.name, "TransformJobStatus": job.status}
+        out.update(job.progress.snapshot())
+        return out
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Gateway shutdown: stop every running job and wait (bounded) for its thread."""
+        with self.lock:
+            self._closed = True
+            running = [j for j in self.jobs.values() if j.status not in TERMINAL]
+        for job in running:
+            if job.runner is not None:
+                job.runner.stop()
+        deadline = time.monotonic() + timeout
+        for job in running:
+            job.done.wait(max(0.0, deadline - time.monotonic()))
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _check_quota(self, spec: TransformJobSpec) -> None:
+        limit = max_instances()
+        current = sum(
+            j.spec.instance_count
+            for j in self.jobs.values()
+            if j.status not in TERMINAL and j.spec.instance_type == spec.instance_type
+        )
+        if current + spec.instance_count > limit:
+            raise instance_quota_exceeded(
+                "transform job usage", spec.instance_type, limit, current, spec.instance_count
+            )
+
+    def _metered(self, job: TransformJob, fleet: InstanceFleet, started: bool) -> None:
+        if started:
+            self.meter.transform_job_started(job.name, fleet.instance_type, len(fleet.instances))
+        else:
+            self.meter.transform_job_stopped(job.name)
+
+    def _run(self, job: TransformJob) -> None:
+        def started() -> None:
+            with self.lock:
+                job.start_time = time.time()
+
+        assert job.runner is not None
+        try:
+            outcome = job.runner.run(started)
+            with self.lock:
+                if job.status == "Stopping" or outcome.status == "Stopped":
+                    job.status = "Stopped"
+                    job.failure_reason = None
+                else:
+                    job.status = outcome.status
+                    job.failure_reason = outcome.failure_reason
+                now = time.time()
+                job.end_time = now
+                job.last_modified_time = now
+                if job.start_time is None:
+                    job.start_time = now
+        finally:
+            job.done.set()

@@ -1,0 +1,705 @@
+"""Run one transform job: real worker processes, real S3 reads, ``.out`` objects written to S3.
+
+The jobs service (:mod:`.jobs`) owns the job's status; this module does
+the work, on the gateway's background thread, and reports an outcome:
+
+1. download and extract the model (like an endpoint), start ``InstanceCount`` worker processes
+   of the model's container with the batch environment ([DG:your-algorithms-batch-code]):
+   ``SAGEMAKER_BATCH=true`` always, and ``SAGEMAKER_MAX_PAYLOAD_IN_MB``,
+   ``SAGEMAKER_BATCH_STRATEGY`` (``SINGLE_RECORD``/``MULTI_RECORD``) and
+   ``SAGEMAKER_MAX_CONCURRENT_TRANSFORMS`` only when the request set them;
+2. ask each instance ``GET /execution-parameters`` for what the request left unset
+   (precedence: API value, then the container's answer, then the defaults 1 / MultiRecord /
+   6 MB) and log AWS's ``[sagemaker logs]: MaxConcurrentTransforms=…`` line;
+3. list the input (S3Prefix or ManifestFile), assign whole objects to instances by key, and on
+   each instance keep up to ``MaxConcurrentTransforms`` requests in flight (mini-batches of one
+   object, then the next object; requests never mix objects);
+4. put predictions back in input order, apply DataProcessing, assemble, and upload
+   ``<S3OutputPath>/<relative name>.out`` as soon as *all* of an object's requests succeeded.
+
+Failures follow [DG:batch-transform-errors]: an object whose request fails (after
+``InvocationsMaxRetries`` retries, each bounded by ``InvocationsTimeoutInSeconds``) or whose data
+cannot be processed gets no ``.out`` and a few ``[sagemaker logs]`` lines in its instance's
+``data-log`` stream (``/aws/sagemaker/TransformJobs``, ``<job>/<instance-id>-<epoch>/data-log``,
+beside the container's own ``<job>/<instance-id>-<epoch>``); the other objects continue;
+the job ends ``Failed`` with ``AlgorithmError: See job logs for more information`` (container
+answers) or ``ClientError: …`` (the data or the settings).
+
+Stopping: the stop event stops new requests, the instances and batch agents are stopped (so
+in-flight requests end at once, never after a 10-minute invocation timeout), and every ``.out``
+this job had already written is deleted: "When you stop a batch transform job before it is
+completed, Amazon SageMaker doesn't store the job's output in Amazon S3" (StopTransformJob API
+reference). Deleting outputs that were already written is how the local SageMaker honours that;
+whether AWS writes outputs before the end at all is UNCONFIRMED.
+
+Speed: the per-object data work (split, InputFilter, batch; split responses, join, OutputFilter)
+is :func:`.agent.prepare` / :func:`.agent.finish`. For jobs with DataProcessing it runs in one
+batch agent process per instance (:mod:`.agent`), because parsing and writing every record twice
+on gateway threads is GIL-bound and held the whole job to one core; jobs without it only split
+bytes and call the same functions here. The agents start with the instance threads and are
+stopped with the instances: at the end of the job, on StopTransformJob and on gateway shutdown
+(which stops every job); an agent also exits by itself when the gateway dies (its stdin closes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ...core.instance_client import InstanceUnreachable
+from ..endpoints.deployment import DeployFailed
+from ..fleet.instance import HealthCheckFailed, Instance
+from ..fleet.instance_fleet import InstanceFleet, start_instances
+from ..telemetry.logs import LogSink, LogStreamCreator
+from . import agent as agent_work
+from .agent import AgentError, BatchAgent
+from .assembly import (
+    InputObject,
+    assemble,
+    assign_to_instances,
+    objects_for_prefix,
+    output_uri,
+    parse_manifest,
+    parse_s3_uri,
+)
+from .data_processing import DataProcessor
+from .errors import TransformDataError
+from .records import Batch
+from .validation import DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec
+
+LOG_GROUP = "/aws/sagemaker/TransformJobs"
+ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
+#: Lines of a failing response body copied into the job log after ``Message:``.
+MAX_MESSAGE_LINES = 20
+
+
+def data_log_stream(instance: Instance) -> str:
+    """The stream of the job's own ``[sagemaker logs]`` lines: ``<container stream>/data-log``."""
+    return f"{instance.log_stream}/data-log"
+
+_STRATEGY_ENV = {"SingleRecord": "SINGLE_RECORD", "MultiRecord": "MULTI_RECORD"}
+_STRATEGY_API = {v: k for k, v in _STRATEGY_ENV.items()}
+
+
+@dataclass
+class RunnerContext:
+    """What a job needs from the gateway (injected by the control plane)."""
+
+    s3_client: Callable[[], Any]
+    log_sink: LogSink
+    ensure_log_stream: LogStreamCreator
+    instance_env: dict[str, str]
+    work_dir: Path
+    fetch_model: Callable[[str | None, Path], None]
+    instances_started: Callable[[InstanceFleet], None]
+    instances_stopped: Callable[[InstanceFleet], None]
+    startup_timeout: float = 240.0
+
+
+@dataclass
+class JobProgress:
+    """Counters a learner can watch while the job runs (served at ``/_local/transform-jobs``)."""
+
+    objects_total: int | None = None
+    objects_completed: int = 0
+    objects_failed: int = 0
+    records_completed: int = 0
+    requests: int = 0
+    instances: list[dict[str, Any]] = field(default_factory=list)
+    #: Thread-seconds spent per phase (read, prepare, invoke, finish, upload): where time goes.
+    seconds: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def timed(self, phase: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        with self.lock:
+            self.seconds[phase] = self.seconds.get(phase, 0.0) + elapsed
+
+    def add(self, **deltas: int) -> None:
+        with self.lock:
+            for name, delta in deltas.items():
+                setattr(self, name, getattr(self, name) + delta)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "ObjectsTotal": self.objects_total,
+                "ObjectsCompleted": self.objects_completed,
+                "ObjectsFailed": self.objects_failed,
+                "RecordsCompleted": self.records_completed,
+                "Requests": self.requests,
+                "Instances": [dict(i) for i in self.instances],
+                "PhaseSeconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            }
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    status: str  # Completed | Failed | Stopped
+    failure_reason: str | None = None
+
+
+class _JobFailed(Exception):
+    """The whole job fails before or instead of processing objects."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _RequestFailed(Exception):
+    """A request still failed after every retry."""
+
+    def __init__(self, status: int, body: bytes | None, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.body = body
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Resolved per-instance parameters (API value, then container answer, then default)."""
+
+    max_concurrent_transforms: int
+    batch_strategy: str
+    max_payload_mb: int
+
+
+class _ObjectWork:
+    """One input object in flight: its batches and, as responses arrive, their outputs."""
+
+    def __init__(self, obj: InputObject, originals: list[bytes], batches: list[Batch]) -> None:
+        self.obj = obj
+        self.originals = originals
+        self.batches = batches
+        self.outputs: list[list[bytes] | None] = [None] * len(batches)
+        self.remaining = len(batches)
+        self.failed = False
+        self.lock = threading.Lock()
+
+    def batch_done(self) -> bool:
+        """Count one finished batch; True for the call that finished the object's last one."""
+        with self.lock:
+            self.remaining -= 1
+            return self.remaining == 0
+
+
+class TransformRunner:
+    """Runs one job to an outcome; :meth:`stop` makes :meth:`run` return ``Stopped`` promptly."""
+
+    def __init__(
+        self,
+        spec: TransformJobSpec,
+        request: dict[str, Any],
+        container: dict[str, Any],
+        ctx: RunnerContext,
+        progress: JobProgress,
+    ) -> None:
+        self.spec = spec
+        self.request = request
+        self.container = container
+        self.ctx = ctx
+        self.progress = progress
+        self.stopping = threading.Event()
+        self.processor = DataProcessor.from_spec(spec) if spec.uses_data_processing else None
+        self._fleet: InstanceFleet | None = None
+        self._agents: list[BatchAgent] = []
+        self._fleet_lock = threading.Lock()  # also guards _agents
+        self._uploaded: list[tuple[str, str]] = []
+        self._failures: list[str] = []  # FailureReason candidates, first one wins
+        self._lock = threading.Lock()
+
+    # -- public -------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the job to stop and stop its instances (in-flight requests end at once)."""
+        self.stopping.set()
+        with self._fleet_lock:
+            fleet = self._fleet
+        if fleet is not None:
+            for instance in list(fleet.instances):
+                instance.stop(grace=2.0)
+        self._stop_agents()
+
+    def run(self, started: Callable[[], None] = lambda: None) -> JobOutcome:
+        """Do the whole job; never raises. ``started`` is called once the instances are up."""
+        fleet: InstanceFleet | None = None
+        try:
+            objects = self._list_inputs()
+            with self.progress.lock:
+                self.progress.objects_total = len(objects)
+            if self.stopping.is_set():
+                return JobOutcome("Stopped")
+            fleet = self._start_fleet()
+            started()
+            shards = assign_to_instances(objects, len(fleet.instances))
+            threads = [
+                threading.Thread(
+                    target=self._run_instance,
+                    args=(instance, shard),
+                    name=f"transform-{self.spec.name}-{instance.instance_id}",
+                    daemon=True,
+                )
+                for instance, shard in zip(fleet.instances, shards, strict=True)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        except _JobFailed as failure:
+            if self.stopping.is_set():
+                return self._stopped()
+            return JobOutcome("Failed", failure.reason[:1024])
+        except Exception as exc:  # a bug of ours: the job fails, it never stays InProgress
+            if self.stopping.is_set():
+                return self._stopped()
+            return JobOutcome("Failed", f"InternalServerError: {type(exc).__name__}: {exc}"[:1024])
+        finally:
+            self._stop_agents()
+            if fleet is not None:
+                self._stop_fleet(fleet)
+            shutil.rmtree(self.ctx.work_dir, ignore_errors=True)
+        if self.stopping.is_set():
+            return self._stopped()
+        with self._lock:
+            failures = list(self._failures)
+        if failures:
+            return JobOutcome("Failed", failures[0][:1024])
+        return JobOutcome("Completed")
+
+    # -- setup --------------------------------------------------------------------------------
+
+    def _list_inputs(self) -> list[InputObject]:
+        s3 = self.ctx.s3_client()
+        uri = self.spec.s3_uri
+        try:
+            bucket, prefix = parse_s3_uri(uri)
+            if self.spec.s3_data_type == "ManifestFile":
+                body = s3.get_object(Bucket=bucket, Key=prefix)["Body"].read()
+                objects = parse_manifest(body, source=uri)
+            else:
+                keys: list[str] = []
+                for page in s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=bucket, Prefix=prefix
+                ):
+                    keys.extend(o["Key"] for o in page.get("Contents", []))
+                objects = objects_for_prefix(keys, uri)
+        except TransformDataError as err:
+            raise _JobFailed(f"{err.failure_kind}: {err.message}") from None
+        except Exception as exc:
+            raise _JobFailed(_no_input_reason(uri)) from exc
+        if not objects:
+            raise _JobFailed(_no_input_reason(uri))
+        return objects
+
+    def _start_fleet(self) -> InstanceFleet:
+        model_dir = self.ctx.work_dir / "model"
+        try:
+            self.ctx.fetch_model(self.container.get("ModelDataUrl"), model_dir)
+        except DeployFailed as exc:
+            raise _JobFailed(f"ClientError: {exc.reason}") from exc
+        except Exception as exc:
+            raise _JobFailed(f"ClientError: {type(exc).__name__}: {exc}") from exc
+        env = {
+            **self.ctx.instance_env,
+            **(self.container.get("Environment") or {}),
+            **dict(self.spec.environment),
+            "SAGEMAKER_BATCH": "true",
+        }
+        if self.request.get("MaxPayloadInMB") is not None:
+            env["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = str(self.request["MaxPayloadInMB"])
+        if self.request.get("BatchStrategy"):
+            env["SAGEMAKER_BATCH_STRATEGY"] = _STRATEGY_ENV[self.request["BatchStrategy"]]
+        if self.request.get("MaxConcurrentTransforms"):
+            env["SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"] = str(
+                self.request["MaxConcurrentTransforms"]
+            )
+        # The job name plays the variant. AWS names a transform instance's container stream
+        # "<job>/<instance id>-<epoch timestamp>" and puts the job's own "[sagemaker logs]" lines
+        # in "<that>/data-log" ("CloudWatch Logs for Amazon SageMaker AI",
+        # docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html). The epoch is taken
+        # once per job here; whether AWS's is the instance's start time is UNCONFIRMED.
+        stream_template = "{variant}/{instance_id}-" + str(int(time.time()))
+        fleet = InstanceFleet(self.spec.name, self.spec.instance_type, model_dir, env)
+        self.ctx.ensure_log_stream(LOG_GROUP, None)
+        with self._fleet_lock:
+            if self.stopping.is_set():
+                raise _JobFailed("stopped")
+            self._fleet = fleet
+        try:
+            fleet.add_instances(
+                start_instances(
+                    fleet,
+                    self.spec.instance_count,
+                    LOG_GROUP,
+                    self.ctx.log_sink,
+                    self.ctx.startup_timeout,
+                    stream_template,
+                )
+            )
+        except HealthCheckFailed as exc:
+            # UNCONFIRMED wording for a transform container that never passes /ping.
+            raise _JobFailed(
+                "ClientError: The container did not pass the ping health check. See job logs "
+                "for more information."
+            ) from exc
+        with self.progress.lock:
+            self.progress.instances = [
+                {"InstanceId": i.instance_id, "LogStream": i.log_stream, "ObjectsAssigned": 0}
+                for i in fleet.instances
+            ]
+        self.ctx.instances_started(fleet)
+        if self.stopping.is_set():  # stop() ran while the instances were starting
+            for instance in fleet.instances:
+                instance.stop(grace=2.0)
+        return fleet
+
+    def _stop_fleet(self, fleet: InstanceFleet) -> None:
+        threads = [
+            threading.Thread(target=i.stop, kwargs={"grace": 2.0}, daemon=True)
+            for i in fleet.instances
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if fleet.instances:
+            self.ctx.instances_stopped(fleet)
+
+    def _start_agent(self) -> BatchAgent | None:
+        """An instance's batch agent, for jobs whose records are parsed (see :mod:`.agent`)."""
+        if self.processor is None:
+            return None
+        with self._fleet_lock:
+            if self.stopping.is_set():
+                return None
+            agent = BatchAgent()
+            self._agents.append(agent)
+        return agent
+
+    def _stop_agents(self) -> None:
+        with self._fleet_lock:
+            agents, self._agents = self._agents, []
+        for agent in agents:
+            agent.stop()
+
+    def _data_work(self, agent: BatchAgent | None, name: str, *args: Any) -> Any:
+        """Run :func:`.agent.prepare` or :func:`.agent.finish` in the agent, or here without one."""
+        if agent is None:
+            return agent_work.FUNCTIONS[name](*args)
+        return agent.call(name, *args)
+
+    def _stopped(self) -> JobOutcome:
+        s3 = self.ctx.s3_client()
+        with self._lock:
+            written, self._uploaded = list(self._uploaded), []
+        for bucket, key in written:
+            with contextlib.suppress(Exception):
+                s3.delete_object(Bucket=bucket, Key=key)
+        return JobOutcome("Stopped")
+
+    # -- per instance -------------------------------------------------------------------------
+
+    def _settings(self, instance: Instance) -> _Settings:
+        answer = instance.client.execution_parameters() if instance.client is not None else {}
+        spec = self.spec
+        concurrency = spec.max_concurrent_transforms or _positive_int(
+            answer.get("MaxConcurrentTransforms")
+        )
+        strategy = spec.batch_strategy or _STRATEGY_API.get(str(answer.get("BatchStrategy")))
+        payload = self.request.get("MaxPayloadInMB")
+        if payload is None:
+            payload = _non_negative_int(answer.get("MaxPayloadInMB"))
+        return _Settings(
+            concurrency or 1,
+            strategy or "MultiRecord",
+            DEFAULT_MAX_PAYLOAD_MB if payload is None else payload,
+        )
+
+    def _log(self, instance: Instance, message: str) -> None:
+        """One of the job's own lines, in the instance's ``data-log`` stream, as AWS writes it.
+
+        The form is ``2020-03-24T07:41:22.833:[sagemaker logs]: …`` (UTC, milliseconds), as
+        quoted in transform-job logs stored in aws/amazon-sagemaker-examples notebooks.
+        """
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+        self.ctx.log_sink(
+            LOG_GROUP, data_log_stream(instance), f"{now}:[sagemaker logs]: {message}"
+        )
+
+    def _run_instance(self, instance: Instance, objects: list[InputObject]) -> None:
+        agent = self._start_agent()
+        settings = self._settings(instance)
+        with self.progress.lock:
+            for entry in self.progress.instances:
+                if entry["InstanceId"] == instance.instance_id:
+                    entry["ObjectsAssigned"] = len(objects)
+        self._log(
+            instance,
+            f"MaxConcurrentTransforms={settings.max_concurrent_transforms}, "
+            f"MaxPayloadInMB={settings.max_payload_mb}, "
+            f"BatchStrategy={_STRATEGY_ENV[settings.batch_strategy]}",
+        )
+        spec = dataclasses.replace(
+            self.spec,
+            batch_strategy=settings.batch_strategy,
+            max_payload_mb=settings.max_payload_mb,
+            max_concurrent_transforms=settings.max_concurrent_transforms,
+        )
+        work: queue.Queue[tuple[_ObjectWork, int] | None] = queue.Queue(
+            maxsize=2 * settings.max_concurrent_transforms
+        )
+        senders = [
+            threading.Thread(
+                target=self._sender,
+                args=(instance, spec, agent, work),
+                daemon=True,
+                name=f"send-{n}",
+            )
+            for n in range(settings.max_concurrent_transforms)
+        ]
+        for sender in senders:
+            sender.start()
+        try:
+            for obj in objects:
+                if self.stopping.is_set():
+                    break
+                item = self._read_object(instance, spec, agent, obj)
+                if item is None:
+                    continue
+                if not item.batches:  # an empty object: an empty .out, no request
+                    self._complete(instance, spec, item)
+                    continue
+                for index in range(len(item.batches)):
+                    work.put((item, index))
+        finally:
+            for _ in senders:
+                work.put(None)
+            for sender in senders:
+                sender.join()
+
+    def _read_object(
+        self, instance: Instance, spec: TransformJobSpec, agent: BatchAgent | None, obj: InputObject
+    ) -> _ObjectWork | None:
+        source = f"{obj.bucket}/{obj.key}"
+        try:
+            started = time.perf_counter()
+            data = self.ctx.s3_client().get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
+            self.progress.timed("read", started)
+        except Exception as exc:
+            # UNCONFIRMED wording.
+            self._object_failed(
+                instance,
+                obj,
+                [f"{source}: Unable to read the object from S3 ({type(exc).__name__})."],
+                f"ClientError: Unable to read {obj.uri} from S3. Check that the object exists "
+                "and that the role passed to CreateModel can read it.",
+            )
+            return None
+        try:
+            started = time.perf_counter()
+            originals, batches = self._data_work(
+                agent, "prepare", data, spec, self.processor, obj.uri
+            )
+            self.progress.timed("prepare", started)
+        except TransformDataError as err:
+            self._object_failed(
+                instance, obj, [f"{source}: {err.message}"], f"{err.failure_kind}: {err.message}"
+            )
+            return None
+        except AgentError as exc:  # the agent was stopped (the job is stopping) or crashed
+            self._object_failed(
+                instance,
+                obj,
+                [f"{source}: {type(exc).__name__}: {exc}"],
+                f"InternalServerError: {type(exc).__name__}: {exc}",
+            )
+            return None
+        return _ObjectWork(obj, originals, batches)
+
+    def _sender(
+        self,
+        instance: Instance,
+        spec: TransformJobSpec,
+        agent: BatchAgent | None,
+        work: queue.Queue[tuple[_ObjectWork, int] | None],
+    ) -> None:
+        while True:
+            item = work.get()
+            if item is None:
+                return
+            obj_work, index = item
+            try:
+                if not obj_work.failed and not self.stopping.is_set():
+                    self._process_batch(instance, spec, agent, obj_work, index)
+            except _RequestFailed as failure:
+                self._request_failed(instance, obj_work, failure)
+            except TransformDataError as err:
+                self._mark_failed(
+                    instance,
+                    obj_work,
+                    [f"{obj_work.obj.bucket}/{obj_work.obj.key}: {err.message}"],
+                    f"{err.failure_kind}: {err.message}",
+                )
+            except Exception as exc:  # our bug: fail this object, keep the job going
+                self._mark_failed(
+                    instance,
+                    obj_work,
+                    [f"{obj_work.obj.bucket}/{obj_work.obj.key}: {type(exc).__name__}: {exc}"],
+                    f"InternalServerError: {type(exc).__name__}: {exc}",
+                )
+            if obj_work.batch_done() and not obj_work.failed and not self.stopping.is_set():
+                try:
+                    self._complete(instance, spec, obj_work)
+                except Exception as exc:
+                    self._mark_failed(
+                        instance,
+                        obj_work,
+                        [f"{obj_work.obj.bucket}/{obj_work.obj.key}: upload failed: {exc}"],
+                        f"InternalServerError: could not write the output of {obj_work.obj.uri}",
+                    )
+
+    def _process_batch(
+        self,
+        instance: Instance,
+        spec: TransformJobSpec,
+        agent: BatchAgent | None,
+        obj_work: _ObjectWork,
+        index: int,
+    ) -> None:
+        batch = obj_work.batches[index]
+        started = time.perf_counter()
+        body = self._invoke(instance, spec, batch)
+        self.progress.timed("invoke", started)
+        started = time.perf_counter()
+        joins = self.processor is not None and self.processor.transforms_output
+        originals = obj_work.originals[batch.first : batch.first + batch.count] if joins else []
+        obj_work.outputs[index] = self._data_work(
+            agent,
+            "finish",
+            body,
+            batch.first,
+            batch.count,
+            originals,
+            spec,
+            self.processor,
+            obj_work.obj.uri,
+        )
+        self.progress.timed("finish", started)
+        self.progress.add(records_completed=batch.count)
+
+    def _invoke(self, instance: Instance, spec: TransformJobSpec, batch: Batch) -> bytes:
+        """POST one mini-batch, retrying up to InvocationsMaxRetries times."""
+        headers = {}
+        if spec.content_type:
+            headers["Content-Type"] = spec.content_type
+        if spec.accept:
+            headers["Accept"] = spec.accept
+        timeout = float(spec.invocations_timeout_seconds)
+        failure: _RequestFailed | None = None
+        for _attempt in range(spec.invocations_max_retries + 1):
+            if self.stopping.is_set():
+                raise _RequestFailed(0, None, "the job is stopping")
+            self.progress.add(requests=1)
+            try:
+                if instance.client is None:
+                    raise InstanceUnreachable("the instance has no port", connected=False)
+                reply = instance.client.invoke(batch.body, headers, timeout, chunked=batch.chunked)
+            except TimeoutError:
+                failure = _RequestFailed(
+                    0, None, f"Model server did not respond to /invocations within {timeout:g} s"
+                )
+                continue
+            except InstanceUnreachable as exc:
+                failure = _RequestFailed(0, None, f"Unable to reach the model server: {exc}")
+                continue
+            if 200 <= reply.status < 300:
+                return reply.body
+            failure = _RequestFailed(
+                reply.status, reply.body, f"Bad HTTP status received from algorithm: {reply.status}"
+            )
+        assert failure is not None
+        raise failure
+
+    def _complete(self, instance: Instance, spec: TransformJobSpec, obj_work: _ObjectWork) -> None:
+        outputs: list[bytes] = []
+        for part in obj_work.outputs:
+            outputs.extend(part or ())
+        body = assemble(outputs, spec.assemble_with)
+        target = output_uri(obj_work.obj, spec.s3_output_path)
+        bucket, key = parse_s3_uri(target)
+        if self.stopping.is_set():
+            return
+        started = time.perf_counter()
+        self.ctx.s3_client().put_object(Bucket=bucket, Key=key, Body=body)
+        self.progress.timed("upload", started)
+        with self._lock:
+            self._uploaded.append((bucket, key))
+        self.progress.add(objects_completed=1)
+
+    # -- failures -----------------------------------------------------------------------------
+
+    def _request_failed(
+        self, instance: Instance, obj_work: _ObjectWork, failure: _RequestFailed
+    ) -> None:
+        if self.stopping.is_set():
+            obj_work.failed = True
+            return
+        source = f"{obj_work.obj.bucket}/{obj_work.obj.key}"
+        lines = [f"{source}: {failure.detail}"]
+        if failure.body is not None:
+            lines += [f"{source}: ", f"{source}: Message:"]
+            text = failure.body.decode("utf-8", "replace").strip().splitlines()
+            lines += [f"{source}: {line}" for line in text[:MAX_MESSAGE_LINES]]
+        self._mark_failed(instance, obj_work, lines, ALGORITHM_ERROR)
+
+    def _mark_failed(
+        self, instance: Instance, obj_work: _ObjectWork, lines: list[str], reason: str
+    ) -> None:
+        with obj_work.lock:
+            already = obj_work.failed
+            obj_work.failed = True
+        if not already:
+            self._object_failed(instance, obj_work.obj, lines, reason)
+
+    def _object_failed(
+        self, instance: Instance, obj: InputObject, lines: list[str], reason: str
+    ) -> None:
+        if self.stopping.is_set():
+            return
+        for line in lines:
+            self._log(instance, line)
+        with self._lock:
+            self._failures.append(reason)
+        self.progress.add(objects_failed=1)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _no_input_reason(uri: str) -> str:
+    # UNCONFIRMED for transform jobs: the text AWS gives training jobs with an empty S3 prefix.
+    bucket = uri[len("s3://") :].split("/", 1)[0]
+    return (
+        f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. '
+        "Please ensure that the bucket exists in the selected region, that objects exist under "
+        f'that S3 prefix, and that the role has "s3:ListBucket" permissions on bucket "{bucket}".'
+    )
+
+
+def _positive_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _non_negative_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

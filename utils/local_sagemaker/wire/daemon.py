@@ -1,0 +1,312 @@
+"""Start, find and stop the local SageMaker: a background process that outlives notebook kernels.
+
+Python API (what the notebooks' setup helper calls):
+
+* :func:`ensure_running` -> URL: reuse the running server or start one, wait until it answers;
+* :func:`stop`: stop the gateway and every worker it started; no process is left behind;
+* :func:`status` / :func:`is_running` / :func:`url`: what is running, if anything;
+* :func:`client_environment` -> dict: the AWS settings (endpoint URL, the local access key,
+  region) that point boto3, the SageMaker SDK and the AWS CLI at it;
+* :func:`local_route` -> JSON: one of its own ``/_local`` routes (the meter, a transform job's
+  progress, an endpoint's workers, the telemetry flush), read with a signed request.
+
+The server writes ``state.json`` (pid, port, URL) into the state folder, by default
+``build/local-sagemaker/`` under the project root (``LOCAL_SAGEMAKER_STATE_DIR`` overrides). Port:
+``LOCAL_SAGEMAKER_PORT`` if set (0 = any free port), else 8765 when free, else any free port, so a
+stray process on 8765 never blocks the tutorial. Only 127.0.0.1 is ever bound.
+
+The local access key (``credentials.json``, owner-only) is made at the first start in the same
+folder; every request must be signed with it (see ``SECURITY.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from ..core import settings
+from ..core.credentials import client_environment_for, load_or_create
+
+STATE_FILE = "state.json"
+LOG_FILE = "gateway.log"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+
+
+# -- client settings ----------------------------------------------------------------------------
+
+
+#: AWS settings that would pair the local key with another identity (a session token) or let a
+#: profile choose the credentials: whoever points clients at the local SageMaker unsets them.
+CONFLICTING_AWS_VARIABLES = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+)
+
+
+def client_environment(url: str | None = None) -> dict[str, str]:
+    """Settings for the running (or given) local SageMaker; starts it if needed."""
+    return client_environment_for(url or ensure_running())
+
+
+def local_route(url: str, path: str, timeout: float = 5.0) -> Any:
+    """``GET <url><path>`` of a ``/_local`` route, signed with the local key; its JSON answer.
+
+    Like every request but the health check, these must be signed (``SECURITY.md``). Raises
+    ``urllib.error.HTTPError`` when the route answers an error.
+    """
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    credentials = load_or_create(settings.state_dir())
+    request = AWSRequest(method="GET", url=url.rstrip("/") + path)
+    signer = Credentials(credentials.access_key_id, credentials.secret_access_key)
+    # The routes are the local SageMaker's own: signed for its service, as its API is.
+    SigV4Auth(signer, "sagemaker", settings.REGION).add_auth(request)
+    prepared = urllib.request.Request(request.url, headers=dict(request.headers.items()))
+    with urllib.request.urlopen(prepared, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+# -- state --------------------------------------------------------------------------------------
+
+
+def _state_path() -> Path:
+    return settings.state_dir() / STATE_FILE
+
+
+def _read_state() -> dict[str, Any] | None:
+    try:
+        state: dict[str, Any] = json.loads(_state_path().read_text())
+        return state
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][:1] != "Z"
+    except OSError:
+        return True
+
+
+def _health(url: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"{url}/_local/health", timeout=timeout) as response:
+            health: dict[str, Any] = json.loads(response.read())
+            return health
+    except (OSError, ValueError):
+        return None
+
+
+def status() -> dict[str, Any] | None:
+    """``{"pid", "port", "url", ...}`` of the running server, or None."""
+    state = _read_state()
+    if not state or not _alive(int(state.get("pid", 0))):
+        return None
+    health = _health(state["url"])
+    if not health or health.get("pid") != state["pid"]:
+        return None
+    return state
+
+
+def is_running() -> bool:
+    return status() is not None
+
+
+def url() -> str | None:
+    """URL of the running server, or None."""
+    state = status()
+    return state["url"] if state else None
+
+
+@contextlib.contextmanager
+def _lock() -> Any:
+    """Serialise start/stop between processes (two kernels starting at once get one server)."""
+    directory = settings.state_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _choose_port() -> int:
+    forced = settings.requested_port()
+    if forced is not None:
+        return forced
+    return settings.DEFAULT_PORT if _port_free(settings.DEFAULT_PORT) else 0
+
+
+def ensure_running(timeout: float = START_TIMEOUT) -> str:
+    """Return the URL of the local SageMaker, starting it in the background if needed."""
+    existing = url()
+    if existing:
+        return existing
+    with _lock():
+        existing = url()
+        if existing:
+            return existing
+        directory = settings.state_dir()
+        load_or_create(directory)  # the key exists before the first client asks for it
+        _state_path().unlink(missing_ok=True)
+        log = open(directory / LOG_FILE, "ab")  # noqa: SIM115 (handed to the child)
+        env = dict(os.environ)
+        root = str(settings.PROJECT_ROOT)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        env["LOCAL_SAGEMAKER_STATE_DIR"] = str(directory)
+        cmd = [
+            sys.executable,
+            "-m",
+            "utils.local_sagemaker",
+            "serve",
+            "--port",
+            str(_choose_port()),
+        ]
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=root,
+            start_new_session=True,  # survives the kernel; its own process group for stop()
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        delay = 0.01
+        while time.monotonic() < deadline:
+            state = _read_state()
+            if state and state.get("pid") == proc.pid:
+                health = _health(state["url"])
+                if health and health.get("pid") == proc.pid:
+                    return str(state["url"])
+            if proc.poll() is not None:
+                break
+            time.sleep(delay)  # polling the child's readiness, with a growing interval
+            delay = min(delay * 2, 0.1)
+        tail = (directory / LOG_FILE).read_text(errors="replace")[-2000:]
+        if proc.poll() is None:
+            _terminate_group(proc.pid)
+        raise RuntimeError(f"The local SageMaker did not start. Its log ends with:\n{tail}")
+
+
+def _terminate_group(pid: int, timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM the gateway, wait for it, then SIGKILL whatever is left of its process group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+    # The gateway leads its own session, so its group holds exactly what it started.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def stop() -> bool:
+    """Stop the local SageMaker and all its workers. Returns False if nothing was running."""
+    with _lock():
+        state = _read_state()
+        if not state:
+            return False
+        pid = int(state.get("pid", 0))
+        running = pid > 0 and _alive(pid)
+        if running:
+            _terminate_group(pid)
+        _state_path().unlink(missing_ok=True)
+        return running
+
+
+# -- the server process ---------------------------------------------------------------------------
+
+
+def serve(port: int) -> None:
+    """Run the gateway in this process until SIGTERM/SIGINT (``python -m ... serve``)."""
+    from ..core.httpserver import LocalWSGIServer
+    from ..core.sigv4 import Verifier
+    from .gateway import Gateway, is_runtime_path
+    from .request_guard import RequestGuard
+    from .signed_requests import SignatureCheck
+
+    directory = settings.state_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    credentials = load_or_create(directory)
+    holder: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    try:
+        server = LocalWSGIServer(port, app)
+    except OSError:
+        if port == 0:
+            raise
+        server = LocalWSGIServer(0, app)  # the preferred port was taken meanwhile
+    bound = server.server_address[1]
+    base_url = f"http://127.0.0.1:{bound}"
+    os.environ.update(client_environment_for(base_url))
+    gateway = Gateway(base_url, directory)
+    # Every request meets the guard (Host, browser origins), then the signature check.
+    holder["app"] = RequestGuard(
+        SignatureCheck(gateway, Verifier([credentials]), is_runtime_path),
+        bound,
+        settings.allowed_origins(),
+        is_runtime_path,
+    )
+
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    thread.start()
+    state = {"pid": os.getpid(), "port": bound, "url": base_url, "started": time.time()}
+    tmp = directory / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(state))
+    tmp.replace(directory / STATE_FILE)
+    print(f"local SageMaker listening on {base_url} (pid {os.getpid()})", flush=True)
+    stopping.wait()
+    print("local SageMaker stopping", flush=True)
+    gateway.shutdown()
+    server.shutdown()
+    server.server_close()
+    print("local SageMaker stopped", flush=True)

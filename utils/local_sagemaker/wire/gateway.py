@@ -1,0 +1,227 @@
+"""The gateway: one WSGI app on one port that builds the services and routes each request.
+
+* ``X-Amz-Target: SageMaker.*`` (JSON 1.1) -> the control plane (:mod:`.control_api`);
+* ``POST /endpoints/{name}/invocations`` and ``/async-invocations`` -> the runtime
+  (:mod:`.runtime_routes`);
+* any other request signed for the ``sagemaker`` service -> our "not implemented" answer (never
+  moto's SageMaker, which is only a record store);
+* ``/_local/*`` -> private routes (:mod:`.local_routes`);
+* everything else -> moto's server app, in-process (S3, STS, IAM, CloudWatch Logs and metrics,
+  Application Auto Scaling, SNS). moto picks the service from the SigV4 credential scope in the
+  ``Authorization`` header, so boto3 pointed at this single URL reaches the right backend.
+
+Our own services reach moto the same way any client does: boto3 clients on this gateway's URL.
+Every service gets what it needs through its constructor, here and only here (ARCHITECTURE.md,
+"Layers").
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..core.credentials import client_environment_for, load_or_create
+from ..core.settings import invocation_timeout
+from ..services.async_inference.service import AsyncService
+from ..services.autoscaling import AutoScaler
+from ..services.endpoints.deployment import Deployer
+from ..services.endpoints.fleet_factory import FleetFactory
+from ..services.endpoints.registry import Registry
+from ..services.fleet.instance import stop_all
+from ..services.fleet.instance_fleet import InstanceFleet
+from ..services.meter.cost_meter import CostMeter
+from ..services.realtime import Runtime
+from ..services.serverless.fleet import ServerlessServices
+from ..services.telemetry.aws_clients import make_client
+from ..services.telemetry.data_points import MetricSink
+from ..services.telemetry.invocation_metrics import MetricsPublisher
+from ..services.telemetry.logs import LogShipper
+from ..services.transform.jobs import TransformJobs
+from . import control_api
+from .control_plane import ControlPlane
+from .local_routes import LocalRoutes
+from .runtime_routes import ASYNC_PATH, INVOKE_PATH, RuntimeRoutes, new_request_id
+
+StartResponse = Callable[..., Any]
+
+
+def is_runtime_path(path: str) -> bool:
+    """Whether ``path`` is one the SageMaker runtime answers (InvokeEndpoint, ...Async)."""
+    return bool(INVOKE_PATH.match(path) or ASYNC_PATH.match(path))
+
+
+def _signing_service(environ: dict[str, Any]) -> str | None:
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    marker = "Credential="
+    index = auth.find(marker)
+    if index < 0:
+        return None
+    scope = auth[index + len(marker) :].split(",", 1)[0].split("/")
+    return scope[3].lower() if len(scope) >= 5 else None
+
+
+class FleetEvents:
+    """A fleet started or stopped serving: the meter bills it; listeners (the asynchronous
+    queues, which wake up when capacity arrives) hear of every start."""
+
+    def __init__(self, meter: CostMeter) -> None:
+        self.meter = meter
+        self._started_listeners: list[Callable[[str], None]] = []
+
+    def on_started(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(endpoint_name)`` whenever one of an endpoint's fleets starts."""
+        self._started_listeners.append(listener)
+
+    def fleet_started(self, endpoint_name: str, fleet: InstanceFleet) -> None:
+        self.meter.fleet_started(endpoint_name, fleet)
+        for listener in self._started_listeners:
+            listener(endpoint_name)
+
+    def fleet_stopped(self, endpoint_name: str, fleet: InstanceFleet) -> None:
+        self.meter.fleet_stopped(endpoint_name, fleet)
+
+
+class Gateway:
+    """The single WSGI application behind the local SageMaker's port."""
+
+    def __init__(self, url: str, state_dir: Path) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.url = url
+        self.credentials = load_or_create(state_dir)
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+        self.logs = LogShipper(lambda: self.client("logs"))
+        self.metrics = MetricsPublisher(lambda: self.client("cloudwatch"))
+        self.metric_sink = MetricSink(lambda: self.client("cloudwatch"))
+        self.meter = CostMeter()
+        events = FleetEvents(self.meter)
+        self.deployer = Deployer(
+            state_dir=state_dir,
+            s3_client=lambda: self.client("s3"),
+            log_sink=self.logs.emit,
+            instance_env=client_environment_for(url),
+            fleets=FleetFactory(
+                ServerlessServices(
+                    log_sink=self.logs.emit,
+                    metrics=self.metrics,
+                    metric_sink=self.metric_sink,
+                    meter=self.meter.serverless,
+                    invocation_timeout=invocation_timeout(),
+                )
+            ),
+            events=events,
+        )
+        self.registry = Registry(self.deployer, self.logs.ensure_stream)
+        self.async_service = AsyncService(self.registry, self.client, self.metric_sink)
+        events.on_started(self.async_service.capacity_changed)
+        self.autoscaler = AutoScaler(self.registry, self.async_service, self.client)
+        self.transform_jobs = TransformJobs(
+            self.registry, self.deployer, self.logs.ensure_stream, self.meter
+        )
+        self.control = ControlPlane(self.registry, self.transform_jobs)
+        self.runtime = RuntimeRoutes(Runtime(self.registry), self.async_service)
+        self.local = LocalRoutes(
+            url,
+            self.registry,
+            self.transform_jobs,
+            self.async_service,
+            self.autoscaler,
+            self.meter,
+            self.logs,
+            self.metrics,
+            self.metric_sink,
+        )
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client for ``service`` on this gateway (clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                self._clients[service] = make_client(service, self.url, self.credentials)
+            return self._clients[service]
+
+    # -- WSGI ---------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        path = environ.get("PATH_INFO", "")
+        if target.startswith("SageMaker."):
+            return self._control_plane(environ, start_response, target)
+        if path.startswith("/_local/"):
+            body = self.local.answer(path)
+            status = 404 if body is None else 200
+            payload = b"{}" if body is None else json.dumps(body).encode()
+            return _respond(start_response, status, [("Content-Type", "application/json")], payload)
+        service = _signing_service(environ)
+        if service in (None, "sagemaker") and environ.get("REQUEST_METHOD") == "POST":
+            match = INVOKE_PATH.match(path)
+            if match:
+                return _respond(start_response, *self.runtime.invoke(environ, match.group(1)))
+            match = ASYNC_PATH.match(path)
+            if match:
+                return _respond(
+                    start_response, *self.runtime.invoke_async(environ, match.group(1))
+                )
+        if service == "sagemaker":
+            return _respond(
+                start_response,
+                404,
+                [
+                    ("Content-Type", "application/json"),
+                    ("x-amzn-ErrorType", "UnknownOperationException"),
+                ],
+                json.dumps({"message": f"The local SageMaker does not serve {path} yet."}).encode(),
+            )
+        response: Iterable[bytes] = self.moto(environ, start_response)
+        return response
+
+    def _control_plane(
+        self, environ: dict[str, Any], start_response: StartResponse, target: str
+    ) -> list[bytes]:
+        body: bytes = environ["wsgi.input"].read()
+        status, payload = control_api.handle(self.control, target, body)
+        return _respond(
+            start_response,
+            status,
+            [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("x-amzn-RequestId", new_request_id()),
+            ],
+            payload,
+        )
+
+    def shutdown(self) -> None:
+        """Stop every job and endpoint's workers and ship what is left of the logs."""
+        self.transform_jobs.shutdown()
+        self.autoscaler.stop()
+        self.async_service.stop()
+        self.registry.shutdown()
+        stop_all()
+        self.logs.flush(timeout=3.0)
+        self.metrics.flush(timeout=3.0)
+        self.metric_sink.flush(timeout=3.0)
+
+
+def _respond(
+    start_response: StartResponse, status: int, headers: list[tuple[str, str]], body: bytes
+) -> list[bytes]:
+    headers = [*headers, ("Content-Length", str(len(body)))]
+    start_response(f"{status} {_REASONS.get(status, 'Status')}", headers)
+    return [body]
+
+
+_REASONS = {
+    200: "OK",
+    202: "Accepted",
+    400: "Bad Request",
+    404: "Not Found",
+    413: "Payload Too Large",
+    424: "Failed Dependency",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
