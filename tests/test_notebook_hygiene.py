@@ -115,3 +115,19 @@ def test_clean_keeps_the_static_form_of_a_widget_output():
     assert set(outputs[0]["data"]) == {"text/html", "text/plain"}
     assert clean_notebooks.WIDGET_VIEW in outputs[1]["data"]  # no static form: left to the test below
     assert "widgets" not in nb["metadata"]
+
+
+# What a widget's text form looks like when no kernel can draw the widget.
+WIDGET_REPR = re.compile(r"^(VBox|HBox|Box|Output|FloatProgress|IntProgress|HTML|Tab|Accordion)\(")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_widget_placeholders_in_outputs(path):
+    # GitHub, nbviewer and a JupyterLab that has not run the cell cannot draw a stored widget
+    # (its state is not committed): an output must carry something static to show instead.
+    for cell in _load(path)["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            assert clean_notebooks.WIDGET_VIEW not in data, "".join(cell["source"])[:200]
+            plain = "".join(data.get("text/plain", ""))
+            assert not WIDGET_REPR.match(plain), plain[:200]
