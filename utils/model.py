@@ -106,8 +106,10 @@ def train_model(seed: int = 0) -> TrainingResult:
     )
     with warnings.catch_warnings():
         # scikit-learn 1.4.2 (pinned to match the container) passes an L-BFGS-B option that
-        # newer SciPy deprecates; the fit is unaffected, so keep the warning out of lessons.
+        # newer SciPy deprecates (SciPy 1.18, installed beside Python 3.12, ignores it with an
+        # OptimizeWarning instead); the fit is unaffected, so keep the warning out of lessons.
         warnings.filterwarnings("ignore", message=r".*L-BFGS-B.*", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"Unknown solver options: iprint")
         pipeline = build_pipeline().fit(x_train, y_train)
     auc = roc_auc_score(y_test == POSITIVE_CLASS, probability_of_default(pipeline, x_test))
     return TrainingResult(
