@@ -75,6 +75,17 @@ def _address_space_limit(megabytes: int) -> Callable[[], None]:
     return apply
 
 
+# FIDELITY platform.instance-hardware DIFFERS: instance types do not change the hardware
+#   local: ml.m5.large and ml.c5.2xlarge both run on your CPU, one process per instance.
+#   why: one laptop has one CPU; the instance type still decides quotas and the meter's price.
+#   notice: on AWS the instance type also decides how fast your model answers.
+# FIDELITY platform.speed DIFFERS: faster, not slower
+#   local: an endpoint is InService in seconds; a cold start is a real process start plus model
+#     load on your machine.
+#   why: nothing is provisioned: no instance to boot, no image to pull, no model to download
+#     over a network.
+#   notice: on AWS an endpoint takes minutes to be InService and cold starts take longer; ratios
+#     (cold vs warm, one vs many instances) carry over, absolute times do not.
 def start_worker(
     model_dir: Path, environment: dict[str, str], memory_limit_mb: int | None = None
 ) -> Worker:
