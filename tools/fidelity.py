@@ -60,6 +60,7 @@ AREAS = {
     "batch-data": "Batch data: splitting, joining, filtering, assembling",
     "cost": "Cost",
     "services": "The other AWS services",
+    "auth": "Signed requests",
 }
 
 HEADER = re.compile(
