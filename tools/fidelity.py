@@ -18,7 +18,8 @@ A marker is a comment block in ``utils/local_sagemaker``::
 * ``DIFFERS`` means the local SageMaker deliberately does something else (``why`` and
   ``notice`` required);
 * fields: ``local`` (required: what happens here), ``source``, ``why``, ``notice``. A field goes
-  on over the following comment lines until the next field or the end of the block.
+  on over the following comment lines until the next field or the end of the block. A link to a
+  document in ``docs/`` is written from the repository root (``[endpoint](docs/glossary.md#endpoint)``).
 
 The word UNCONFIRMED may appear in the emulator's code only in a marker header, so every open
 question is in the registry. Usage::
@@ -174,6 +175,12 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _relative_links(text: str, docs: str) -> str:
+    """Marker text links to ``docs/...`` from the repository root; ``docs`` is that folder as
+    seen from where the text goes (``""`` inside docs/, ``"../docs/"`` from notebooks/)."""
+    return text.replace("](docs/", "](" + docs)
+
+
 def render_registry(markers: list[Marker]) -> str:
     """The text of docs/fidelity.md."""
     counts = {s: sum(m.status == s for m in markers) for s in STATUSES}
@@ -210,14 +217,15 @@ def render_registry(markers: list[Marker]) -> str:
         out += ["", f"## {heading}"]
         for m in entries:
             out += ["", f"### `{m.id}`: {m.title}", "", f"*{m.status.lower()}*", ""]
-            out.append(f"- **Local:** {m.fields['local']}")
-            if m.fields.get("source"):
-                out.append(f"- **Source:** {m.fields['source']}")
-            if m.fields.get("why"):
+            field = {name: _relative_links(text, "") for name, text in m.fields.items()}
+            out.append(f"- **Local:** {field['local']}")
+            if field.get("source"):
+                out.append(f"- **Source:** {field['source']}")
+            if field.get("why"):
                 label = "Why it differs" if m.status == "DIFFERS" else "Why this choice"
-                out.append(f"- **{label}:** {m.fields['why']}")
-            if m.fields.get("notice"):
-                out.append(f"- **How you would notice:** {m.fields['notice']}")
+                out.append(f"- **{label}:** {field['why']}")
+            if field.get("notice"):
+                out.append(f"- **How you would notice:** {field['notice']}")
             out.append(f"- **Code:** `{m.path}`")
     return "\n".join(out) + "\n"
 

@@ -210,11 +210,11 @@ class Gateway:
         if call is not None and not call.served:
             return _respond(start_response, *unimplemented.not_implemented(call, new_request_id()))
         # FIDELITY services.iam-not-enforced DIFFERS: IAM is not enforced
-        #   local: any role works and no call is denied for lack of a permission.
-        #   why: there is no account to grant permissions in; moto stores IAM resources but does
-        #     not evaluate policies.
-        #   notice: on AWS the execution role needs permissions (reading the model from S3,
-        #     writing logs, ...) and a call without one fails with AccessDenied.
+        #   local: Any role works and no call is denied for lack of a permission.
+        #   why: there is no account to grant permissions in; moto stores IAM resources but does not
+        #     evaluate policies.
+        #   notice: On AWS the execution role needs permissions (reading the model from S3, writing
+        #     logs, ...) and a call without one fails with AccessDenied.
         try:
             response: Iterable[bytes] = self.moto(environ, start_response)
         except NotImplementedError:

@@ -294,13 +294,13 @@ def _match_rest(model: ServiceModel, method: str, path: str, query: str) -> str 
 
 def not_implemented(call: Call, request_id: str) -> Answer:
     """The 400 a client gets for an operation the local SageMaker does not implement."""
-    # FIDELITY services.unimplemented-operations DIFFERS: operations the local SageMaker does not implement
-    #   local: the call answers HTTP 400 in its service's protocol (UnknownOperationException,
-    #     InvalidAction, or S3's NotImplemented) with "The local SageMaker does not implement
-    #     <service> <operation> yet."
+    # FIDELITY services.unimplemented-operations DIFFERS: not every AWS call is implemented
+    #   local: A call the local SageMaker does not implement answers HTTP 400 in its service's own
+    #     format (UnknownOperationException, InvalidAction, or S3's NotImplemented) with "The local
+    #     SageMaker does not implement <service> <operation> yet."
     #   why: the local SageMaker implements what the tutorial uses; moto serves much of the other
-    #     services, not all of it.
-    #   notice: on AWS the call works (given the permissions).
+    #     services, not all of them.
+    #   notice: On AWS the call works, given the permissions.
     message = f"The local SageMaker does not implement {call.label} yet."
     return error(call, CODES[call.protocol], message, 400, request_id)
 

@@ -116,12 +116,12 @@ MESSAGES: dict[str, str] = {
         "S3DataType AugmentedManifestFile is not supported for transform jobs. Use S3Prefix or "
         "ManifestFile."
     ),
-    # FIDELITY transform.converse-data-type DIFFERS: S3DataType Converse
-    #   local: refused: "S3DataType Converse is not implemented by the local SageMaker. Use
-    #     S3Prefix or ManifestFile."
-    #   why: the tutorial's batch jobs read CSV objects; the Converse format is for large
-    #     language models.
-    #   notice: on AWS a job with S3DataType Converse runs.
+    # FIDELITY transform.converse-data-type DIFFERS: S3DataType Converse is not implemented
+    #   local: A transform job with it is refused: "S3DataType Converse is not implemented by the
+    #     local SageMaker. Use S3Prefix or ManifestFile."
+    #   why: the tutorial's batch jobs read CSV objects; the Converse format is for large language
+    #     models.
+    #   notice: On AWS such a job runs.
     "converse": (
         "S3DataType Converse is not implemented by the local SageMaker. Use S3Prefix or "
         "ManifestFile."
