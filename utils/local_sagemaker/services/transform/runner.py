@@ -352,8 +352,12 @@ class TransformRunner:
         # The job name plays the variant. AWS names a transform instance's container stream
         # "<job>/<instance id>-<epoch timestamp>" and puts the job's own "[sagemaker logs]" lines
         # in "<that>/data-log" ("CloudWatch Logs for Amazon SageMaker AI",
-        # docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html). The epoch is taken
-        # once per job here; whether AWS's is the instance's start time is UNCONFIRMED.
+        # docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+        # FIDELITY transform.log-stream-epoch UNCONFIRMED: the epoch in a transform instance's log stream name
+        #   local: one timestamp per job, taken when its instances start.
+        #   why: the developer guide shows the form <job>/<instance id>-<epoch>; which moment the
+        #     epoch marks is not stated.
+        #   notice: on AWS each instance's stream may carry its own start time.
         stream_template = "{variant}/{instance_id}-" + str(int(time.time()))
         fleet = InstanceFleet(self.spec.name, self.spec.instance_type, model_dir, env)
         self.ctx.ensure_log_stream(LOG_GROUP, None)
