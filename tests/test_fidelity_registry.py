@@ -1,8 +1,8 @@
 """The fidelity registry stays in step with the FIDELITY markers in the local SageMaker's code.
 
-``docs/fidelity.md`` is generated from the markers by ``tools/fidelity.py``; these tests fail when
-it is stale, when a marker is incomplete, or when the word UNCONFIRMED appears in the code outside
-a marker.
+``docs/fidelity.md`` and notebook 00's "where it differs from AWS" section are generated from the
+markers by ``tools/fidelity.py``; these tests fail when either is stale, when a marker is
+incomplete, or when the word UNCONFIRMED appears in the code outside a marker.
 """
 
 from __future__ import annotations
@@ -94,3 +94,10 @@ def test_docs_fidelity_md_is_generated_from_the_markers():
     expected = fidelity.render_registry(fidelity.collect())
     actual = fidelity.REGISTRY.read_text(encoding="utf-8")
     assert actual == expected, "docs/fidelity.md is stale: run python tools/fidelity.py --write"
+
+
+def test_notebook_00_shows_the_registry():
+    expected = fidelity.render_notebook_section(fidelity.collect())
+    assert fidelity.notebook_section()[2] == expected, (
+        "notebook 00's fidelity section is stale: run python tools/fidelity.py --write"
+    )

@@ -161,7 +161,7 @@ class _Handler(KeepAliveHandler):
     access_log = staticmethod(access_log.info)
 
 
-# FIDELITY platform.no-containers DIFFERS: no containers
+# FIDELITY platform.containers DIFFERS: no containers
 #   local: Your `code/inference.py` runs in a worker process with this project's Python and
 #     libraries, emulating the serving stack of AWS's scikit-learn container. The image URI you
 #     pass is recorded, not pulled, and other frameworks' containers are not emulated.
