@@ -296,11 +296,21 @@ def test_data_error_is_a_client_error(sm: Any, s3: Any, model: str) -> None:
     assert described["FailureReason"].startswith("ClientError: ")
 
 
-def test_empty_prefix_fails_with_client_error(sm: Any, model: str) -> None:
-    request = job_request(model, f"s3://{BUCKET}/{prefix()}/nothing/", f"s3://{BUCKET}/x")
-    described = run(sm, request)
-    assert described["TransformJobStatus"] == "Failed"
-    assert described["FailureReason"].startswith("ClientError: No S3 objects found under S3 URL")
+def test_an_empty_prefix_is_refused_at_create(sm: Any, model: str) -> None:
+    uri = f"s3://{BUCKET}/{prefix()}/nothing/"
+    request = job_request(model, uri, f"s3://{BUCKET}/x")
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        sm.create_transform_job(**request)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == (
+        f'No S3 objects found under S3 URL "{uri}" given in input data source. Please ensure '
+        "that the bucket exists in the selected region (us-east-1), that objects exist under "
+        f'that S3 prefix, and that the role "{ROLE}" has "s3:ListBucket" permissions on bucket '
+        f'"{BUCKET}".'
+    )
+    with pytest.raises(botocore.exceptions.ClientError, match="Could not find requested job"):
+        sm.describe_transform_job(TransformJobName=request["TransformJobName"])
 
 
 def test_stop_keeps_no_output(sm: Any, s3: Any, slow_model: str) -> None:
@@ -397,8 +407,10 @@ def test_validation_comes_from_the_transform_library(sm: Any, model: str) -> Non
 
 
 def test_role_is_not_needed_but_tags_are_kept(sm: Any, s3: Any, model: str) -> None:
+    p = prefix()
+    s3.put_object(Bucket=BUCKET, Key=f"{p}/a.csv", Body=b"1,2\n")
     request = job_request(
-        model, f"s3://{BUCKET}/{prefix()}/", f"s3://{BUCKET}/out", Tags=[{"Key": "k", "Value": "v"}]
+        model, f"s3://{BUCKET}/{p}/", f"s3://{BUCKET}/{p}-out", Tags=[{"Key": "k", "Value": "v"}]
     )
     arn = sm.create_transform_job(**request)["TransformJobArn"]
     assert sm.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "k", "Value": "v"}]

@@ -57,6 +57,13 @@ def scikit_learn_version_for_image(image: str | None) -> str | None:
     return None
 
 
+# FIDELITY container.library-versions DIFFERS: the image's scikit-learn is reported, not installed
+#   local: A model on a `sagemaker-scikit-learn` image sees that image's scikit-learn version
+#     (`sklearn.__version__`, `importlib.metadata`) while this project's scikit-learn runs it.
+#   why: one environment cannot hold every image's scikit-learn; a version check in
+#     code/inference.py, and scikit-learn's InconsistentVersionWarning, are what the lessons show.
+#   notice: A model that would crash inside an older scikit-learn, rather than fail its version
+#     check, loads here; on AWS it fails.
 def emulate_image_libraries(image: str | None = None) -> str | None:
     """Make the user code see the image's scikit-learn; returns the version emulated, if any.
 

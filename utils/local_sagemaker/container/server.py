@@ -161,6 +161,14 @@ class _Handler(KeepAliveHandler):
     access_log = staticmethod(access_log.info)
 
 
+# FIDELITY platform.containers DIFFERS: no containers
+#   local: Your `code/inference.py` runs in a worker process with this project's Python and
+#     libraries, emulating the serving stack of AWS's scikit-learn container. The image URI you
+#     pass is recorded, not pulled, and other frameworks' containers are not emulated.
+#   why: the tutorial must run without Docker or an AWS account; what the lessons teach is the
+#     scikit-learn container's behaviour (handlers, defaults, errors, logs).
+#   notice: On AWS the image's own Python and libraries run your code, so it must import and
+#     load there too; setup() checks that scikit-learn and numpy match the image.
 def main() -> None:
     """Start one instance and serve until the gateway stops it."""
     logging.basicConfig(

@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# FIDELITY platform.one-account DIFFERS: one account, one region
+#   local: Account `123456789012` (moto's default) and region `us-east-1`.
+#   why: the ARNs moto mints (logs, IAM, SNS) and the local SageMaker's must agree, as on AWS.
+#   notice: On AWS ARNs, bucket names and log links carry your account ID and your region.
 #: Dummy account. It is moto's default account, so ARNs minted by moto (logs, IAM, SNS) and by our
 #: SageMaker agree, as they would on AWS.
 ACCOUNT_ID = "123456789012"

@@ -70,9 +70,13 @@ PAYLOAD_LITERALS = frozenset(
 )
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
-#: Requests more than this far from the local clock are refused. AWS's documented rule (the
-#: ``RequestExpired`` entry of every service's Common Errors page), and what S3, STS and IAM
-#: answer; a few AWS JSON services allow only 5 minutes (UNCONFIRMED for SageMaker itself).
+# FIDELITY auth.clock-skew UNCONFIRMED: how far a request's time may be from the clock
+#   local: 15 minutes, for every service.
+#   source: AWS's documented rule (the RequestExpired entry of every service's Common Errors
+#     page), and what S3, STS and IAM answer.
+#   why: a few AWS JSON services allow only 5 minutes; SageMaker's own limit is not on record.
+#   notice: a request 5 to 15 minutes off may be refused by SageMaker on AWS.
+#: Requests more than this far from the local clock are refused.
 MAX_SKEW = timedelta(minutes=15)
 #: The longest ``X-Amz-Expires`` S3 accepts: 7 days.
 MAX_PRESIGNED_SECONDS = 604_800
@@ -421,8 +425,11 @@ class Verifier:
             if name not in fields:
                 raise Refusal(Reason.POST_FIELD, "missing", field=_post_field_title(name))
         if fields["x-amz-algorithm"] != ALGORITHM:
-            # UNCONFIRMED: S3's text for another algorithm in a POST form; the query-string
-            # form's text (Amazon S3 API reference, "Authenticating requests: query parameters").
+            # FIDELITY auth.s3-post-algorithm UNCONFIRMED: another algorithm than AWS4-HMAC-SHA256 in an S3 POST form
+            #   local: the text S3 gives for the query-string form (Amazon S3 API reference,
+            #     "Authenticating requests: query parameters").
+            #   why: S3's text for the POST form is not on record.
+            #   notice: the message wording can differ on AWS.
             raise Refusal(Reason.POST_FIELD, "algorithm", field="X-Amz-Algorithm")
         scope = _parse_scope(fields["x-amz-credential"], fields["x-amz-credential"], post=True)
         secret = self._secret(scope.access_key)

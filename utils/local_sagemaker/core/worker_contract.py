@@ -7,6 +7,9 @@ stdout line; everything else it prints is the container log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 #: The worker's module, run with ``python -m``.
 WORKER_MODULE = "utils.local_sagemaker.container.server"
 
@@ -18,3 +21,17 @@ WORKER_PORT_ENV = "LOCAL_SAGEMAKER_WORKER_PORT"
 
 #: The model container's ``Image``: it decides which scikit-learn the user code sees.
 IMAGE_ENV = "LOCAL_SAGEMAKER_IMAGE"
+
+
+def container_environment(
+    base: Mapping[str, str], container: Mapping[str, Any], extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """A model container's environment, the same for endpoint and transform instances.
+
+    ``base`` (how a worker reaches the local AWS services), then the model's ``Environment``,
+    then ``extra`` (a transform job's own Environment and batch variables), and the ``Image``,
+    which decides the libraries the user code sees.
+    """
+    env = {**base, **(container.get("Environment") or {}), **(extra or {})}
+    env[IMAGE_ENV] = container.get("Image") or ""
+    return env

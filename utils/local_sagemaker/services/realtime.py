@@ -30,8 +30,14 @@ class Runtime:
 
     def _route(self, endpoint_name: str, target_variant: str | None) -> EndpointFleet:
         endpoint = self.registry.endpoint_for_invoke(endpoint_name)
-        # UNCONFIRMED: an endpoint that is not (yet, or any more) serving answers like an
-        # unknown one. During Updating the old fleet keeps serving, as on AWS.
+        # FIDELITY runtime.not-serving UNCONFIRMED: invoking an endpoint that exists but is not serving
+        #   local: an endpoint that is Creating, Failed or Deleting answers like an unknown one,
+        #     ValidationError "Endpoint <name> of account <account> not found."; while Updating
+        #     the old instances keep serving.
+        #   why: only the unknown-endpoint text is on record (amazon-sagemaker-examples#293); an
+        #     endpoint without running instances has nothing to route to.
+        #   notice: the message can differ on AWS for an endpoint that exists but is not
+        #     InService.
         if endpoint is None or endpoint.status not in ("InService", "Updating"):
             raise endpoint_not_found(endpoint_name)
         deployment = endpoint.deployment
@@ -43,7 +49,10 @@ class Runtime:
             for fleet in fleets:
                 if fleet.name == target_variant:
                     return fleet
-            # UNCONFIRMED wording.
+            # FIDELITY runtime.unknown-target-variant UNCONFIRMED: a TargetVariant the endpoint does not have
+            #   local: ValidationError "Variant <variant> does not exist for endpoint <name>."
+            #   why: AWS's sentence is not on record; this one names both.
+            #   notice: the message wording can differ on AWS.
             raise AwsError(
                 "ValidationError",
                 f"Variant {target_variant} does not exist for endpoint {endpoint_name}.",

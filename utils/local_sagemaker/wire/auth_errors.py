@@ -12,8 +12,8 @@ the message AWS would show:
 * ``rest-json`` (the SageMaker runtime, and the local ``/_local`` routes): the code in
   ``x-amzn-ErrorType``, ``{"message": ...}`` in the body.
 
-Where a text or status is not on record for a service, the choice and its source are marked
-UNCONFIRMED beside it. Sources: S3's texts are those of the SigV4 and POST pages of the Amazon S3
+Where a text or status is not on record for a service, a FIDELITY marker beside it gives the
+choice and its source (``docs/fidelity.md``, "Signed requests"). Sources: S3's texts are those of the SigV4 and POST pages of the Amazon S3
 API reference and of S3 itself (as recorded by S3-compatible servers that test against it); the
 other services' texts are what AWS returns to the SDKs (quoted in SDK and tool issue threads):
 ``UnrecognizedClientException`` / ``InvalidClientTokenId`` "The security token included in the
@@ -186,8 +186,12 @@ def error_response(
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         query_code = _QUERY_CODES.get(error.code)
         if query_code and target.startswith(QUERY_COMPATIBLE_TARGETS):
-            # UNCONFIRMED: the query code AWS pairs with each auth error of these services; the
-            # botocore models promise query-protocol codes, and these are the query ones.
+            # FIDELITY auth.query-compatible-codes UNCONFIRMED: x-amzn-query-error on refused CloudWatch and SQS calls
+            #   local: the header names the query protocol's code for each refusal
+            #     (InvalidClientTokenId, SignatureDoesNotMatch, ...), then ";Sender".
+            #   why: the botocore models mark these services query compatible, which promises a
+            #     query-protocol code; these are the query codes of the same refusals.
+            #   notice: a client that reads the query code may see another one on AWS.
             headers.append(("x-amzn-query-error", f"{query_code};Sender"))
         body = json.dumps({"__type": error.code, "message": error.message}).encode()
     else:
@@ -388,7 +392,11 @@ def _s3_malformed(refusal: Refusal) -> AwsAuthError:
             "the authorization header requires three components: Credential, SignedHeaders, "
             "and Signature."
         ),
-        # UNCONFIRMED: S3's text for a component without "=" (the one S3-compatible servers use).
+        # FIDELITY auth.s3-malformed-component UNCONFIRMED: an S3 Authorization component without "="
+        #   local: AuthorizationHeaderMalformed 'The authorization header is malformed; the
+        #     authorization component "<component>" is malformed.'
+        #   why: the text S3-compatible servers that test against S3 use.
+        #   notice: the message wording can differ on AWS.
         "component": f'the authorization component "{d.get("component")}" is malformed.',
         "credential": (
             'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/'
@@ -410,8 +418,10 @@ def _s3_malformed(refusal: Refusal) -> AwsAuthError:
             "Error parsing the X-Amz-Credential parameter; " + detail,
         )
     if form == "post":
-        # UNCONFIRMED: S3's code for a malformed x-amz-credential form field; InvalidArgument
-        # with the header's wording, as S3-compatible servers answer.
+        # FIDELITY auth.s3-post-credential UNCONFIRMED: a malformed x-amz-credential field in an S3 POST form
+        #   local: InvalidArgument (400) with the header form's wording.
+        #   why: the answer S3-compatible servers give; S3's own is not on record.
+        #   notice: the code or wording can differ on AWS.
         return AwsAuthError("InvalidArgument", 400, detail)
     return AwsAuthError(
         "AuthorizationHeaderMalformed", 400, "The authorization header is malformed; " + detail
@@ -426,10 +436,14 @@ def _service_error(refusal: Refusal, protocol: str) -> AwsAuthError:
     r, d = refusal.reason, refusal.details
     query = protocol == QUERY
     rest = protocol == REST_JSON
-    # UNCONFIRMED statuses: SageMaker's control plane answers an unknown key with HTTP 400
-    # (aws/amazon-sagemaker-operator-for-k8s#99), the runtime a missing token with 403
-    # (aws/amazon-sagemaker-examples#290); the runtime's other refusals take 403 like other
-    # REST-JSON front ends, the JSON services' 400 like other JSON 1.x services.
+    # FIDELITY auth.refusal-statuses UNCONFIRMED: HTTP statuses of refused requests outside S3
+    #   local: 403 for the query services and the SageMaker runtime, 400 for the JSON services.
+    #   source: SageMaker's control plane answers an unknown key with 400
+    #     (aws/amazon-sagemaker-operator-for-k8s#99), the runtime a missing token with 403
+    #     (aws/amazon-sagemaker-examples#290), and a wrongly scoped signature with 403 (a user's
+    #     InvokeEndpoint report quoting "status code: 403").
+    #   why: the other cases follow their protocol's front ends (REST-JSON 403, JSON 1.x 400).
+    #   notice: a refused call's HTTP status can differ on AWS; its code and text are the same.
     status = 403 if (query or rest) else 400
 
     def named(json_code: str, query_code: str) -> str:
@@ -440,7 +454,11 @@ def _service_error(refusal: Refusal, protocol: str) -> AwsAuthError:
             return AwsAuthError(
                 "MissingAuthenticationToken", 403, "Request is missing Authentication Token"
             )
-        # UNCONFIRMED for the JSON services: the runtime's text and status.
+        # FIDELITY auth.json-missing-token UNCONFIRMED: an unsigned call to a JSON service
+        #   local: MissingAuthenticationTokenException (403) "Missing Authentication Token", the
+        #     SageMaker runtime's answer (aws/amazon-sagemaker-examples#290).
+        #   why: the JSON services' own answer is not on record; the runtime's is.
+        #   notice: the code or text can differ on AWS for the control plane, Logs and SQS.
         return AwsAuthError(
             "MissingAuthenticationTokenException", 403, "Missing Authentication Token"
         )
@@ -465,7 +483,11 @@ def _service_error(refusal: Refusal, protocol: str) -> AwsAuthError:
             named("InvalidSignatureException", "SignatureDoesNotMatch"), status, _time_text(refusal)
         )
     if r == Reason.SCOPE_DATE:
-        # UNCONFIRMED: the wording AWS's front ends use for this case.
+        # FIDELITY auth.scope-date CONFIRMED: a credential scope whose date is not the request's
+        #   local: "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date
+        #     from HTTP: '<scope date>' != '<date>', from '<timestamp>'."
+        #   source: the IAM user guide's SigV4 troubleshooting page, and AWS JSON services'
+        #     answers quoted in SDK test suites.
         timestamp = d["timestamp"]
         return AwsAuthError(
             named("InvalidSignatureException", "SignatureDoesNotMatch"),
@@ -474,7 +496,11 @@ def _service_error(refusal: Refusal, protocol: str) -> AwsAuthError:
             f"HTTP: '{d['scope_date']}' != '{timestamp[:8]}', from '{timestamp}'.",
         )
     if r == Reason.WRONG_SERVICE:
-        # UNCONFIRMED wording (the one AWS's front ends use).
+        # FIDELITY auth.wrong-service CONFIRMED: a request signed for another service
+        #   local: "Credential should be scoped to correct service: '<service>'. "
+        #   source: a user's InvokeEndpoint report quotes "InvalidSignatureException: Credential
+        #     should be scoped to correct service: 'sagemaker'." (status 403); the same text is
+        #     quoted for Bedrock and API Gateway.
         return AwsAuthError(
             named("InvalidSignatureException", "SignatureDoesNotMatch"),
             status,
@@ -505,8 +531,14 @@ def _time_text(refusal: Refusal) -> str:
 
 
 def _incomplete_text(refusal: Refusal) -> str:
-    """``IncompleteSignature``: the form of the signature is wrong (UNCONFIRMED wordings except
-    the first two, which AWS's front ends give for missing components and a missing date)."""
+    """``IncompleteSignature``: the form of the signature is wrong."""
+    # FIDELITY auth.incomplete-signature UNCONFIRMED: texts for a malformed Authorization header
+    #   local: IncompleteSignature texts naming what is wrong (a bad date, a credential without
+    #     five parts, a wrong terminator, ...).
+    #   source: the first two (missing components, missing date) are the ones AWS's front ends
+    #     give.
+    #   why: the others follow their form; AWS's are not on record.
+    #   notice: the message wording can differ on AWS.
     r, d = refusal.reason, refusal.details
     header = d.get("header") or d.get("value") or ""
     if r == Reason.MALFORMED and refusal.message == "components":

@@ -30,10 +30,11 @@ def handle(control: ControlPlane, target: str, body: bytes) -> tuple[int, bytes]
                 raise AwsError(
                     "UnknownOperationException", f"Unknown operation {operation or target!r}."
                 )
-            # A real SageMaker operation this emulator does not offer: say so plainly.
+            # A real SageMaker operation this emulator does not offer: say so plainly, in the
+            # words every unimplemented call gets (.unimplemented).
             raise AwsError(
                 "UnknownOperationException",
-                f"The local SageMaker does not implement {operation} yet.",
+                f"The local SageMaker does not implement SageMaker {operation} yet.",
             )
         try:
             params = json.loads(body or b"{}")

@@ -239,6 +239,11 @@ def _terminate_group(pid: int, timeout: float = STOP_TIMEOUT) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+# FIDELITY platform.state-in-memory DIFFERS: nothing persists
+#   local: Resources live in the local SageMaker's memory; `stop` forgets them all.
+#   why: the tutorial's resources are short-lived and every notebook cleans up after itself.
+#   notice: On AWS endpoints, models, jobs and S3 objects stay, and endpoints cost money, until
+#     you delete them.
 def stop() -> bool:
     """Stop the local SageMaker and all its workers. Returns False if nothing was running."""
     with _lock():

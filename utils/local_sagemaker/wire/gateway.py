@@ -4,11 +4,13 @@
 * ``POST /endpoints/{name}/invocations`` and ``/async-invocations`` -> the runtime
   (:mod:`.runtime_routes`);
 * any other request signed for the ``sagemaker`` service -> our "not implemented" answer (never
-  moto's SageMaker, which is only a record store);
+  moto's SageMaker, which is only a record store; :mod:`.unimplemented`);
 * ``/_local/*`` -> private routes (:mod:`.local_routes`);
 * everything else -> moto's server app, in-process (S3, STS, IAM, CloudWatch Logs and metrics,
-  Application Auto Scaling, SNS). moto picks the service from the SigV4 credential scope in the
-  ``Authorization`` header, so boto3 pointed at this single URL reaches the right backend.
+  Application Auto Scaling, SNS, SQS). moto picks the service from the SigV4 credential scope in
+  the ``Authorization`` header, so boto3 pointed at this single URL reaches the right backend. An
+  operation moto does not implement gets an AWS error in its service's protocol that names it
+  (:mod:`.unimplemented`), never a bare 500.
 
 Our own services reach moto the same way any client does: boto3 clients on this gateway's URL.
 Every service gets what it needs through its constructor, here and only here (ARCHITECTURE.md,
@@ -42,7 +44,7 @@ from ..services.telemetry.data_points import MetricSink
 from ..services.telemetry.invocation_metrics import MetricsPublisher
 from ..services.telemetry.logs import LogShipper
 from ..services.transform.jobs import TransformJobs
-from . import control_api, iam_routes
+from . import control_api, iam_routes, unimplemented
 from .call_log import CallLog
 from .control_plane import ControlPlane
 from .local_routes import LocalRoutes
@@ -182,16 +184,63 @@ class Gateway:
                 answer = iam_routes.simulate_principal_policy(self.client("iam"), form)
                 return _respond(start_response, *answer)
         if service == "sagemaker":
-            return _respond(
-                start_response,
-                404,
-                [
-                    ("Content-Type", "application/json"),
-                    ("x-amzn-ErrorType", "UnknownOperationException"),
-                ],
-                json.dumps({"message": f"The local SageMaker does not serve {path} yet."}).encode(),
-            )
-        response: Iterable[bytes] = self.moto(environ, start_response)
+            return self._unserved_sagemaker(environ, start_response, path)
+        return self._moto(environ, start_response, service)
+
+    def _unserved_sagemaker(
+        self, environ: dict[str, Any], start_response: StartResponse, path: str
+    ) -> list[bytes]:
+        """A runtime call the local SageMaker does not offer (never moto's SageMaker)."""
+        body: bytes = environ["wsgi.input"].read()
+        call = unimplemented.identify(
+            "sagemaker", environ.get("REQUEST_METHOD", ""), path, "", _headers(environ), body
+        )
+        if call is not None and call.operation is not None:
+            return _respond(start_response, *unimplemented.not_implemented(call, new_request_id()))
+        return _respond(
+            start_response,
+            404,
+            [
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", "UnknownOperationException"),
+            ],
+            json.dumps({"message": f"The local SageMaker does not serve {path} yet."}).encode(),
+        )
+
+    def _moto(
+        self, environ: dict[str, Any], start_response: StartResponse, service: str | None
+    ) -> Iterable[bytes]:
+        """Hand a request to moto; a call nobody implements gets an AWS error naming it."""
+        body: bytes = environ["wsgi.input"].read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        call = unimplemented.identify(
+            service,
+            environ.get("REQUEST_METHOD", ""),
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            _headers(environ),
+            body,
+        )
+        if call is not None and not call.served:
+            return _respond(start_response, *unimplemented.not_implemented(call, new_request_id()))
+        # FIDELITY services.iam-not-enforced DIFFERS: IAM is not enforced
+        #   local: Any role works and no call is denied for lack of a permission.
+        #   why: there is no account to grant permissions in; moto stores IAM resources but does not
+        #     evaluate policies.
+        #   notice: On AWS the execution role needs permissions (reading the model from S3, writing
+        #     logs, ...) and a call without one fails with AccessDenied.
+        try:
+            response: Iterable[bytes] = self.moto(environ, start_response)
+        except NotImplementedError:
+            if call is None:
+                raise
+            return _respond(start_response, *unimplemented.not_implemented(call, new_request_id()))
+        except Exception as exc:
+            if call is None:
+                raise
+            detail = f"{type(exc).__name__}: {exc}"
+            answer = unimplemented.internal_failure(call, detail, new_request_id())
+            return _respond(start_response, *answer)
         return response
 
     def _control_plane(
@@ -219,6 +268,18 @@ class Gateway:
         self.logs.flush(timeout=3.0)
         self.metrics.flush(timeout=3.0)
         self.metric_sink.flush(timeout=3.0)
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers, lower-case names (WSGI keeps Content-Type apart)."""
+    headers = {
+        key[5:].lower().replace("_", "-"): str(value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = str(environ["CONTENT_TYPE"])
+    return headers
 
 
 def _respond(

@@ -97,8 +97,13 @@ class RuntimeRoutes:
         def serve() -> Response:
             body, fits = read_body(environ, MAX_INVOKE_BODY_BYTES)
             if not fits:
-                # UNCONFIRMED: today's text for an oversize real-time request is not on record;
-                # we use the serverless one (sagemaker-python-sdk#4271), which is current.
+                # FIDELITY runtime.oversize-request UNCONFIRMED: a real-time request body over 6 MB
+                #   local: ValidationError "Request <request id> has oversize body."
+                #   source: aws/sagemaker-python-sdk#4271 quotes this text for a serverless
+                #     endpoint (2023); in 2018 real-time endpoints answered 413 "HTTP content
+                #     length exceeded 5246976 bytes." (aws/sagemaker-python-sdk#171).
+                #   why: the newer text comes from the runtime front end both kinds share.
+                #   notice: the error (and its HTTP status) can differ on AWS.
                 raise AwsError("ValidationError", f"Request {request_id} has oversize body.")
             headers = {
                 "Content-Type": environ.get("CONTENT_TYPE") or None,

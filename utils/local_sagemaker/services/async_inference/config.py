@@ -1,8 +1,8 @@
 """An asynchronous endpoint's settings (``AsyncInferenceConfig``) and the checks that use them.
 
 CreateEndpointConfig applies the cross-field rules the botocore model cannot express; the runtime
-refuses InvokeEndpoint on an asynchronous endpoint and InvokeEndpointAsync on any other. The
-texts of those two refusals are UNCONFIRMED (documented choices).
+refuses InvokeEndpoint on an asynchronous endpoint and InvokeEndpointAsync on any other (the
+``async.wrong-invoke`` marker).
 """
 
 from __future__ import annotations
@@ -39,8 +39,11 @@ def check_endpoint_config(request: dict[str, Any]) -> None:
         return
     output = cfg.get("OutputConfig") or {}
     if not output.get("S3OutputPath"):
-        # UNCONFIRMED wording; the model marks S3OutputPath optional but nothing can be written
-        # without it.
+        # FIDELITY async.output-path-required UNCONFIRMED: an AsyncInferenceConfig without S3OutputPath
+        #   local: ValidationException "S3OutputPath must be specified in
+        #     AsyncInferenceConfig.OutputConfig."
+        #   why: the model marks it optional, but a result cannot be written without it.
+        #   notice: AWS may refuse it with other words (or only when a result is written).
         raise validation("S3OutputPath must be specified in AsyncInferenceConfig.OutputConfig.")
     notification = output.get("NotificationConfig") or {}
     for value in notification.get("IncludeInferenceResponseIn") or []:
@@ -55,7 +58,15 @@ def check_endpoint_config(request: dict[str, Any]) -> None:
 
 
 def refuse_sync(endpoint_name: str, config_request: dict[str, Any]) -> None:
-    """InvokeEndpoint on an async endpoint: a ValidationError (UNCONFIRMED text)."""
+    """InvokeEndpoint on an async endpoint: a ValidationError."""
+    # FIDELITY async.wrong-invoke UNCONFIRMED: InvokeEndpoint on an asynchronous endpoint, or the reverse
+    #   local: ValidationError "Endpoint <name> of account <account> is configured for
+    #     asynchronous inference. Use InvokeEndpointAsync to invoke it." (and "... is not
+    #     configured for asynchronous inference. Use InvokeEndpoint to invoke it.").
+    #   source: strands-agents/harness-sdk#1969 reports a ValidationError for InvokeEndpoint on an
+    #     asynchronous endpoint, without its text.
+    #   why: the code is on record, the sentences are ours.
+    #   notice: the message wording can differ on AWS.
     if async_config(config_request) is not None:
         raise AwsError(
             "ValidationError",
@@ -65,7 +76,7 @@ def refuse_sync(endpoint_name: str, config_request: dict[str, Any]) -> None:
 
 
 def not_asynchronous(endpoint_name: str) -> AwsError:
-    """InvokeEndpointAsync on an endpoint without AsyncInferenceConfig (UNCONFIRMED text)."""
+    """InvokeEndpointAsync on an endpoint without AsyncInferenceConfig (``async.wrong-invoke``)."""
     return AwsError(
         "ValidationError",
         f"Endpoint {endpoint_name} of account {ACCOUNT_ID} is not configured for "

@@ -3,8 +3,8 @@
 Success: the container's body goes to ``S3OutputPath/<InferenceId>.out`` (or the request's
 ``S3OutputPathExtension`` / ``Filename``) with the container's Content-Type. Failure (container
 error, timeout, unreadable input, expired TTL): the error text goes to
-``S3FailurePath/<InferenceId>-error.out`` (UNCONFIRMED key formats; with no S3FailurePath the
-error object goes under S3OutputPath); :func:`output_locations` decides both keys.
+``S3FailurePath/<InferenceId>-error.out`` (with no S3FailurePath the error object goes under
+S3OutputPath); :func:`output_locations` decides both keys.
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ def output_locations(
     output_config: dict[str, Any], inference_id: str, params: dict[str, Any]
 ) -> tuple[str, str]:
     """The S3 URIs of a request's result and of its failure text."""
+    # FIDELITY async.result-keys UNCONFIRMED: S3 keys of asynchronous results and failures
+    #   local: <S3OutputPath>/<InferenceId>.out for a result, <S3FailurePath>/<InferenceId>-error.out
+    #     for a failure (under S3OutputPath when there is no S3FailurePath).
+    #   why: the developer guide shows a result named ".../prediction.out" and says the name is
+    #     based on the inference ID; clients read OutputLocation and FailureLocation from the
+    #     response (the SDK does), never build keys.
+    #   notice: the keys can differ on AWS; code that uses the returned locations works on both.
     base = output_config["S3OutputPath"].rstrip("/")
     if params.get("S3OutputPathExtension"):
         base = f"{base}/{params['S3OutputPathExtension'].strip('/')}"

@@ -2,8 +2,8 @@
 
 The message has the documented fields (``invocationStatus``, ``eventName: InferenceResult``,
 ``eventSource: aws:sagemaker``, ``requestParameters``, ``responseParameters``, ``inferenceId``...).
-With ``IncludeInferenceResponseIn``, responses up to 128 KB are embedded (``responseBody``,
-base64; UNCONFIRMED shape). A topic that cannot be reached never breaks the queue.
+With ``IncludeInferenceResponseIn``, responses up to 128 KB are embedded (the
+``async.notification-response`` marker). A topic that cannot be reached never breaks the queue.
 """
 
 from __future__ import annotations
@@ -74,6 +74,11 @@ class Notifier:
             and wanted in (notification.get("IncludeInferenceResponseIn") or [])
             and len(data) <= MAX_NOTIFICATION_RESPONSE
         ):
+            # FIDELITY async.notification-response UNCONFIRMED: the response inside an SNS notification
+            #   local: with IncludeInferenceResponseIn, a response up to 128 KB is added as
+            #     "responseBody": {"content": <base64>, "encoding": "BASE64"}.
+            #   why: the feature (2023-04) is documented, but no public example shows the field.
+            #   notice: a subscriber may find the response under another key on AWS.
             message["responseBody"] = {
                 "content": base64.b64encode(data).decode(),
                 "encoding": "BASE64",

@@ -139,7 +139,10 @@ class AsyncService:
             raise not_asynchronous(name)
         params = request_members(name, headers)
         if bool(params.get("InputLocation")) == bool(body):
-            # UNCONFIRMED wording (the model says InputLocation and Body are mutually exclusive).
+            # FIDELITY async.body-or-location UNCONFIRMED: InvokeEndpointAsync with both or neither of Body and InputLocation
+            #   local: ValidationError "Exactly one of InputLocation and Body must be specified."
+            #   why: the runtime model says the two are mutually exclusive; the sentence is ours.
+            #   notice: the message wording can differ on AWS.
             raise AwsError(
                 "ValidationError",
                 "Exactly one of InputLocation and Body must be specified.",
@@ -209,7 +212,13 @@ class AsyncService:
             content_type = reply.headers.get("Content-Type") or "application/json"
             self.delivery.succeeded(job, output, content_type, reply.body)
         else:
-            # The body AWS writes for a model error is the container's answer (UNCONFIRMED).
+            # FIDELITY async.failure-object UNCONFIRMED: what a failed asynchronous request writes to S3
+            #   local: 'Received server error (<status>) from primary with message "<container
+            #     answer>".' ("client error" for a 4xx), or the timeout or expiry text.
+            #   source: awsdocs/amazon-sagemaker-developer-guide#203 quotes this sentence from an
+            #     asynchronous endpoint's data log.
+            #   why: that the failure object holds the same sentence as the log is our reading.
+            #   notice: the failure object can hold only the container's answer on AWS.
             kind = "server" if reply.status >= 500 else "client"
             self.delivery.failed(
                 job,

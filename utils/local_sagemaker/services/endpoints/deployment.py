@@ -23,7 +23,7 @@ from ...core.messages import (
 )
 from ...core.s3_uri import split_s3_uri
 from ...core.settings import startup_health_timeout
-from ...core.worker_contract import IMAGE_ENV
+from ...core.worker_contract import container_environment
 from ..fleet.instance import HealthCheckFailed
 from ..fleet.instance_fleet import EndpointFleet, InstanceFleet, start_instances
 from ..serverless.config import initial_instances
@@ -124,8 +124,7 @@ class Deployer:
                 container = model.request.get("PrimaryContainer") or model.request["Containers"][0]
                 model_dir = directory / variant["VariantName"] / "model"
                 fetch_model(self.s3_client, container.get("ModelDataUrl"), model_dir)
-                env = {**self.instance_env, **(container.get("Environment") or {})}
-                env[IMAGE_ENV] = container.get("Image") or ""  # the image's libraries
+                env = container_environment(self.instance_env, container)
                 fleets[variant["VariantName"]] = self.fleets.make(
                     variant, model_dir, env, endpoint_name, log_group, tags
                 )

@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Any
 
-from ...core.errors import resource_limit, validation
+from ...core.errors import AwsError, resource_limit, validation
 from ...core.messages import arn, instance_quota_exceeded, log_group_for, ping_failure_reason
 from ...core.settings import max_instances
 from ..async_inference.config import check_endpoint_config as check_async_config
@@ -33,6 +33,20 @@ from ..serverless.config import check_update
 from ..telemetry.logs import LogStreamCreator
 from .deployment import Deployer, DeployFailed, startup_timeout
 from .resources import Deployment, Endpoint, EndpointConfig, Model
+
+# FIDELITY endpoint.in-progress CONFIRMED: changing or deleting an endpoint that is in progress
+#   local: UpdateEndpoint and UpdateEndpointWeightsAndCapacities on an endpoint that is not
+#     InService, and DeleteEndpoint on one that is Creating, Updating, SystemUpdating, RollingBack
+#     or Deleting, answer ValidationException 'Cannot update in-progress endpoint "<arn>".'
+#   source: aws/amazon-sagemaker-operator-for-k8s (an AWS project) recognises DeleteEndpoint's
+#     in-progress error by the prefix "Cannot update in-progress endpoint"; users quote the text
+#     for UpdateEndpointWeightsAndCapacities while Updating and for DeleteEndpoint while Creating;
+#     aws-controllers-k8s/sagemaker-controller waits out exactly these statuses before a change.
+IN_PROGRESS = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+
+
+def in_progress(endpoint: Endpoint) -> AwsError:
+    return validation(f'Cannot update in-progress endpoint "{endpoint.arn}".')
 
 
 class Registry:
@@ -55,7 +69,12 @@ class Registry:
             if name.lower() in self.models:
                 raise validation(f'Cannot create already existing model "{arn("model", name)}".')
             if not request.get("PrimaryContainer") and not request.get("Containers"):
-                # UNCONFIRMED wording; AWS requires one of the two.
+                # FIDELITY endpoint.model-without-container UNCONFIRMED: CreateModel without a container
+                #   local: ValidationException "Either PrimaryContainer or Containers must be
+                #     specified."
+                #   why: the API reference requires one of the two; AWS's sentence is not on
+                #     record, so the text is in the service's plain style.
+                #   notice: the message wording can differ on AWS; the code is the same.
                 raise validation("Either PrimaryContainer or Containers must be specified.")
             stored = {k: v for k, v in request.items() if k != "Tags"}
             model = Model(name, arn("model", name), stored, time.time())
@@ -93,7 +112,12 @@ class Registry:
             for variant in variants:
                 vname = variant["VariantName"]
                 if vname in seen:
-                    # UNCONFIRMED wording.
+                    # FIDELITY endpoint.duplicate-variant-name UNCONFIRMED: two production variants with one name
+                    #   local: ValidationException "Variant name <name> is duplicated in the
+                    #     production variants."
+                    #   why: variant names must be unique within a configuration; AWS's
+                    #     sentence is not on record.
+                    #   notice: the message wording can differ on AWS.
                     raise validation(
                         f"Variant name {vname} is duplicated in the production variants."
                     )
@@ -102,7 +126,13 @@ class Registry:
                 if variant.get("ServerlessConfig"):
                     continue  # checked by check_serverless_config
                 if not variant.get("InstanceType") or not variant.get("InitialInstanceCount"):
-                    # UNCONFIRMED wording.
+                    # FIDELITY endpoint.variant-needs-instances UNCONFIRMED: a variant with neither instances nor ServerlessConfig
+                    #   local: ValidationException "InstanceType and InitialInstanceCount are
+                    #     required for production variant <name>."
+                    #   why: the model makes both optional because serverless variants omit
+                    #     them, but a real-time variant cannot run without them; AWS's sentence
+                    #     is not on record.
+                    #   notice: the message wording can differ on AWS.
                     raise validation(
                         f"InstanceType and InitialInstanceCount are required for production "
                         f"variant {vname}."
@@ -232,8 +262,7 @@ class Registry:
         with self.lock:
             endpoint = self.get_endpoint(name)
             if endpoint.status != "InService":
-                # UNCONFIRMED wording (AWS refuses updates unless the endpoint is InService).
-                raise validation(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+                raise in_progress(endpoint)
             cfg = self.get_endpoint_config(request["EndpointConfigName"])
             models = {v["VariantName"]: self.get_model(v["ModelName"]) for v in cfg.variants}
             old = endpoint.deployment
@@ -263,8 +292,11 @@ class Registry:
         try:
             new = self.deployer.build(endpoint.name, cfg, models, self.tags.get(endpoint.arn))
         except DeployFailed as failure:
-            # UNCONFIRMED: AWS rolls back to the previous config; the endpoint stays InService on
-            # the old fleet and FailureReason explains why the update failed.
+            # FIDELITY endpoint.update-failure CONFIRMED: an UpdateEndpoint whose new configuration fails
+            #   local: the endpoint goes back to InService on the old instances, with a
+            #     FailureReason saying why the update failed; the next update clears it.
+            #   source: aws-controllers-k8s/sagemaker-controller#7 ("If an update fails, the
+            #     endpoint goes back to InService state with a FailureReason about the error").
             self._finish(endpoint, generation, "InService", failure.reason)
             return
         with self.lock:
@@ -285,12 +317,17 @@ class Registry:
         with self.lock:
             endpoint = self.get_endpoint(name)
             if endpoint.status != "InService" or endpoint.deployment is None:
-                raise validation(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+                raise in_progress(endpoint)
             fleets = endpoint.deployment.fleets
             changes = request["DesiredWeightsAndCapacities"]
             for change in changes:
                 if change["VariantName"] not in fleets:
-                    # UNCONFIRMED wording.
+                    # FIDELITY endpoint.unknown-variant-in-weights UNCONFIRMED: changing weights of a variant the endpoint lacks
+                    #   local: ValidationException "The variant name(s) [<name>] is/are not present
+                    #     in the current configuration of endpoint "<arn>"."
+                    #   why: AWS's sentence is not on record; this one names the variant and the
+                    #     endpoint.
+                    #   notice: the message wording can differ on AWS.
                     raise validation(
                         f"The variant name(s) [{change['VariantName']}] is/are not present in "
                         f'the current configuration of endpoint "{endpoint.arn}".'
@@ -376,9 +413,8 @@ class Registry:
     def delete_endpoint(self, name: str) -> None:
         with self.lock:
             endpoint = self.get_endpoint(name)
-            if endpoint.status == "Deleting":
-                # UNCONFIRMED wording.
-                raise validation(f'Cannot delete in-progress endpoint "{endpoint.arn}".')
+            if endpoint.status in IN_PROGRESS:
+                raise in_progress(endpoint)
             endpoint.status = "Deleting"
             endpoint.generation += 1
             endpoint.last_modified_time = time.time()
@@ -416,7 +452,11 @@ class Registry:
     def _tags_for(self, resource_arn: str) -> list[dict[str, str]]:
         tags = self.tags.get(resource_arn)
         if tags is None:
-            # UNCONFIRMED wording for a tag call on an ARN that names no resource.
+            # FIDELITY endpoint.tags-unknown-resource UNCONFIRMED: a tag call on an ARN that names nothing
+            #   local: ValidationException "Resource <arn> does not exist."
+            #   why: SageMaker's other not-found texts end "... does not exist." (the form
+            #     aws-controllers-k8s/sagemaker-controller matches); this sentence is not on record.
+            #   notice: the message wording can differ on AWS.
             raise validation(f"Resource {resource_arn} does not exist.")
         return tags
 

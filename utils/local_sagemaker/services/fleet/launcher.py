@@ -75,6 +75,21 @@ def _address_space_limit(megabytes: int) -> Callable[[], None]:
     return apply
 
 
+# FIDELITY platform.instance-hardware DIFFERS: one machine plays every instance
+#   local: `ml.m5.large` and `ml.c5.2xlarge` both run on your CPU, and two instances are two
+#     processes sharing your cores. The type changes the price the meter uses, not the speed.
+#   why: one laptop has one CPU; the instance type still decides quotas and prices.
+#   notice: On AWS each instance is its own machine of its type: what depends on separate
+#     machines (two instances serving twice the traffic, a batch job finishing in half the time)
+#     is explained in the notebooks but cannot be measured here.
+# FIDELITY platform.speed DIFFERS: faster, not slower
+#   local: An [endpoint](docs/glossary.md#endpoint) is [`InService`](docs/glossary.md#inservice)
+#     in seconds; a [cold start](docs/glossary.md#cold-start) is a real process start plus model
+#     load on your machine.
+#   why: nothing is provisioned: no instance to boot, no image to pull, no model to download
+#     over a network.
+#   notice: On AWS an endpoint takes minutes and a cold start longer. Comparisons on one machine
+#     (cold vs warm, one record vs a hundred) carry over; absolute times are your machine's.
 def start_worker(
     model_dir: Path, environment: dict[str, str], memory_limit_mb: int | None = None
 ) -> Worker:

@@ -23,6 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...core.prices import hourly_price
+
+# FIDELITY cost.computed DIFFERS: costs are computed, not billed
+#   local: The meter prices instance-seconds, serverless GB-seconds and data processed from a
+#     dated price table with a source for every price.
+#   why: nothing runs on AWS, so nothing is billed; the meter shows what AWS would charge.
+#   notice: Your AWS bill can differ: prices change, AWS also bills the minutes instances boot,
+#     and some prices in `utils/prices.json` are marked unconfirmed; check them before you budget.
 from ..fleet.instance_fleet import InstanceFleet, ServerlessUsage
 from .serverless_meter import ServerlessMeter
 

@@ -19,9 +19,15 @@ class ServerlessMeter:
     provisioned concurrency use their own GB-second price, and provisioned concurrency itself
     costs memory x concurrency x time while it is provisioned. Locally the processing time is the
     container's time for the request (``ModelLatency``); the cold start before it
-    (``ModelSetupTime``) is not billed (our reading of "compute capacity used to process
-    inference requests"; UNCONFIRMED).
+    (``ModelSetupTime``) is not billed (the ``cost.serverless-cold-start`` marker).
     """
+
+    # FIDELITY cost.serverless-cold-start UNCONFIRMED: whether a serverless cold start is billed
+    #   local: it is not; only the container's time for the request (ModelLatency) is.
+    #   why: AWS bills "compute capacity used to process inference requests", which reads as the
+    #     request's own processing time.
+    #   notice: AWS may bill the cold start too, so a request that starts a container can cost
+    #     more there.
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

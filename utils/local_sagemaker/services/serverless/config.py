@@ -34,10 +34,9 @@ time, as AWS recommends for serverless (one worker per container):
   model and the request. To keep that predictable the worker gets one BLAS/OpenMP thread per
   2 GB of memory (AWS gives serverless vCPUs in proportion to memory) and ``MALLOC_ARENA_MAX=2``.
 
-UNCONFIRMED choices (AWS documents the behaviour but not these texts), each a constant below:
-the throttle code (``ThrottlingException``) and its message (``null``, as quoted from real
-service output in aws-samples/amazon-sagemaker-nlu-search#4), the validation texts for invalid
-memory sizes and unsupported combinations, and the error a failed cold start returns.
+AWS documents these behaviours but not all their texts; each choice carries a FIDELITY marker
+(``docs/fidelity.md``): the throttle answer, the texts for invalid configurations, and (in
+:mod:`.fleet`) a failed cold start and an oversize response.
 """
 
 from __future__ import annotations
@@ -60,8 +59,13 @@ COLD_START_TIMEOUT = 180.0
 #: Local-only tag that shortens (or lengthens) one endpoint's idle period, in seconds.
 IDLE_TAG = "local-sagemaker:serverless-idle-seconds"
 
-#: UNCONFIRMED: AWS's throttle answer for serverless. The code is the one botocore retries; real
-#: ThrottlingException responses seen in the wild carry no message (botocore prints ``None``).
+# FIDELITY serverless.throttle CONFIRMED: calls beyond the concurrency an endpoint can take
+#   local: a call beyond MaxConcurrency gets HTTP 400 ThrottlingException with no message
+#     (botocore prints "None") at once, and botocore retries it.
+#   source: opensearch-project/ml-commons#2429 (by an AWS engineer: over its concurrency limit
+#     SageMaker "will return 400 error code and null error message"); aws-samples/amazon-
+#     sagemaker-nlu-search#4 quotes "(ThrottlingException) ... (reached max retries: 4): None".
+#     Both are real-time endpoints; serverless calls go through the same runtime front end.
 THROTTLE_CODE = "ThrottlingException"
 THROTTLE_MESSAGE: str | None = None
 
@@ -71,11 +75,14 @@ def is_serverless(variant: dict[str, Any]) -> bool:
 
 
 def check_endpoint_config(request: dict[str, Any]) -> None:
-    """Refuse what serverless does not support, with AWS's generic constraint format.
-
-    UNCONFIRMED texts: AWS's own wording for these cases is not on record; the memory-size one
-    follows the generic ``N validation error(s) detected`` format of the service's validator.
-    """
+    """Refuse what serverless does not support, with AWS's generic constraint format."""
+    # FIDELITY serverless.config-texts UNCONFIRMED: texts for serverless configurations AWS refuses
+    #   local: a MemorySizeInMB that is not 1024..6144 in 1 GB steps is refused in the service's
+    #     "N validation error(s) detected" format; several variants, instances together with a
+    #     ServerlessConfig, and ProvisionedConcurrency over MaxConcurrency get sentences of ours.
+    #   why: the rules are documented (the API reference and the serverless guide); AWS's
+    #     sentences are not on record (moto's enum text is moto's own).
+    #   notice: the message wording can differ on AWS; the refusals are the same.
     variants = request.get("ProductionVariants") or []
     serverless = [v for v in variants if is_serverless(v)]
     if not serverless:

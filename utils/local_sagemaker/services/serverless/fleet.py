@@ -215,9 +215,12 @@ class ServerlessFleet(EndpointFleet):
                 try:
                     instance, setup = self._cold_start()
                 except HealthCheckFailed:
-                    # UNCONFIRMED: how AWS reports a serverless container that fails to start
-                    # (for example a model larger than MemorySizeInMB). We answer like a
-                    # container error, quoting the ping FailureReason, logs in CloudWatch.
+                    # FIDELITY serverless.cold-start-failure UNCONFIRMED: a serverless container that fails to start
+                    #   local: the request gets a ModelError (424, original status 500) quoting
+                    #     the ping FailureReason; the container's log is in CloudWatch.
+                    #   why: AWS starts the container inside the request; how it reports a start
+                    #     that fails (a model larger than MemorySizeInMB, say) is not on record.
+                    #   notice: the error code and text can differ on AWS.
                     record(metrics, endpoint_name, self.name, started, None, 500)
                     raise model_error(
                         endpoint_name, 500, ping_failure_reason(self.name).encode()
@@ -250,6 +253,9 @@ class ServerlessFleet(EndpointFleet):
         if not 200 <= reply.status < 300:
             raise model_error(endpoint_name, reply.status, reply.body)
         if len(reply.body) > MAX_BODY_BYTES:
-            # UNCONFIRMED wording: the 4 MB limit applies to responses too.
+            # FIDELITY serverless.response-too-large UNCONFIRMED: a serverless response over 4 MB
+            #   local: ValidationError "Response payload exceeds the 4 MB limit."
+            #   why: the serverless guide limits responses to 4 MB too; the sentence is ours.
+            #   notice: the error can differ on AWS.
             raise AwsError("ValidationError", "Response payload exceeds the 4 MB limit.")
         return success(self.name, reply)

@@ -156,17 +156,21 @@ def finish(
     processor: DataProcessor | None,
     source: str,
 ) -> list[bytes]:
-    """The records to write for one mini-batch's response (``originals``: its input records).
+    """What to write for one mini-batch's response (``originals``: its input records).
 
-    One item (the body as it is) unless records must be told apart: AssembleWith=Line, or a
-    join or OutputFilter, which work on each record.
+    The response as the model returned it, unless records must be told apart: a join or an
+    OutputFilter works on each record, so only then is the response split into predictions.
     """
-    transforms_output = processor is not None and processor.transforms_output
-    if not transforms_output and spec.assemble_with != "Line":
+    # FIDELITY batch-data.multirecord-output CONFIRMED: responses without a join or an OutputFilter
+    #   local: each mini-batch's response is written as the model returned it, in input order
+    #     (AssembleWith=Line ends it with a newline); no record count is checked, so a model that
+    #     answers a mini-batch with one JSON array leaves one line per mini-batch.
+    #   source: aws/sagemaker-python-sdk#672 (one prediction per file, no error) and
+    #     aws/sagemaker-tensorflow-serving-container#154 ("a JSON-like output, all on one line");
+    #     huggingface/notebooks#227 quotes the same outcome.
+    if processor is None or not processor.transforms_output:
         return [body]
     predictions = split_response(body, count, spec.accept, first_index=first, source=source)
-    if processor is None or not transforms_output:
-        return predictions
     return _finish_batch(processor, originals, predictions, first)
 
 

@@ -15,8 +15,8 @@ input order [DG:batch-transform]. The relative name is the object's key relative
 prefix, keeping sub-folders (``s3://b/in/`` + ``in/sub/f.csv`` -> ``<out>/sub/f.csv.out``), which
 is what SDK local mode does. The API reference's own example maps
 ``input-name-prefix/dataset01/data.csv`` to ``output-name-prefix/input-name-prefix/data.csv.out``,
-which contradicts itself, so nested mapping is UNCONFIRMED; it is isolated in
-:func:`relative_name`. Details:
+which contradicts itself, so nested mapping is a choice (the ``batch-data.nested-prefix`` marker),
+isolated in :func:`relative_name`. Details:
 
 * a prefix that is a whole key (a single-object input) maps to the key's base name:
   ``s3://b/in/data.csv`` -> ``<out>/data.csv.out``;
@@ -24,10 +24,10 @@ which contradicts itself, so nested mapping is UNCONFIRMED; it is isolated in
   folder (``in/part-1.csv`` -> ``part-1.csv``), never to a cut-off name such as ``-1.csv``;
 * manifest entries keep their relative path as written in the manifest.
 
-Assembly (``AssembleWith``): ``None`` concatenates the records' bytes as they are ("in binary");
-``Line`` adds a newline after *every transformed record* [SM: TransformOutput.AssembleWith] —
-per record, not per response (SDK local mode adds one per response, which is wrong for
-MultiRecord).
+Assembly (``AssembleWith``, :func:`assemble`): the pieces are the mini-batches' responses as
+the model returned them, or, with a join or an OutputFilter, the transformed records. ``None``
+concatenates them as they are ("in binary"); ``Line`` ends each with a newline
+[SM: TransformOutput.AssembleWith].
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ...core.settings import REGION
 from .errors import TransformDataError
 
 __all__ = [
@@ -84,6 +85,12 @@ def join_s3_uri(base: str, relative: str) -> str:
 
 def relative_name(key: str, prefix: str) -> str:
     """The output name of ``key`` read through input prefix ``prefix`` (both without bucket)."""
+    # FIDELITY batch-data.nested-prefix UNCONFIRMED: output names of inputs in sub-folders of the prefix
+    #   local: the .out keeps the sub-folder: s3://b/in/ with in/sub/f.csv gives
+    #     <S3OutputPath>/sub/f.csv.out.
+    #   why: the API reference's own example contradicts itself; SDK local mode keeps the
+    #     relative path, which is also the only mapping that cannot make two inputs collide.
+    #   notice: the .out of a nested input can sit under another key on AWS.
     if not key.startswith(prefix):
         raise ValueError(f"key {key!r} is not under prefix {prefix!r}")
     rest = key[len(prefix) :]
@@ -105,10 +112,12 @@ def objects_for_prefix(keys: Iterable[str], s3_uri: str) -> list[InputObject]:
 
 
 def parse_manifest(data: bytes, *, source: str = "the manifest") -> list[InputObject]:
-    """The input objects listed by a ``ManifestFile`` data source.
-
-    The error texts are UNCONFIRMED (AWS fails the job; its wording was not found).
-    """
+    """The input objects listed by a ``ManifestFile`` data source."""
+    # FIDELITY batch-data.manifest-errors UNCONFIRMED: an invalid ManifestFile
+    #   local: the job fails with a ClientError that says what is wrong with the manifest (not
+    #     JSON, no prefix element, an entry that is not a key).
+    #   why: AWS fails such a job; its wording is not on record.
+    #   notice: the FailureReason wording can differ on AWS.
     try:
         manifest = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -141,12 +150,42 @@ def output_uri(obj: InputObject, s3_output_path: str) -> str:
     return join_s3_uri(s3_output_path, obj.relative + ".out")
 
 
-def assemble(records: Iterable[bytes], assemble_with: str | None) -> bytes:
-    """Assemble the transformed records of one object, in input order, into its ``.out``."""
+def no_input_objects(s3_uri: str, role: str) -> str:
+    """Why a job with an empty (or unreachable) S3 input prefix cannot run."""
+    # FIDELITY transform.no-input-objects CONFIRMED: an S3 input prefix that holds no objects
+    #   local: CreateTransformJob itself answers ValidationException 'No S3 objects found under
+    #     S3 URL "<uri>" given in input data source. Please ensure that the bucket exists in the
+    #     selected region (<region>), that objects exist under that S3 prefix, and that the role
+    #     "<role>" has "s3:ListBucket" permissions on bucket "<bucket>".' (the role is the model's
+    #     execution role).
+    #   source: aws/amazon-sagemaker-examples#2414 and #2270 quote this CreateTransformJob error
+    #     word for word.
+    bucket = s3_uri[len("s3://") :].split("/", 1)[0]
+    return (
+        f'No S3 objects found under S3 URL "{s3_uri}" given in input data source. Please ensure '
+        f"that the bucket exists in the selected region ({REGION}), that objects exist under "
+        f'that S3 prefix, and that the role "{role}" has "s3:ListBucket" permissions on bucket '
+        f'"{bucket}".'
+    )
+
+
+def assemble(pieces: Iterable[bytes], assemble_with: str | None) -> bytes:
+    """Assemble one object's ``.out`` from its pieces, in input order.
+
+    A piece is one mini-batch's response as the model returned it, or one transformed record
+    (a join or an OutputFilter works per record). ``Line`` ends every piece with a newline.
+    """
+    # FIDELITY batch-data.line-after-newline UNCONFIRMED: AssembleWith=Line after a response that already ends with a newline
+    #   local: no second newline is added, so CSV responses ("0\n1\n") leave no blank lines
+    #     between mini-batches.
+    #   why: AWS adds "a newline character at the end of every transformed record"; CSV and JSON
+    #     Lines models end every record with one, and users report no blank lines in such
+    #     outputs.
+    #   notice: blank lines between mini-batches in a .out file on AWS.
     if assemble_with == "Line":
-        return b"".join(record + b"\n" for record in records)
+        return b"".join(p if p.endswith(b"\n") else p + b"\n" for p in pieces)
     if assemble_with in (None, "", "None"):
-        return b"".join(records)
+        return b"".join(pieces)
     raise TransformDataError(f"Unsupported AssembleWith {assemble_with!r}.")
 
 

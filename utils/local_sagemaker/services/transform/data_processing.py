@@ -20,7 +20,7 @@ Record formats (``ContentType`` for input, ``Accept`` for predictions):
   (``{"a":1}``), keys in input order, non-ASCII kept as UTF-8.
 * Mixed formats (CSV input with JSON Accept or the reverse) follow the same rules: the input is
   parsed by ``ContentType``, the prediction by ``Accept``, the joined value written by
-  ``Accept``. That AWS does exactly this for mixed formats is UNCONFIRMED.
+  ``Accept`` (the ``batch-data.mixed-formats`` marker).
 
 With ``JoinSource=None`` the OutputFilter applies to the prediction alone.
 
@@ -34,17 +34,19 @@ record is an error (the API reference: "If you specify indexes that aren't withi
 size of the joined dataset, you get an error"); slices are clamped. Unsupported syntax (``..``,
 filters ``?()``, ``@``, slice steps, several ranges in one bracket) fails with an
 ``Invalid JsonPath`` error. The several-ranges text is the one AWS printed in
-aws/sagemaker-python-sdk#1112; the other texts are UNCONFIRMED and written in the same style.
+aws/sagemaker-python-sdk#1112; the others are written in the same style (the
+``batch-data.jsonpath-errors`` marker).
 
 **Slice ends.** The developer guide says the colon includes "all of the elements between two
 values, inclusive" and that ``$[1:4]`` is "the second through fifth columns". Jayway JsonPath
 (and Python) treat the end as exclusive. This module follows the SageMaker documentation:
-ends are **inclusive**. Whether the service really does so is UNCONFIRMED; flip
+ends are **inclusive** (the ``batch-data.jsonpath-slice`` marker); flip
 :data:`SLICE_END_INCLUSIVE` to switch.
 
-**Splitting a MultiRecord response.** :func:`split_response` maps one response body back to one
-prediction per record of the mini-batch: a JSON array with one element per record, or one line
-per record (CSV, JSON Lines, plain text). Any other count is an error, and the object fails.
+**Splitting a MultiRecord response** (only for a join or an OutputFilter, which work per record):
+:func:`split_response` maps one response body back to one prediction per record of the
+mini-batch: a JSON array with one element per record, or one line per record (CSV, JSON Lines,
+plain text). Any other count is an error, and the object fails.
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ __all__ = [
     "split_response",
 ]
 
+# FIDELITY batch-data.jsonpath-slice UNCONFIRMED: whether a JSONPath slice includes its end
+#   local: inclusive: $[1:4] selects the second through fifth columns.
+#   why: the developer guide says so in words and with that example; the same page calls the
+#     operator an "array slice() method" and links Jayway JsonPath, both end-exclusive. The worked
+#     example is the most explicit statement.
+#   notice: on AWS a slice may select one column fewer than here.
 #: True: ``$[a:b]`` includes index ``b`` (SageMaker docs). False: excludes it (Jayway/Python).
 SLICE_END_INCLUSIVE = True
 
@@ -180,6 +188,13 @@ class JsonPath:
         return selected
 
     def _error(self, detail: str) -> InvalidJsonPathError:
+        # FIDELITY batch-data.jsonpath-errors UNCONFIRMED: JSONPath outside the supported subset, or an index outside the record
+        #   local: the job (or the object) fails with "Invalid JsonPath: <expression>: <what is
+        #     wrong>".
+        #   source: aws/sagemaker-python-sdk#1112 quotes AWS's text for several ranges in one
+        #     bracket ("only single range filters of format (eg: [1:5]) are supported").
+        #   why: the other texts follow that one; AWS's own are not on record.
+        #   notice: the wording can differ on AWS.
         return InvalidJsonPathError(f"Invalid JsonPath: {self.expression}: {detail}")
 
 
@@ -435,6 +450,14 @@ class DataProcessor:
     :class:`InvalidJsonPathError` before any request is sent (the runner fails the job with it).
     """
 
+    # FIDELITY batch-data.mixed-formats UNCONFIRMED: DataProcessing with CSV input and a JSON Accept, or the reverse
+    #   local: the input record is parsed by ContentType, the prediction by Accept, and the
+    #     joined record is written by Accept (a CSV row is a JSON array, so the prediction is
+    #     appended to it).
+    #   why: the developer guide describes each format alone; this is the combination that
+    #     follows from its rules.
+    #   notice: joined records of mixed formats can look different on AWS.
+
     content_type: str | None
     accept: str | None
     input_filter: JsonPath
@@ -530,9 +553,13 @@ def split_response(
       element each, written compactly;
     * otherwise one line per record (CSV, JSON Lines, text), a final newline being optional.
 
-    Raises :class:`TransformDataError` (``AlgorithmError``) when the counts differ. The message
-    is UNCONFIRMED.
+    Raises :class:`TransformDataError` (``AlgorithmError``) when the counts differ.
     """
+    # FIDELITY batch-data.split-response-count UNCONFIRMED: a join or OutputFilter on a response with the wrong number of predictions
+    #   local: the object fails with AlgorithmError ("the model returned <n> lines for a
+    #     mini-batch of <m> records ...").
+    #   why: a join needs one prediction per record; AWS's text for a mismatch is not on record.
+    #   notice: the wording in the job log can differ on AWS.
     if count == 1:
         return [_strip_newline(body)]
     if media_type(accept) == JSON:

@@ -11,14 +11,7 @@ background thread of the gateway, so every call answers at once, as on AWS:
 Request validation is the transform library's (:func:`validate_create_transform_job`: the
 botocore model plus the cross-field rules); the model must exist (``Could not find model``).
 
-Texts that could not be confirmed against real AWS output (UNCONFIRMED, kept in
-:data:`MESSAGES` so they are easy to change):
-
-* duplicate name: ``ResourceInUse`` (the error the API reference lists for CreateTransformJob)
-  with the wording AWS uses for duplicate *training* job names;
-* unknown job: ``ValidationException`` (the error the ``TransformJobCompletedOrStopped``
-  waiter treats as failure) with the wording SageMaker uses for other unknown jobs;
-* stopping a job that has ended.
+The texts live in :data:`MESSAGES`, each with its FIDELITY marker (``docs/fidelity.md``).
 """
 
 from __future__ import annotations
@@ -37,19 +30,33 @@ from ..endpoints.registry import Registry
 from ..fleet.instance_fleet import InstanceFleet
 from ..meter.cost_meter import CostMeter
 from ..telemetry.logs import LogStreamCreator
+from .assembly import no_input_objects, objects_for_prefix, parse_s3_uri
 from .runner import JobProgress, RunnerContext, TransformRunner
 from .validation import TransformJobSpec, transform_spec
 
 MESSAGES = {
-    # UNCONFIRMED: modelled on "Training job names must be unique within an AWS account and
-    # region, and a training job with this name already exists (<arn>)".
+    # FIDELITY transform.duplicate-name UNCONFIRMED: CreateTransformJob with a name already used
+    #   local: ResourceInUse "Transform job names must be unique within an AWS account and
+    #     region, and a transform job with this name already exists (<arn>)"
+    #   why: ResourceInUse is the error the API reference lists for it; the sentence is the one
+    #     AWS gives for training jobs (quoted by users), with "transform" for "training".
+    #   notice: the message wording can differ on AWS; the rule is the same (a name stays taken
+    #     for good, amazon-sagemaker-examples#633).
     "duplicate": (
         "Transform job names must be unique within an AWS account and region, and a transform "
         "job with this name already exists ({arn})"
     ),
-    # UNCONFIRMED.
+    # FIDELITY transform.not-found CONFIRMED: DescribeTransformJob or StopTransformJob for an unknown name
+    #   local: ValidationException "Could not find requested job with name <name>"
+    #   source: aws-controllers-k8s/sagemaker-controller (generator.yaml) recognises a missing
+    #     transform job by ValidationException and the prefix "Could not find requested job with
+    #     name".
     "not_found": "Could not find requested job with name {name}",
-    # UNCONFIRMED.
+    # FIDELITY transform.stop-ended-job UNCONFIRMED: StopTransformJob on a job that has ended
+    #   local: ValidationException "The request was rejected because the transform job is in
+    #     status <status>."
+    #   why: AWS refuses to stop an ended job; its sentence is not on record.
+    #   notice: the message wording can differ on AWS.
     "not_running": ("The request was rejected because the transform job is in status {status}."),
 }
 
@@ -101,6 +108,9 @@ class TransformJobs:
         container = (
             model.request.get("PrimaryContainer") or (model.request.get("Containers") or [{}])[0]
         )
+        role = str(model.request.get("ExecutionRoleArn") or "")
+        if spec.s3_data_type == "S3Prefix" and not self._has_input(spec.s3_uri):
+            raise validation(no_input_objects(spec.s3_uri, role))
         with self.lock:
             if self._closed:
                 raise AwsError("ServiceUnavailable", "The local SageMaker is shutting down.", 503)
@@ -132,11 +142,25 @@ class TransformJobs:
             instances_stopped=lambda fleet: self._metered(job, fleet, False),
             startup_timeout=startup_health_timeout(),
         )
-        job.runner = TransformRunner(spec, stored, container, ctx, job.progress)
+        job.runner = TransformRunner(spec, stored, container, role, ctx, job.progress)
         threading.Thread(
             target=self._run, args=(job,), name=f"transform-{name}", daemon=True
         ).start()
         return job
+
+    def _has_input(self, s3_uri: str) -> bool:
+        """Whether an S3Prefix data source names at least one object (AWS checks at create)."""
+        bucket, prefix = parse_s3_uri(s3_uri)
+        try:
+            pages = self.deployer.s3_client().get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix
+            )
+            return any(
+                objects_for_prefix((o["Key"] for o in page.get("Contents", [])), s3_uri)
+                for page in pages
+            )
+        except Exception:  # no such bucket, or it cannot be listed: AWS's text covers both
+            return False
 
     def get(self, name: str) -> TransformJob:
         with self.lock:

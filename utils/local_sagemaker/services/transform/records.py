@@ -18,24 +18,24 @@ Each step is a pure function so the runner only does I/O around them. Facts and 
   - ``None``: the whole object is one record and one request.
   - ``Line``: records are split on ``\\n``; a ``\\r`` before it is removed (CRLF files), the
     empty piece after a final newline is not a record, and interior blank lines *are* records
-    (AWS "splits on newlines"; whether it drops blank lines is UNCONFIRMED). A CSV header line
-    is therefore an ordinary record, as on AWS, where no header-skip option exists.
+    (the ``batch-data.blank-lines`` marker). A CSV header line is therefore an ordinary record,
+    as on AWS, where no header-skip option exists.
   - ``RecordIO`` (MXNet framing: magic ``0xced7230a``, a 29-bit length with a 3-bit
     continuation flag, payload padded to 4 bytes) and ``TFRecord`` (64-bit length, masked
     CRC32C of the length, payload, masked CRC32C of the payload) are **implemented**: their
     framings are public and exact. The length CRC of TFRecord is checked (it detects a wrong
     split type or a corrupt file); the payload CRC is not, to keep a pure-Python reader fast —
     TensorFlow in the container checks it anyway.
-  - An empty object yields no records, so no request is sent and its ``.out`` is empty.
-    (UNCONFIRMED: AWS may instead send one empty request for SplitType None.)
+  - An empty object yields no records, so no request is sent and its ``.out`` is empty (the
+    ``batch-data.empty-object`` marker).
 * **Batching** (``BatchStrategy``; unset means MultiRecord, as AWS logs it):
 
   - ``SingleRecord``: one record per request. For RecordIO/TFRecord the request carries the bare
     payload: the API reference says padding "is removed if the value of BatchStrategy is set to
-    SingleRecord". Which bytes count as "padding" is UNCONFIRMED; we strip the whole framing.
+    SingleRecord"; we strip the whole framing (the ``batch-data.singlerecord-framing`` marker).
   - ``MultiRecord``: consecutive records are packed while the body stays within
     ``MaxPayloadInMB`` (1 MB = 1,048,576 bytes, as SDK local mode counts). Line records are
-    joined with ``\\n`` (no trailing newline; UNCONFIRMED) which is why a JSON container sees
+    joined with ``\\n`` (no trailing newline) which is why a JSON container sees
     "Extra data: line 2 column 1" (huggingface/notebooks#227). RecordIO/TFRecord records keep
     their framing ("Padding is not removed ... MultiRecord") so the body is itself a valid
     RecordIO/TFRecord stream.
@@ -171,6 +171,10 @@ def _bomb_message(source: str, max_bytes: int) -> str:
 
 def split_records(data: bytes, split_type: str, *, source: str = "input object") -> list[Record]:
     """Split one (decompressed) object into records according to ``SplitType``."""
+    # FIDELITY batch-data.empty-object UNCONFIRMED: an empty input object
+    #   local: it has no records, so no request is sent and its .out is empty.
+    #   why: there is nothing to send; the guide describes no request for an empty object.
+    #   notice: on AWS a model may receive one empty request for it (SplitType None).
     if not data:
         return []
     if split_type in (None, "", "None"):
@@ -185,6 +189,11 @@ def split_records(data: bytes, split_type: str, *, source: str = "input object")
 
 
 def _split_lines(data: bytes) -> list[Record]:
+    # FIDELITY batch-data.blank-lines UNCONFIRMED: blank lines in SplitType=Line input
+    #   local: an interior blank line is a record (sent to the model); the empty piece after a
+    #     final newline is not.
+    #   why: AWS "splits on newlines" and documents no skipping.
+    #   notice: a model that fails on an empty record fails here and may not on AWS.
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
@@ -349,10 +358,23 @@ def plan_batches(
             )
 
     if batch_strategy == "SingleRecord":
+        # FIDELITY batch-data.singlerecord-framing UNCONFIRMED: SingleRecord with RecordIO or TFRecord input
+        #   local: the whole framing is removed; the model gets each bare payload.
+        #   source: the API reference: padding "is removed if the value of BatchStrategy is set
+        #     to SingleRecord".
+        #   why: which bytes count as padding is not stated; the bare payload is what a model
+        #     can use.
+        #   notice: a model that expects framed records gets bare ones.
         return [Batch(r.payload, r.index, 1, chunked) for r in records]
     if batch_strategy not in (None, "", "MultiRecord"):
         raise TransformDataError(f"Unsupported BatchStrategy {batch_strategy!r}.")
 
+    # FIDELITY batch-data.multirecord-join UNCONFIRMED: how MultiRecord packs Line records
+    #   local: records are joined with "\n", without a newline after the last one.
+    #   source: huggingface/notebooks#227: a JSON model sees "Extra data: line 2 column 1", so
+    #     the records arrive on separate lines.
+    #   why: whether a newline follows the last record is visible in no report.
+    #   notice: a model that needs a final newline gets none here.
     line = split_type == "Line"
     separator = b"\n" if line else b""
     current: list[bytes] = []
@@ -379,8 +401,11 @@ def plan_batches(
     return batches
 
 
-# UNCONFIRMED texts: no real AWS output was found for an oversize record or object (SDK local
-# mode says "Record is larger than %sMB. Please increase your max_payload").
+# FIDELITY batch-data.oversize-texts UNCONFIRMED: a record or object larger than MaxPayloadInMB
+#   local: the object fails with a ClientError naming the record, its size and the limit.
+#   why: AWS fails such an object; its text is not on record (SDK local mode says "Record is
+#     larger than %sMB. Please increase your max_payload").
+#   notice: the wording in the job log can differ on AWS.
 def _record_too_large(source: str, index: int, size: int, max_payload_mb: int) -> str:
     return (
         f"{source}: record {index + 1} is {size} bytes, which is larger than MaxPayloadInMB "

@@ -29,8 +29,8 @@ Stopping: the stop event stops new requests, the instances and batch agents are 
 in-flight requests end at once, never after a 10-minute invocation timeout), and every ``.out``
 this job had already written is deleted: "When you stop a batch transform job before it is
 completed, Amazon SageMaker doesn't store the job's output in Amazon S3" (StopTransformJob API
-reference). Deleting outputs that were already written is how the local SageMaker honours that;
-whether AWS writes outputs before the end at all is UNCONFIRMED.
+reference). Deleting outputs that were already written is how the local SageMaker honours that
+(the ``transform.stop-keeps-no-output`` marker).
 
 Speed: the per-object data work (split, InputFilter, batch; split responses, join, OutputFilter)
 is :func:`.agent.prepare` / :func:`.agent.finish`. For jobs with DataProcessing it runs in one
@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.instance_client import InstanceUnreachable
+from ...core.worker_contract import container_environment
 from ..endpoints.deployment import DeployFailed
 from ..fleet.instance import HealthCheckFailed, Instance
 from ..fleet.instance_fleet import InstanceFleet, start_instances
@@ -66,6 +67,7 @@ from .assembly import (
     InputObject,
     assemble,
     assign_to_instances,
+    no_input_objects,
     objects_for_prefix,
     output_uri,
     parse_manifest,
@@ -77,7 +79,27 @@ from .records import Batch
 from .validation import DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
+#: FailureReason of a job whose container answered a mini-batch with a 5xx (or not at all):
+#: aws/deep-learning-containers#586 quotes it.
 ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
+# FIDELITY transform.container-client-error UNCONFIRMED: a container that answers a mini-batch with a 4xx
+#   local: the job log says "<bucket>/<key>: ClientError: <status>", then "Message:" and the
+#     answer; the job fails with "ClientError: See job logs for more information".
+#   source: the log line is quoted in aws/sagemaker-python-sdk#1882 ("ClientError: 413") and
+#     huggingface/notebooks#227 ("ClientError: 400"); real jobs fail with this FailureReason.
+#   why: that AWS pairs a 4xx answer with this FailureReason (and a 5xx with AlgorithmError) is
+#     our reading of its two error kinds.
+#   notice: such a job's FailureReason can read "AlgorithmError: ..." on AWS.
+CLIENT_ERROR = "ClientError: See job logs for more information"
+# FIDELITY transform.ping-failure CONFIRMED: a transform container that never passes /ping
+#   local: the job fails with "AlgorithmError: Model container failed to respond to ping. Please
+#     ensure /ping endpoint is implemented and responds with an HTTP 200 status code"; a model
+#     whose model_fn fails (a scikit-learn version mismatch, say) fails this way.
+#   source: aws/amazon-sagemaker-examples#852 quotes a real job's FailureReason word for word.
+PING_FAILURE = (
+    "AlgorithmError: Model container failed to respond to ping. Please ensure /ping endpoint is "
+    "implemented and responds with an HTTP 200 status code"
+)
 #: Lines of a failing response body copied into the job log after ``Message:``.
 MAX_MESSAGE_LINES = 20
 
@@ -202,12 +224,14 @@ class TransformRunner:
         spec: TransformJobSpec,
         request: dict[str, Any],
         container: dict[str, Any],
+        role: str,
         ctx: RunnerContext,
         progress: JobProgress,
     ) -> None:
         self.spec = spec
         self.request = request
         self.container = container
+        self.role = role  # the model's execution role, which AWS names in some errors
         self.ctx = ctx
         self.progress = progress
         self.stopping = threading.Event()
@@ -297,9 +321,9 @@ class TransformRunner:
         except TransformDataError as err:
             raise _JobFailed(f"{err.failure_kind}: {err.message}") from None
         except Exception as exc:
-            raise _JobFailed(_no_input_reason(uri)) from exc
-        if not objects:
-            raise _JobFailed(_no_input_reason(uri))
+            raise _JobFailed(f"ClientError: {no_input_objects(uri, self.role)}") from exc
+        if not objects:  # CreateTransformJob refuses an empty prefix; it was emptied since
+            raise _JobFailed(f"ClientError: {no_input_objects(uri, self.role)}")
         return objects
 
     def _start_fleet(self) -> InstanceFleet:
@@ -307,15 +331,16 @@ class TransformRunner:
         try:
             self.ctx.fetch_model(self.container.get("ModelDataUrl"), model_dir)
         except DeployFailed as exc:
-            raise _JobFailed(f"ClientError: {exc.reason}") from exc
+            raise _JobFailed(f"ClientError: {exc.reason.strip()}") from exc
         except Exception as exc:
             raise _JobFailed(f"ClientError: {type(exc).__name__}: {exc}") from exc
-        env = {
-            **self.ctx.instance_env,
-            **(self.container.get("Environment") or {}),
-            **dict(self.spec.environment),
-            "SAGEMAKER_BATCH": "true",
-        }
+        # The same container emulation as an endpoint's instances (the image's libraries
+        # included), plus the job's own Environment and AWS's batch variables.
+        env = container_environment(
+            self.ctx.instance_env,
+            self.container,
+            {**dict(self.spec.environment), "SAGEMAKER_BATCH": "true"},
+        )
         if self.request.get("MaxPayloadInMB") is not None:
             env["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = str(self.request["MaxPayloadInMB"])
         if self.request.get("BatchStrategy"):
@@ -327,8 +352,12 @@ class TransformRunner:
         # The job name plays the variant. AWS names a transform instance's container stream
         # "<job>/<instance id>-<epoch timestamp>" and puts the job's own "[sagemaker logs]" lines
         # in "<that>/data-log" ("CloudWatch Logs for Amazon SageMaker AI",
-        # docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html). The epoch is taken
-        # once per job here; whether AWS's is the instance's start time is UNCONFIRMED.
+        # docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html).
+        # FIDELITY transform.log-stream-epoch UNCONFIRMED: the epoch in a transform instance's log stream name
+        #   local: one timestamp per job, taken when its instances start.
+        #   why: the developer guide shows the form <job>/<instance id>-<epoch>; which moment the
+        #     epoch marks is not stated.
+        #   notice: on AWS each instance's stream may carry its own start time.
         stream_template = "{variant}/{instance_id}-" + str(int(time.time()))
         fleet = InstanceFleet(self.spec.name, self.spec.instance_type, model_dir, env)
         self.ctx.ensure_log_stream(LOG_GROUP, None)
@@ -348,11 +377,7 @@ class TransformRunner:
                 )
             )
         except HealthCheckFailed as exc:
-            # UNCONFIRMED wording for a transform container that never passes /ping.
-            raise _JobFailed(
-                "ClientError: The container did not pass the ping health check. See job logs "
-                "for more information."
-            ) from exc
+            raise _JobFailed(PING_FAILURE) from exc
         with self.progress.lock:
             self.progress.instances = [
                 {"InstanceId": i.instance_id, "LogStream": i.log_stream, "ObjectsAssigned": 0}
@@ -497,7 +522,13 @@ class TransformRunner:
             data = self.ctx.s3_client().get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
             self.progress.timed("read", started)
         except Exception as exc:
-            # UNCONFIRMED wording.
+            # FIDELITY transform.input-unreadable UNCONFIRMED: an input object that cannot be read
+            #   local: the object fails ("<bucket>/<key>: Unable to read the object from S3" in
+            #     the job log) and the job with "ClientError: Unable to read <uri> from S3. Check
+            #     that the object exists and that the role passed to CreateModel can read it."
+            #   why: AWS classes data problems as ClientError; its text for this case is not on
+            #     record.
+            #   notice: the FailureReason wording can differ on AWS.
             self._object_failed(
                 instance,
                 obj,
@@ -625,9 +656,12 @@ class TransformRunner:
                 continue
             if 200 <= reply.status < 300:
                 return reply.body
-            failure = _RequestFailed(
-                reply.status, reply.body, f"Bad HTTP status received from algorithm: {reply.status}"
+            detail = (
+                f"ClientError: {reply.status}"
+                if 400 <= reply.status < 500
+                else f"Bad HTTP status received from algorithm: {reply.status}"
             )
+            failure = _RequestFailed(reply.status, reply.body, detail)
         assert failure is not None
         raise failure
 
@@ -661,7 +695,8 @@ class TransformRunner:
             lines += [f"{source}: ", f"{source}: Message:"]
             text = failure.body.decode("utf-8", "replace").strip().splitlines()
             lines += [f"{source}: {line}" for line in text[:MAX_MESSAGE_LINES]]
-        self._mark_failed(instance, obj_work, lines, ALGORITHM_ERROR)
+        reason = CLIENT_ERROR if 400 <= failure.status < 500 else ALGORITHM_ERROR
+        self._mark_failed(instance, obj_work, lines, reason)
 
     def _mark_failed(
         self, instance: Instance, obj_work: _ObjectWork, lines: list[str], reason: str
@@ -685,16 +720,6 @@ class TransformRunner:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _no_input_reason(uri: str) -> str:
-    # UNCONFIRMED for transform jobs: the text AWS gives training jobs with an empty S3 prefix.
-    bucket = uri[len("s3://") :].split("/", 1)[0]
-    return (
-        f'ClientError: No S3 objects found under S3 URL "{uri}" given in input data source. '
-        "Please ensure that the bucket exists in the selected region, that objects exist under "
-        f'that S3 prefix, and that the role has "s3:ListBucket" permissions on bucket "{bucket}".'
-    )
 
 
 def _positive_int(value: Any) -> int | None:

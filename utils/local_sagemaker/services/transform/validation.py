@@ -17,8 +17,8 @@ Two layers, in the order AWS applies them:
 2. **Cross-field rules** documented in the API reference but not expressible in the model
    (MaxPayloadInMB <= 100, MaxConcurrentTransforms x MaxPayloadInMB <= 100, BatchStrategy needs
    a SplitType, the DataProcessing content-type rules, ...). The first one that fails is
-   reported. Where no real AWS text could be found the message is marked UNCONFIRMED next to
-   it; all such texts live in :data:`MESSAGES` so they are easy to correct.
+   reported. The texts live in :data:`MESSAGES` (the ``transform.validation-texts`` marker) so
+   they are easy to correct.
 
 The result of a successful validation is a :class:`TransformJobSpec`: the request with every
 default resolved, which is what the transform-job runner consumes.
@@ -65,54 +65,63 @@ JSONLINES = "application/jsonlines"
 # one of these.
 DATA_PROCESSING_CONTENT_TYPES = (CSV, JSON, JSONLINES)
 
-# When True, BatchStrategy with SplitType None (or unset) is refused at create time. The API
-# reference says "To enable the batch strategy, you must set the SplitType property to Line,
-# RecordIO, or TFRecord"; whether AWS *rejects* the combination or silently ignores the strategy
-# is UNCONFIRMED. Flip this to False to ignore the strategy instead (SplitType None then sends
-# each whole object in one request, whatever the strategy says).
+# FIDELITY transform.batch-strategy-without-split UNCONFIRMED: BatchStrategy with SplitType None
+#   local: CreateTransformJob is refused ("BatchStrategy <strategy> requires SplitType to be Line,
+#     RecordIO or TFRecord, but SplitType is None.").
+#   source: the API reference: "To enable the batch strategy, you must set the SplitType property
+#     to Line, RecordIO, or TFRecord".
+#   why: "must" reads as a rule the service checks; it may instead ignore the strategy. Set
+#     REJECT_BATCH_STRATEGY_WITHOUT_SPLIT to False to do that.
+#   notice: AWS may accept such a job and send each whole object in one request.
 REJECT_BATCH_STRATEGY_WITHOUT_SPLIT = True
 
-#: Messages for the cross-field rules. Every text here is UNCONFIRMED (no real AWS output was
-#: found for it): each is written in the style of the service's other ValidationException texts.
+# FIDELITY transform.validation-texts UNCONFIRMED: texts of CreateTransformJob's cross-field rules
+#   local: MaxPayloadInMB over 100 and InstanceCount over 100 (in the validator's "N validation
+#     error(s) detected" form), MaxConcurrentTransforms x MaxPayloadInMB over 100 MB, the
+#     DataProcessing content-type and Line rules, and AugmentedManifestFile are refused with
+#     ValidationException texts written in the service's style (MESSAGES).
+#   source: the rules themselves are AWS's (the API reference and the developer guide).
+#   why: AWS's sentences for these cases are not on record.
+#   notice: the message wording can differ on AWS; the refusals are the same.
+#: Messages for the cross-field rules (the marker above).
 MESSAGES: dict[str, str] = {
-    # Coral "max" wording, applied to a limit the model does not carry. UNCONFIRMED.
+    # The validator's "max" wording, applied to a limit the model does not carry.
     "max_payload": (
         "1 validation error detected: Value '{value}' at 'maxPayloadInMB' failed to satisfy "
         "constraint: Member must have value less than or equal to 100"
     ),
-    # UNCONFIRMED.
     "instance_count": (
         "1 validation error detected: Value '{value}' at 'transformResources.instanceCount' "
         "failed to satisfy constraint: Member must have value less than or equal to 100"
     ),
-    # UNCONFIRMED.
     "concurrency_times_payload": (
         "The product of MaxConcurrentTransforms ({concurrency}) and MaxPayloadInMB ({payload}) "
         "is {product} MB, which exceeds the maximum of 100 MB. Reduce MaxConcurrentTransforms "
         "or MaxPayloadInMB."
     ),
-    # UNCONFIRMED.
     "batch_strategy_needs_split": (
         "BatchStrategy {strategy} requires SplitType to be Line, RecordIO or TFRecord, but "
         "SplitType is {split}."
     ),
-    # UNCONFIRMED.
     "dp_content_type": (
         "When DataProcessing is used, {member} must be one of [text/csv, application/json, "
         "application/jsonlines], but it is {value}."
     ),
-    # UNCONFIRMED.
     "dp_csv_line": (
         "When DataProcessing is used with text/csv data, SplitType and AssembleWith must both be "
         "Line (SplitType is {split}, AssembleWith is {assemble})."
     ),
     # The API reference lists AugmentedManifestFile as "not compatible" with transform jobs.
-    # UNCONFIRMED text.
     "augmented_manifest": (
         "S3DataType AugmentedManifestFile is not supported for transform jobs. Use S3Prefix or "
         "ManifestFile."
     ),
-    # Not an AWS text: the local SageMaker does not implement this data type.
+    # FIDELITY transform.converse-data-type DIFFERS: S3DataType Converse is not implemented
+    #   local: A transform job with it is refused: "S3DataType Converse is not implemented by the
+    #     local SageMaker. Use S3Prefix or ManifestFile."
+    #   why: the tutorial's batch jobs read CSV objects; the Converse format is for large language
+    #     models.
+    #   notice: On AWS such a job runs.
     "converse": (
         "S3DataType Converse is not implemented by the local SageMaker. Use S3Prefix or "
         "ManifestFile."
@@ -161,9 +170,12 @@ class TransformJobSpec:
 def media_type(content_type: str | None) -> str | None:
     """The bare, lower-cased media type: ``"Text/CSV; charset=utf-8"`` -> ``"text/csv"``.
 
-    Parameters after ``;`` are ignored when matching the DataProcessing content types; whether
-    AWS accepts them there is UNCONFIRMED (it is the lenient choice).
+    Parameters after ``;`` are ignored when matching the DataProcessing content types.
     """
+    # FIDELITY transform.content-type-parameters UNCONFIRMED: parameters in DataProcessing content types
+    #   local: "text/csv; charset=utf-8" counts as text/csv for the DataProcessing rules.
+    #   why: the lenient choice; the rules are about the format, not its parameters.
+    #   notice: AWS may refuse such a content type with DataProcessing.
     if content_type is None:
         return None
     return content_type.split(";", 1)[0].strip().lower()
