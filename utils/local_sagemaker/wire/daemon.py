@@ -7,6 +7,8 @@ Python API (what the notebooks' setup helper calls):
 * :func:`status` / :func:`is_running` / :func:`url`: what is running, if anything;
 * :func:`client_environment` -> dict: the AWS settings (endpoint URL, the local access key,
   region) that point boto3, the SageMaker SDK and the AWS CLI at it;
+* :func:`sdk_environment` -> dict: what the SageMaker SDK v3 needs besides, offline (telemetry
+  off);
 * :func:`local_route` -> JSON: one of its own ``/_local`` routes (the meter, a transform job's
   progress, an endpoint's workers, the telemetry flush), read with a signed request.
 
@@ -68,6 +70,27 @@ CONFLICTING_AWS_VARIABLES = (
 def client_environment(url: str | None = None) -> dict[str, str]:
     """Settings for the running (or given) local SageMaker; starts it if needed."""
     return client_environment_for(url or ensure_running())
+
+
+#: The SageMaker SDK's user configuration written into the state folder by :func:`sdk_environment`.
+SDK_CONFIG_FILE = "sagemaker-sdk-config.yaml"
+
+
+def sdk_environment() -> dict[str, str]:
+    """Settings the SageMaker SDK v3 needs, beside :func:`client_environment`, to work offline.
+
+    The SDK sends telemetry to a fixed public AWS address (not through the endpoint settings);
+    a user configuration file with ``TelemetryOptOut`` (``SAGEMAKER_USER_CONFIG_OVERRIDE``)
+    turns that off. Nothing else is switched off: the SDK's role validation
+    (``iam:SimulatePrincipalPolicy``) is answered by the local IAM.
+    """
+    directory = settings.state_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / SDK_CONFIG_FILE
+    config.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
+    )
+    return {"SAGEMAKER_USER_CONFIG_OVERRIDE": str(config)}
 
 
 def local_route(url: str, path: str, timeout: float = 5.0) -> Any:
