@@ -4,9 +4,9 @@ The flow a learner runs in notebook 02: ``ModelBuilder`` build + deploy (``wait=
 ``Endpoint.wait_for_status`` with a short poll, ``Endpoint.get(...).invoke(...)``, delete. The
 session's local SageMaker (a temporary state folder on a free port) is reached only through the
 standard AWS settings that ``setup()`` exports, as in a notebook. Checked along the way: the
-offline settings take effect (no role validation, no telemetry, no connection leaves
-127.0.0.1), the SDK's pydantic models accept every describe response, the prediction is the
-model's own, and everything is gone afterwards.
+offline settings take effect (no telemetry, no connection leaves 127.0.0.1), the SDK's own role
+check runs against the local IAM, the SDK's pydantic models accept every describe response, the
+prediction is the model's own, and everything is gone afterwards.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ class _Recorder:
 
 
 def test_offline_settings_are_in_place(tut: Any) -> None:
-    assert os.environ["SAGEMAKER_VALIDATE_ROLE"] == "false"
+    assert "SAGEMAKER_VALIDATE_ROLE" not in os.environ  # the role check runs, as on AWS
     config = Path(os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"])
     assert "TelemetryOptOut: true" in config.read_text()
     from sagemaker.core.common_utils import resolve_value_from_config
@@ -174,9 +174,10 @@ def test_model_builder_deploy_invoke_delete(
     assert answer.invoked_production_variant == "AllTraffic"
     assert [p["probability_of_default"] for p in payload["predictions"]] == expected
 
-    # Which calls the SDK made: SageMaker only, no role check, no STS, nothing off this machine.
+    # Which calls the SDK made: SageMaker, its role check, the account id; nothing off this machine.
     services = {service for service, _ in seen.calls}
-    assert services <= {"sagemaker", "sagemaker-runtime", "s3"}, seen.calls
+    assert services <= {"sagemaker", "sagemaker-runtime", "s3", "iam", "sts"}, seen.calls
+    assert ("iam", "SimulatePrincipalPolicy") in seen.calls
     assert ("sagemaker", "CreateModel") in seen.calls
     assert ("sagemaker", "CreateEndpointConfig") in seen.calls
     assert ("sagemaker", "CreateEndpoint") in seen.calls

@@ -9,9 +9,9 @@ changes nothing, leaving warnings and errors visible as before. It changes nothi
 works the same on AWS, and is harmless to call twice.
 
 Everything else the SDK needs offline is done by ``utils.session.setup()``: the standard AWS
-endpoint settings, dummy credentials, an explicit default bucket and role, role validation off
-(``SAGEMAKER_VALIDATE_ROLE=false``) and telemetry off (a user config file with
-``TelemetryOptOut``). See README.md, "The SageMaker SDK v3 without AWS".
+endpoint settings, the local key, an explicit default bucket and a role whose policy passes the
+SDK's role check (the local IAM answers ``iam:SimulatePrincipalPolicy``), and telemetry off (a
+user config file with ``TelemetryOptOut``). See README.md, "The SageMaker SDK v3 without AWS".
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from importlib import metadata
 from typing import Any
 
 from utils.local_sagemaker import CONFLICTING_AWS_VARIABLES
-from utils.paths import BUILD_DIR
+from utils.paths import PROJECT_ROOT
 
 PROJECT_TAG = "handson-sagemaker-inference"
 BACKENDS = ("local", "aws")
@@ -47,11 +47,9 @@ SUPPORTED_PYTHONS = ((3, 12), (3, 11))
 _kernel_values: dict[str, str | None] = {}
 _local_values: dict[str, str | None] = {}
 
-# The trust policy SageMaker needs to assume the execution role (same as on AWS).
-_SAGEMAKER_TRUST_POLICY = (
-    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
-    '"Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
-)
+#: The execution role's trust and permissions policies (the ones the Studio guide attaches).
+IAM_DIR = PROJECT_ROOT / "iam"
+EXECUTION_POLICY_NAME = "handson-sagemaker-inference-execution"
 
 
 @dataclass
@@ -236,7 +234,7 @@ def _connect_local(notebook: str) -> Tutorial:
 
     url = local_sagemaker.ensure_running()
     env = local_sagemaker.client_environment()
-    _use_local_environment({**env, **_sdk_settings_for_local()})
+    _use_local_environment({**env, **local_sagemaker.sdk_environment()})
     session = boto3.Session(
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
@@ -289,31 +287,27 @@ def _set_environment(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def _sdk_settings_for_local() -> dict[str, str]:
-    """Settings that let the unmodified SDK v3 work offline (README.md, "The SageMaker SDK v3 without AWS")."""
-    config = BUILD_DIR / "sagemaker-sdk-config.yaml"
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(
-        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
-    )
-    return {
-        # Telemetry would call a public AWS address; the user config file turns it off.
-        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(config),
-        # ModelBuilder validates the role with iam:SimulatePrincipalPolicy, which the local IAM
-        # cannot evaluate; this documented setting skips that check.
-        "SAGEMAKER_VALIDATE_ROLE": "false",
-    }
-
-
 def _ensure_local_role(iam: Any) -> str:
+    """The local execution role, made as the Studio guide has it made on AWS: trust and policy.
+
+    The SageMaker SDK checks the role's permissions (``iam:SimulatePrincipalPolicy``) before it
+    creates a model; the policy is put again each time, so a role made by an older version of
+    the tutorial passes that check too.
+    """
     try:
-        return iam.get_role(RoleName=LOCAL_ROLE_NAME)["Role"]["Arn"]
+        arn: str = iam.get_role(RoleName=LOCAL_ROLE_NAME)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
-        return iam.create_role(
+        arn = iam.create_role(
             RoleName=LOCAL_ROLE_NAME,
-            AssumeRolePolicyDocument=_SAGEMAKER_TRUST_POLICY,
+            AssumeRolePolicyDocument=(IAM_DIR / "execution-role-trust.json").read_text(),
             Description="Execution role for the hands-on tutorial's local SageMaker",
         )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=LOCAL_ROLE_NAME,
+        PolicyName=EXECUTION_POLICY_NAME,
+        PolicyDocument=(IAM_DIR / "execution-role-policy.json").read_text(),
+    )
+    return arn
 
 
 def _ensure_bucket(s3: Any, bucket: str, region: str) -> None:

@@ -11,6 +11,7 @@ modules behind them (an import-linter contract keeps it so):
 
 * the server: :func:`ensure_running`, :func:`stop`, :func:`status`, :func:`is_running`,
   :func:`url`, :func:`client_environment` (the AWS settings and local key that reach it),
+  :func:`sdk_environment` (what the SageMaker SDK v3 needs besides, offline),
   :func:`local_route` (a signed read of one of its ``/_local`` routes);
 * what things cost: :func:`current_costs` (the local meter), :func:`estimate_from_aws` (the same
   view on AWS), :func:`format_costs`, :func:`hourly_price` and the price table
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         ensure_running,
         is_running,
         local_route,
+        sdk_environment,
         status,
         stop,
         url,
@@ -66,6 +68,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ensure_running": (".wire.daemon", "ensure_running"),
     "is_running": (".wire.daemon", "is_running"),
     "local_route": (".wire.daemon", "local_route"),
+    "sdk_environment": (".wire.daemon", "sdk_environment"),
     "status": (".wire.daemon", "status"),
     "stop": (".wire.daemon", "stop"),
     "url": (".wire.daemon", "url"),
@@ -114,6 +117,7 @@ __all__ = [
     "local_route",
     "open_archive",
     "safe_extract",
+    "sdk_environment",
     "status",
     "stop",
     "url",

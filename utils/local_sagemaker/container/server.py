@@ -19,8 +19,9 @@ Only the gateway may call it: a request without the worker's secret header is an
 before anything else happens (``worker_secret``).
 
 The first stdout line is ``PORT_MARKER<port>`` so the gateway learns the port the OS picked; all
-other output is the container log. The worker exits when its parent (the gateway) dies: Linux
-``PR_SET_PDEATHSIG`` where available, and in any case when its stdin pipe from the gateway closes.
+other output is the container log. The worker exits when its parent (the gateway) dies: on every
+platform when its stdin pipe from the gateway closes (the operating system closes it whatever
+way the gateway ended, even killed), and on Linux also at once through ``PR_SET_PDEATHSIG``.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from werkzeug.wrappers import Request, Response
 from ..core import worker_secret
 from ..core.httpserver import KeepAliveHandler, LocalWSGIServer
 from ..core.worker_contract import PORT_MARKER, WORKER_PORT_ENV
-from . import encoders
+from . import encoders, memory_bound
 from .handlers import Transformer, load_user_module
 from .libraries import emulate_image_libraries
 
@@ -177,6 +178,7 @@ def main() -> None:
         stream=sys.stdout,
     )
     secret = worker_secret.take_from_environment()  # before any user code can read it
+    memory_bound.apply_from_environment()  # before any library or model is loaded
     _watch_parent()
     # The image decides the libraries the user code sees (see libraries.py): a model trained
     # with another scikit-learn than the image's fails its health check, as on AWS.

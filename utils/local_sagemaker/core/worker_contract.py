@@ -22,6 +22,10 @@ WORKER_PORT_ENV = "LOCAL_SAGEMAKER_WORKER_PORT"
 #: The model container's ``Image``: it decides which scikit-learn the user code sees.
 IMAGE_ENV = "LOCAL_SAGEMAKER_IMAGE"
 
+#: A serverless variant's ``MemorySizeInMB``: the worker bounds its own address space to it where
+#: the platform can (see ``container/memory_bound.py``). Unset: no bound (real-time instances).
+MEMORY_LIMIT_ENV = "LOCAL_SAGEMAKER_WORKER_MEMORY_MB"
+
 
 def container_environment(
     base: Mapping[str, str], container: Mapping[str, Any], extra: Mapping[str, str] | None = None

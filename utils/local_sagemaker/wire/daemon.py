@@ -7,6 +7,8 @@ Python API (what the notebooks' setup helper calls):
 * :func:`status` / :func:`is_running` / :func:`url`: what is running, if anything;
 * :func:`client_environment` -> dict: the AWS settings (endpoint URL, the local access key,
   region) that point boto3, the SageMaker SDK and the AWS CLI at it;
+* :func:`sdk_environment` -> dict: what the SageMaker SDK v3 needs besides, offline (telemetry
+  off);
 * :func:`local_route` -> JSON: one of its own ``/_local`` routes (the meter, a transform job's
   progress, an endpoint's workers, the telemetry flush), read with a signed request.
 
@@ -17,12 +19,18 @@ stray process on 8765 never blocks the tutorial. Only 127.0.0.1 is ever bound.
 
 The local access key (``credentials.json``, owner-only) is made at the first start in the same
 folder; every request must be signed with it (see ``SECURITY.md``).
+
+Linux, macOS and Windows alike: nothing Unix-only is imported. Start and stop are serialised
+with ``filelock`` (``flock`` where the platform has it, ``msvcrt`` locking on Windows, a lock
+file elsewhere); processes are watched and stopped with ``psutil``, which knows a zombie from a
+live process and does not, like ``os.kill(pid, 0)`` on Windows, terminate what it asks about.
+The gateway is detached from whoever starts it (its own session on Unix, its own process group
+without a console window on Windows) so it outlives the notebook kernel that started it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -34,6 +42,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from ..core import settings
 from ..core.credentials import client_environment_for, load_or_create
@@ -60,6 +70,27 @@ CONFLICTING_AWS_VARIABLES = (
 def client_environment(url: str | None = None) -> dict[str, str]:
     """Settings for the running (or given) local SageMaker; starts it if needed."""
     return client_environment_for(url or ensure_running())
+
+
+#: The SageMaker SDK's user configuration written into the state folder by :func:`sdk_environment`.
+SDK_CONFIG_FILE = "sagemaker-sdk-config.yaml"
+
+
+def sdk_environment() -> dict[str, str]:
+    """Settings the SageMaker SDK v3 needs, beside :func:`client_environment`, to work offline.
+
+    The SDK sends telemetry to a fixed public AWS address (not through the endpoint settings);
+    a user configuration file with ``TelemetryOptOut`` (``SAGEMAKER_USER_CONFIG_OVERRIDE``)
+    turns that off. Nothing else is switched off: the SDK's role validation
+    (``iam:SimulatePrincipalPolicy``) is answered by the local IAM.
+    """
+    directory = settings.state_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / SDK_CONFIG_FILE
+    config.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
+    )
+    return {"SAGEMAKER_USER_CONFIG_OVERRIDE": str(config)}
 
 
 def local_route(url: str, path: str, timeout: float = 5.0) -> Any:
@@ -98,17 +129,16 @@ def _read_state() -> dict[str, Any] | None:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    """Whether ``pid`` runs; a zombie (exited, not yet reaped by its parent) counts as gone."""
+    import psutil  # imported where used: the gateway process, which imports this module, never is
+
+    if pid <= 0:
         return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) counts as gone.
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # someone else's process: it exists
         return True
 
 
@@ -147,12 +177,8 @@ def _lock() -> Any:
     """Serialise start/stop between processes (two kernels starting at once get one server)."""
     directory = settings.state_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / "lock", "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(directory / "lock"):
+        yield
 
 
 def _port_free(port: int) -> bool:
@@ -204,7 +230,7 @@ def ensure_running(timeout: float = START_TIMEOUT) -> str:
             stderr=subprocess.STDOUT,
             env=env,
             cwd=root,
-            start_new_session=True,  # survives the kernel; its own process group for stop()
+            **_detached(),
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -225,18 +251,52 @@ def ensure_running(timeout: float = START_TIMEOUT) -> str:
         raise RuntimeError(f"The local SageMaker did not start. Its log ends with:\n{tail}")
 
 
+def _running(proc: Any) -> bool:
+    """Whether a ``psutil.Process`` still runs (the same process: its pid may have been reused)."""
+    import psutil
+
+    try:
+        return bool(proc.is_running()) and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _detached() -> dict[str, Any]:
+    """``Popen`` arguments that let the gateway outlive the process (a kernel) that starts it.
+
+    Unix: a session of its own, so the kernel's end, or Ctrl+C in its terminal, does not reach it.
+    Windows: a process group of its own (Ctrl+C and Ctrl+Break of the console do not reach it)
+    and no console window.
+    """
+    if sys.platform == "win32":
+        flags = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.CREATE_NO_WINDOW
+        return {"creationflags": flags}
+    return {"start_new_session": True}
+
+
 def _terminate_group(pid: int, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM the gateway, wait for it, then SIGKILL whatever is left of its process group."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
-    # The gateway leads its own session, so its group holds exactly what it started.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
+    """Ask the gateway to stop, wait for it, then kill whatever it started that is still there.
+
+    On Unix the request is SIGTERM and the gateway stops its workers itself; Windows has no
+    SIGTERM to send to another process (``terminate`` is TerminateProcess there), so the
+    workers, listed before the gateway goes, are killed here; they also exit on their own when
+    their stdin pipe from the gateway closes.
+    """
+    import psutil
+
+    try:
+        gateway = psutil.Process(pid)
+        started = gateway.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return
+    with contextlib.suppress(psutil.NoSuchProcess):
+        gateway.terminate()
+    psutil.wait_procs([gateway], timeout=timeout)
+    left = [proc for proc in [gateway, *started] if _running(proc)]
+    for proc in left:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            proc.kill()
+    psutil.wait_procs(left, timeout=timeout)
 
 
 # FIDELITY platform.state-in-memory DIFFERS: nothing persists

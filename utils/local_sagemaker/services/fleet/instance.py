@@ -47,7 +47,7 @@ class Instance:
     environment: dict[str, str]
     log_group: str
     log_sink: LogSink
-    #: Address-space limit (RLIMIT_AS) for the worker, in MB: a serverless variant's memory.
+    #: A serverless variant's memory, in MB: the worker bounds its address space to it (Linux).
     memory_limit_mb: int | None = None
     #: How the instance's log stream is named; ``{variant}`` and ``{instance_id}`` are filled in.
     stream_template: str = "{variant}/{instance_id}"

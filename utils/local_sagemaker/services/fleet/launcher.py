@@ -7,7 +7,12 @@ health, requests, logs, stopping) works on that process whatever started it.
 Every worker is started from one long-lived launcher thread: Linux ``PR_SET_PDEATHSIG`` (set by
 the worker) fires when the *thread* that forked the child exits, so forking from short-lived
 request threads would kill workers at random. Workers also exit when their stdin pipe from the
-gateway closes.
+gateway closes, which is how they follow the gateway on macOS and Windows.
+
+The start itself is plain ``subprocess.Popen`` on every platform: no ``preexec_fn`` (Windows has
+no fork, and running Python between fork and exec in a threaded server is unsafe anyway). A
+serverless memory size travels in the environment and the worker bounds itself
+(``container/memory_bound.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from ...core.settings import PROJECT_ROOT
-from ...core.worker_contract import WORKER_MODULE, WORKER_PORT_ENV
+from ...core.worker_contract import MEMORY_LIMIT_ENV, WORKER_MODULE, WORKER_PORT_ENV
 
 Worker = subprocess.Popen[bytes]
 
@@ -63,16 +68,19 @@ def _shared_launcher() -> ProcessLauncher:
     return _launcher
 
 
-def _address_space_limit(megabytes: int) -> Callable[[], None]:
-    """A ``preexec_fn`` that caps the child's address space (a serverless memory size)."""
+#: Windows variables Python itself needs in a child, which a container's environment lacks:
+#: SYSTEMROOT (without it a Windows Python cannot seed its random numbers or open sockets), PATH
+#: (the DLLs of numpy and scipy in a conda environment), TEMP and TMP.
+WINDOWS_ESSENTIALS = ("SYSTEMROOT", "PATH", "TEMP", "TMP")
 
-    def apply() -> None:
-        import resource
 
-        limit = megabytes * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+def _module_path(environment: dict[str, str]) -> str:
+    """The worker's PYTHONPATH: the project, the model's own setting, then the gateway's.
 
-    return apply
+    The worker runs on the gateway's interpreter, so it finds modules as the gateway does.
+    """
+    parts = (str(PROJECT_ROOT), environment.get("PYTHONPATH", ""), os.environ.get("PYTHONPATH", ""))
+    return os.pathsep.join(p for p in parts if p)
 
 
 # FIDELITY platform.instance-hardware DIFFERS: one machine plays every instance
@@ -96,17 +104,21 @@ def start_worker(
     """Start one worker serving the model in ``model_dir``; returns once it has been forked.
 
     stdin is a pipe the worker watches (it exits when the gateway goes); stdout and stderr are
-    one pipe carrying the port line, then the container log. ``memory_limit_mb`` caps the
-    worker's address space (RLIMIT_AS), as a serverless memory size does.
+    one pipe carrying the port line, then the container log. ``memory_limit_mb`` (a serverless
+    memory size) is passed on for the worker to bound its own address space where the platform
+    can.
     """
     env = dict(environment)
+    if sys.platform == "win32":
+        env.update({k: os.environ[k] for k in WINDOWS_ESSENTIALS if k in os.environ})
     env["SM_MODEL_DIR"] = str(model_dir)
     env["PYTHONUNBUFFERED"] = "1"
     env[WORKER_PORT_ENV] = "0"
-    root = str(PROJECT_ROOT)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    env.pop(MEMORY_LIMIT_ENV, None)
+    if memory_limit_mb:
+        env[MEMORY_LIMIT_ENV] = str(memory_limit_mb)
+    env["PYTHONPATH"] = _module_path(environment)
     cmd = [sys.executable, "-m", WORKER_MODULE]
-    preexec = _address_space_limit(memory_limit_mb) if memory_limit_mb else None
     return _shared_launcher().call(
         lambda: subprocess.Popen(
             cmd,
@@ -115,6 +127,5 @@ def start_worker(
             stderr=subprocess.STDOUT,
             env=env,
             cwd=str(model_dir.parent),
-            preexec_fn=preexec,
         )
     )

@@ -33,6 +33,8 @@ time, as AWS recommends for serverless (one worker per container):
   2-core machine) while only about 215 MB is resident, so 1024 MB leaves roughly 400 MB for the
   model and the request. To keep that predictable the worker gets one BLAS/OpenMP thread per
   2 GB of memory (AWS gives serverless vCPUs in proportion to memory) and ``MALLOC_ARENA_MAX=2``.
+  Only Linux enforces ``RLIMIT_AS``: on macOS and Windows the worker runs unbounded and its log
+  says so (``container/memory_bound.py``); everything else about the endpoint is the same.
 
 AWS documents these behaviours but not all their texts; each choice carries a FIDELITY marker
 (``docs/fidelity.md``): the throttle answer, the texts for invalid configurations, and (in
