@@ -5,8 +5,7 @@
 * ``stop``   stop the gateway and every endpoint worker it started;
 * ``env``    print ``unset`` and ``export`` lines: ``eval "$(python -m utils.local_sagemaker env)"``
   points any AWS client (boto3, the SageMaker SDK v3, the AWS CLI) at the local SageMaker,
-  signing with its key (a session token or profile of your own would otherwise get in the way),
-  with what the SDK needs offline (its telemetry off);
+  signing with its key (a session token or profile of your own would otherwise get in the way);
 * ``costs``  what the endpoints have cost so far, as AWS would bill them.
 
 ``serve`` runs the server in the foreground (what ``start`` launches).
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "env":
         print("unset " + " ".join(daemon.CONFLICTING_AWS_VARIABLES))
-        for key, value in {**daemon.client_environment(), **daemon.sdk_environment()}.items():
+        for key, value in daemon.client_environment().items():
             print(f"export {key}={shlex.quote(value)}")
         return 0
     if args.command == "costs":
