@@ -74,8 +74,13 @@ def package_default_handler_model(out_dir: str | Path, handlers: str = "") -> Pa
     """
     from sklearn.linear_model import LogisticRegression
 
+    from utils.model import quiet_solver_warnings
+
     frame = load_german_credit()
-    model = LogisticRegression(max_iter=1000).fit(frame[NUMERIC_COLUMNS].to_numpy(), frame[LABEL])
+    with quiet_solver_warnings():
+        model = LogisticRegression(max_iter=1000).fit(
+            frame[NUMERIC_COLUMNS].to_numpy(), frame[LABEL]
+        )
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     source = MODEL_FN_ONLY + ("\n\n" + textwrap.dedent(handlers) if handlers else "")

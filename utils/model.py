@@ -8,8 +8,10 @@ columns, scales the numbers and fits a logistic regression, scored on a held-out
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import joblib
@@ -93,6 +95,20 @@ def probability_of_default(pipeline: Pipeline, frame: pd.DataFrame) -> np.ndarra
     return pipeline.predict_proba(frame[FEATURE_COLUMNS])[:, bad_column]
 
 
+@contextlib.contextmanager
+def quiet_solver_warnings() -> Iterator[None]:
+    """Fit a scikit-learn 1.4.2 logistic regression without SciPy's warnings about its options.
+
+    scikit-learn 1.4.2 (pinned to match the container) passes an L-BFGS-B option that newer SciPy
+    deprecates (SciPy 1.18, installed beside Python 3.12, ignores it with an OptimizeWarning
+    instead); the fit is unaffected, so the warning stays out of the lessons.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*L-BFGS-B.*", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"Unknown solver options: iprint")
+        yield
+
+
 def train_model(seed: int = 0) -> TrainingResult:
     """Train the pipeline on a stratified split of the German Credit data and score it.
 
@@ -104,12 +120,7 @@ def train_model(seed: int = 0) -> TrainingResult:
     x_train, x_test, y_train, y_test = train_test_split(
         features, labels, test_size=TEST_SIZE, stratify=labels, random_state=seed
     )
-    with warnings.catch_warnings():
-        # scikit-learn 1.4.2 (pinned to match the container) passes an L-BFGS-B option that
-        # newer SciPy deprecates (SciPy 1.18, installed beside Python 3.12, ignores it with an
-        # OptimizeWarning instead); the fit is unaffected, so keep the warning out of lessons.
-        warnings.filterwarnings("ignore", message=r".*L-BFGS-B.*", category=DeprecationWarning)
-        warnings.filterwarnings("ignore", message=r"Unknown solver options: iprint")
+    with quiet_solver_warnings():
         pipeline = build_pipeline().fit(x_train, y_train)
     auc = roc_auc_score(y_test == POSITIVE_CLASS, probability_of_default(pipeline, x_test))
     return TrainingResult(
