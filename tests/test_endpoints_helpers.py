@@ -21,13 +21,13 @@ from moto import mock_aws
 from utils import endpoints
 from utils.endpoints import (
     EndpointFailed,
+    clients_calling,
     delete_endpoint_resources,
     format_cost_rows,
     format_latency,
     latency_stats,
     measure_latency,
     read_endpoint_logs,
-    clients_calling,
     read_endpoint_metrics,
     requests_per_instance,
     run_concurrent_clients,
