@@ -21,6 +21,7 @@ from moto import mock_aws
 from utils import endpoints
 from utils.endpoints import (
     EndpointFailed,
+    clients_calling,
     delete_endpoint_resources,
     format_cost_rows,
     format_latency,
@@ -214,6 +215,22 @@ def test_run_concurrent_clients_counts_requests_variants_and_errors() -> None:
     assert "requests/s, 4 errors" in text and "latency under load: p50" in text
 
 
+def test_clients_calling_keep_calling_until_the_block_ends() -> None:
+    runtime = FakeRuntime(fail_every=5)
+    with clients_calling(runtime, "ep", "1,2\n", "text/csv", clients=2) as traffic:
+        deadline = time.monotonic() + 5
+        while len(runtime.calls) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    sent = len(runtime.calls)
+    assert sent >= 20
+    assert traffic.requests == sent and traffic.clients == 2
+    assert traffic.errors == len(traffic.error_messages) == sent // 5
+    assert traffic.variants == {"AllTraffic": sent - traffic.errors}
+    assert traffic.seconds > 0
+    time.sleep(0.05)
+    assert len(runtime.calls) == sent  # the clients stopped with the block
+
+
 def test_poll_intervals_grow_to_a_cap_or_stay_fixed() -> None:
     from itertools import islice
 
@@ -397,10 +414,24 @@ def test_read_endpoint_metrics_sums_counts_and_averages_latency_in_ms(aws: None)
 def test_read_endpoint_metrics_gives_up_after_the_timeout(aws: None) -> None:
     cloudwatch = boto3.client("cloudwatch")
     sleeps: list[float] = []
+    shown: list[str] = []
     metrics = read_endpoint_metrics(cloudwatch, "ep", min_invocations=1, timeout=0.3,
-                                    sleep=sleeps.append)
+                                    sleep=sleeps.append, show=shown.append, announce_after=0.1)
     assert metrics["Invocations"] == 0 and sleeps
     assert metrics["ModelLatency_ms"] != metrics["ModelLatency_ms"]  # NaN: no requests
+    assert shown == [
+        "CloudWatch has 0 of 1 invocations so far (on AWS metrics arrive about a minute after "
+        "the requests); waiting at most 0 s in all."
+    ]
+
+
+def test_read_endpoint_metrics_says_nothing_when_the_metrics_are_there(aws: None) -> None:
+    cloudwatch = boto3.client("cloudwatch")
+    _publish(cloudwatch, "ep", "Invocations", [1, 1], "None")
+    shown: list[str] = []
+    metrics = read_endpoint_metrics(cloudwatch, "ep", min_invocations=2, show=shown.append,
+                                    announce_after=0.0)
+    assert metrics["Invocations"] == 2 and shown == []
 
 
 # --- cost and clean-up -------------------------------------------------------------------------
@@ -429,7 +460,8 @@ def test_format_cost_rows() -> None:
     lines = text.splitlines()
     assert lines[0].split() == ["endpoint", "instances", "now", "price", "billed", "so", "far"]
     assert lines[1].split() == [
-        "loan-endpoint-1a2b3c4d", "2", "×", "ml.m5.large", "$0.115/h", "72.0", "s", "=", "$0.002300"
+        "loan-endpoint-1a2b3c4d", "2", "×", "ml.m5.large", "$0.115/h", "72.0", "instance-seconds",
+        "=", "$0.002300"
     ]
     assert lines[2].split()[1:3] == ["deleted", "$0.115/h"]
     assert lines[3] == "total so far: $0.002603"
@@ -485,6 +517,31 @@ def test_load_curve_runs_each_client_count_in_turn() -> None:
                                    requests_per_client=5)
     assert [(r.clients, r.requests, r.errors) for r in results] == [(1, 5, 0), (3, 15, 0)]
     assert len(runtime.calls) == 20
+    assert results[0].variation == 1.0  # one round: nothing to compare
+
+
+def test_load_curve_rounds_take_turns_and_add_up() -> None:
+    runtime = FakeRuntime(fail_every=7)
+    order: list[int] = []
+    original = endpoints.run_concurrent_clients
+
+    def recording(*args: Any, **kwargs: Any) -> endpoints.ConcurrencyResult:
+        result = original(*args, **kwargs)
+        order.append(result.clients)
+        return result
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(endpoints, "run_concurrent_clients", recording)
+        results = endpoints.load_curve(runtime, "ep", "1,2\n", "text/csv", clients=(1, 2),
+                                       requests_per_client=4, rounds=3)
+    assert order == [1, 2, 1, 2, 1, 2]
+    one, two = results
+    assert (one.clients, one.requests, two.requests) == (1, 12, 24)
+    assert one.errors + two.errors == 36 // 7
+    assert sum(one.variants.values()) == one.requests - one.errors
+    assert len(two.latencies_ms) == two.requests - two.errors
+    assert len(one.round_throughputs) == 3
+    assert one.variation == max(one.round_throughputs) / min(one.round_throughputs)
 
 
 def test_plot_load_curve_labels_axes_and_values(monkeypatch: pytest.MonkeyPatch) -> None:

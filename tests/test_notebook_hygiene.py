@@ -131,3 +131,20 @@ def test_no_widget_placeholders_in_outputs(path):
             assert clean_notebooks.WIDGET_VIEW not in data, "".join(cell["source"])[:200]
             plain = "".join(data.get("text/plain", ""))
             assert not WIDGET_REPR.match(plain), plain[:200]
+
+
+def test_clean_joins_the_pieces_of_one_stream():
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "", "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": ["Creating   0.0 s\n"]},
+        {"output_type": "stream", "name": "stdout", "text": ["InService  4.3 s\n", "done"]},
+        {"output_type": "stream", "name": "stdout", "text": ["\n"]},
+        {"output_type": "stream", "name": "stderr", "text": ["warning\n"]},
+        {"output_type": "stream", "name": "stdout", "text": ["after\n"]},
+    ]}]}
+    outputs = clean_notebooks.clean(nb)["cells"][0]["outputs"]
+    assert outputs == [
+        {"output_type": "stream", "name": "stdout",
+         "text": ["Creating   0.0 s\n", "InService  4.3 s\n", "done\n"]},
+        {"output_type": "stream", "name": "stderr", "text": ["warning\n"]},
+        {"output_type": "stream", "name": "stdout", "text": ["after\n"]},
+    ]

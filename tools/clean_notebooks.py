@@ -2,7 +2,10 @@
 
 Outputs stay: strict nbval compares them, and a learner reading on GitHub sees real results.
 What goes: per-cell execution timestamps, UI state (collapsed/scrolled), the stored widget
-state, and the kernel's patch-level Python version. Without the widget state a stored widget
+state, and the kernel's patch-level Python version. Consecutive pieces of one stream (stdout,
+stderr) are joined into one output: the kernel sends a cell's printing in pieces as it flushes,
+and a piece boundary (even between a line and its newline) would otherwise show as a separate,
+sometimes empty, output on GitHub; nbval joins them the same way before comparing. Without the widget state a stored widget
 view can only show an error ("model not found") or its placeholder text, so where an output also
 carries a static form (HTML or an image, e.g. the decision helper's snapshot) only that is kept.
 Run after executing a notebook:
@@ -32,6 +35,8 @@ def clean(nb: dict) -> dict:
         meta = cell.get("metadata", {})
         for key in VOLATILE_CELL_KEYS:
             meta.pop(key, None)
+        if "outputs" in cell:
+            cell["outputs"] = _joined_streams(cell["outputs"])
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if WIDGET_VIEW in data and any(form in data for form in STATIC_FORMS):
@@ -43,6 +48,30 @@ def clean(nb: dict) -> dict:
     meta["kernelspec"] = KERNELSPEC
     meta["language_info"] = {"name": "python"}
     return nb
+
+
+def _joined_streams(outputs: list[dict]) -> list[dict]:
+    """Outputs with each run of same-stream pieces joined into one, its text as lines."""
+    joined: list[dict] = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if (
+            previous is not None
+            and output.get("output_type") == "stream"
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] = _text(previous["text"]) + _text(output["text"])
+        else:
+            joined.append(output)
+    for output in joined:
+        if output.get("output_type") == "stream":
+            output["text"] = _text(output["text"]).splitlines(keepends=True)
+    return joined
+
+
+def _text(text: str | list[str]) -> str:
+    return text if isinstance(text, str) else "".join(text)
 
 
 def serialise(nb: dict) -> str:

@@ -9,6 +9,7 @@ works the same on the local SageMaker and on AWS: nothing here asks which backen
   client-side round trips; :func:`plot_durations`: times of different sizes side by side;
 * :func:`run_concurrent_clients`: several threads invoking at once, with throughput;
   :func:`load_curve` and :func:`plot_load_curve`: the same for 1, 2, 4, 8 clients, drawn;
+  :func:`clients_calling`: clients that keep calling while something else happens (an update);
 * :func:`burst_outcomes`: ``n`` requests at the same moment, counted by outcome (throttles);
 * :func:`read_endpoint_logs`, :func:`requests_per_instance`: the endpoint's CloudWatch Logs;
 * :func:`read_endpoint_metrics`: its ``AWS/SageMaker`` metrics (Invocations, ModelLatency, ...);
@@ -25,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,7 @@ __all__ = [
     "EndpointFailed",
     "LogEvent",
     "burst_outcomes",
+    "clients_calling",
     "cost_so_far",
     "delete_endpoint_resources",
     "format_cost_rows",
@@ -284,11 +287,21 @@ class ConcurrencyResult:
     latencies_ms: list[float] = field(repr=False)
     variants: Counter = field(default_factory=Counter)
     error_messages: list[str] = field(default_factory=list, repr=False)
+    #: Throughput of each round, when the result adds up several rounds (:func:`load_curve`).
+    round_throughputs: list[float] = field(default_factory=list, repr=False)
 
     @property
     def throughput(self) -> float:
         """Successful requests per second over the whole run."""
         return (self.requests - self.errors) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def variation(self) -> float:
+        """Fastest round's throughput over the slowest's (1.0 with fewer than two rounds): how
+        much the same measurement varied within this run, the yardstick for calling a difference
+        between two results measurable."""
+        rates = [r for r in self.round_throughputs if r > 0]
+        return max(rates) / min(rates) if len(rates) >= 2 else 1.0
 
     def __str__(self) -> str:
         stats = latency_stats(self.latencies_ms) if self.latencies_ms else None
@@ -351,6 +364,54 @@ def run_concurrent_clients(
     )
 
 
+@contextmanager
+def clients_calling(
+    runtime: Any,
+    endpoint: str,
+    body: str | bytes,
+    content_type: str,
+    clients: int = 2,
+    accept: str | None = None,
+) -> Iterator[ConcurrencyResult]:
+    """``clients`` threads invoke the endpoint one request after another for as long as the
+    ``with`` block runs; on leaving it they stop and the yielded result is filled in.
+
+    For "does the endpoint keep answering while it changes?": the traffic lasts exactly as long
+    as the change, whether that takes seconds (locally) or minutes (on AWS). Errors are counted
+    with their messages, not raised.
+    """
+    stop = threading.Event()
+    lock = threading.Lock()
+    result = ConcurrencyResult(clients=clients, requests=0, errors=0, seconds=0.0, latencies_ms=[])
+
+    def client() -> None:
+        while not stop.is_set():
+            try:
+                ms, variant = _invoke_once(runtime, endpoint, body, content_type, accept)
+            except Exception as error:
+                with lock:
+                    result.requests += 1
+                    result.errors += 1
+                    result.error_messages.append(str(error))
+                continue
+            with lock:
+                result.requests += 1
+                result.latencies_ms.append(ms)
+                result.variants[variant] += 1
+
+    started = time.perf_counter()
+    pool = ThreadPoolExecutor(max_workers=clients)
+    futures = [pool.submit(client) for _ in range(clients)]
+    try:
+        yield result
+    finally:
+        stop.set()
+        for future in futures:
+            future.result()
+        pool.shutdown()
+        result.seconds = time.perf_counter() - started
+
+
 def load_curve(
     runtime: Any,
     endpoint: str,
@@ -359,16 +420,42 @@ def load_curve(
     clients: Sequence[int] = (1, 2, 4, 8),
     requests_per_client: int = 25,
     accept: str | None = None,
+    rounds: int = 1,
 ) -> list[ConcurrencyResult]:
-    """:func:`run_concurrent_clients` once per number of ``clients``, smallest first.
+    """:func:`run_concurrent_clients` per number of ``clients``, smallest first, ``rounds`` times.
 
     Each step sends ``requests_per_client`` requests from every client, so more clients means
-    more requests; throughput (requests/s) and latency are comparable across steps.
+    more requests; throughput (requests/s) and latency are comparable across steps. With several
+    ``rounds`` the steps take turns (1, 2, 4, 8, 1, 2, ...), so that a busy moment of the machine
+    slows every step alike instead of one; each step's result adds its rounds up, and keeps each
+    round's throughput (``round_throughputs``, ``variation``).
     """
-    return [
-        run_concurrent_clients(runtime, endpoint, body, content_type, n, requests_per_client, accept)
-        for n in clients
-    ]
+    runs: dict[int, list[ConcurrencyResult]] = {n: [] for n in clients}
+    for _ in range(rounds):
+        for n in clients:
+            runs[n].append(
+                run_concurrent_clients(
+                    runtime, endpoint, body, content_type, n, requests_per_client, accept
+                )
+            )
+    return [_added_up(n, runs[n]) for n in clients]
+
+
+def _added_up(clients: int, runs: list[ConcurrencyResult]) -> ConcurrencyResult:
+    """Several runs with the same number of clients, as one result."""
+    variants: Counter = Counter()
+    for run in runs:
+        variants.update(run.variants)
+    return ConcurrencyResult(
+        clients=clients,
+        requests=sum(r.requests for r in runs),
+        errors=sum(r.errors for r in runs),
+        seconds=sum(r.seconds for r in runs),
+        latencies_ms=[ms for r in runs for ms in r.latencies_ms],
+        variants=variants,
+        error_messages=[m for r in runs for m in r.error_messages],
+        round_throughputs=[r.throughput for r in runs],
+    )
 
 
 def plot_load_curve(results: Sequence[ConcurrencyResult], title: str = "One endpoint") -> None:
@@ -546,22 +633,36 @@ def read_endpoint_metrics(
     variant: str = "AllTraffic",
     minutes: int = 60,
     min_invocations: int = 0,
-    timeout: float = 60.0,
+    timeout: float = 180.0,
     sleep: Callable[[float], None] = time.sleep,
+    show: Callable[[str], None] | None = print,
+    announce_after: float = 5.0,
 ) -> dict[str, float]:
     """The endpoint's ``AWS/SageMaker`` metrics over the last ``minutes``, one number each.
 
     Counts are summed; latencies (published in microseconds) are averaged over all requests and
     returned in milliseconds as ``ModelLatency_ms`` and ``OverheadLatency_ms``. Metrics arrive
-    after the requests (about a minute on AWS), so this polls until ``Invocations`` reaches
-    ``min_invocations`` or ``timeout`` passes.
+    after the requests (on AWS about a minute later, sometimes more), so this polls until
+    ``Invocations`` reaches ``min_invocations`` or ``timeout`` passes, and returns what has
+    arrived by then: compare ``Invocations`` with what you sent. A wait longer than
+    ``announce_after`` seconds (the local SageMaker delivers within about a second) is announced
+    once through ``show``, with how much has arrived and how long it will wait at most.
     """
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
     intervals = _poll_intervals(None)
+    announced = False
     while True:
         values = _metric_values(cloudwatch, endpoint, variant, minutes)
         if values["Invocations"] >= min_invocations or time.monotonic() >= deadline:
             return values
+        if show is not None and not announced and time.monotonic() - start >= announce_after:
+            show(
+                f"CloudWatch has {values['Invocations']:.0f} of {min_invocations} invocations so "
+                f"far (on AWS metrics arrive about a minute after the requests); waiting at most "
+                f"{timeout:.0f} s in all."
+            )
+            announced = True
         sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))
 
 
@@ -605,8 +706,9 @@ def cost_so_far(tut: Any, endpoints: Iterable[str] | None = None) -> str:
 def format_cost_rows(rows: list[dict[str, Any]], endpoints: set[str] | None = None) -> str:
     """Format meter rows (see :func:`utils.billing.current_costs`): one line per endpoint variant.
 
-    Measured numbers (seconds, dollars) come last on each line and are never padded, so a
-    notebook's stored output differs from a new run's only in those numbers.
+    Measured numbers (instance-seconds: seconds times the instances running, and dollars) come
+    last on each line and are never padded, so a notebook's stored output differs from a new
+    run's only in those numbers.
     """
     chosen = [r for r in rows if endpoints is None or r["EndpointName"] in endpoints]
     width = max([len("endpoint"), *(len(r["EndpointName"]) for r in chosen)])
@@ -619,7 +721,7 @@ def format_cost_rows(rows: list[dict[str, Any]], endpoints: set[str] | None = No
         total += row["CostUsd"] or 0.0
         lines.append(
             f"{row['EndpointName']:<{width}}  {running:<18} {price:<11} "
-            f"{row['InstanceSeconds']:.1f} s = {cost}"
+            f"{row['InstanceSeconds']:.1f} instance-seconds = {cost}"
         )
     if not chosen:
         lines.append("(no endpoint has run yet)")

@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from typing import Any
 
 from utils.local_sagemaker import current_costs, format_costs
 from utils.local_sagemaker.wire import daemon
 
-from .conftest import BUCKET, make_client, project_root
+from .conftest import BUCKET, deploy, make_client, project_root, wait_status
 
 
 def test_moto_services_on_the_same_port(local_sm: str, s3: Any) -> None:
@@ -73,3 +74,29 @@ def test_cost_meter(local_sm: str, endpoint: str) -> None:
 def test_private_health_route(local_sm: str) -> None:
     with urllib.request.urlopen(f"{local_sm}/_local/health") as response:
         assert json.loads(response.read())["status"] == "ok"
+
+
+def test_capacity_change_keeps_billing_the_running_instances(
+    local_sm: str, sm: Any, model_urls: dict[str, str]
+) -> None:
+    """While UpdateEndpointWeightsAndCapacities starts a new instance, the old one keeps serving,
+    and is billed: between two meter reads around the change at least one instance accrues."""
+    name = deploy(sm, model_urls["default"], instance_count=1)
+    wait_status(sm, name, {"InService"})
+
+    def billed() -> float:
+        rows = current_costs(local_sm)["Endpoints"]
+        return sum(r["InstanceSeconds"] for r in rows if r["EndpointName"] == name)
+
+    before = billed()
+    started = time.time()
+    sm.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 2}],
+    )
+    scaled = wait_status(sm, name, {"InService"})
+    elapsed = time.time() - started
+    after = billed()
+    assert scaled["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    assert after - before >= elapsed
+    sm.delete_endpoint(EndpointName=name)

@@ -384,7 +384,8 @@ class Registry:
             if count is None:
                 fleet.weight = fleet.desired_weight
                 continue
-            self.deployer.events.fleet_stopped(endpoint.name, fleet)
+            # The running instances keep serving, and are billed, while new ones start; the
+            # meter's segment for the fleet changes only when its count does (fleet_started).
             if count > len(fleet.instances):
                 variant = next(
                     v for v in deployment.config.variants if v["VariantName"] == fleet.name

@@ -3,8 +3,9 @@
 Real-time endpoints are billed per instance-second at the instance type's hourly price, from when
 the instances run until they are stopped. Locally a fleet accrues from the moment all its
 instances passed the health check (the endpoint turns ``InService``; for an update, the new fleet
-turns healthy) until its instances are stopped (delete, update swap, or capacity change). During an
-update both fleets accrue, as both run on AWS. This start point is a slight under-estimate: AWS
+turns healthy) until its instances are stopped (delete, update swap). During an update both
+fleets accrue, as both run on AWS; during a capacity change the running instances keep accruing
+and the count changes once the added instances are healthy (or the surplus ones stopped). This start point is a slight under-estimate: AWS
 also bills the minutes instances spend booting during ``Creating``, which take milliseconds here.
 Transform jobs accrue at the batch price while their instances run. Serverless variants are
 billed per request instead (:mod:`.serverless_meter`).
