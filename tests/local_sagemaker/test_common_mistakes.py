@@ -393,10 +393,27 @@ def test_serverless_cold_start_breaks_a_strict_client_timeout_and_provisioned_fi
     body = data.to_csv_rows(data.generate_applications(1, seed=3))
     with pytest.raises(botocore.exceptions.ReadTimeoutError):
         strict.invoke_endpoint(EndpointName=cold, ContentType="text/csv", Body=body)
-    response = strict.invoke_endpoint(EndpointName=warm, ContentType="text/csv", Body=body)
-    assert b"probability_of_default" in response["Body"].read()
+    assert b"probability_of_default" in _first_answer(strict, warm, body, attempts=5)
     for name in (cold, warm):
         sm.delete_endpoint(EndpointName=name)
+
+
+def _first_answer(client: Any, endpoint: str, body: str, attempts: int) -> bytes:
+    """The first answer within the client's timeout, over a few tries.
+
+    A warm worker answers in milliseconds, but on a machine shared with other work one call can
+    take longer than a strict 0.3 s; the call it abandoned keeps the only concurrency slot busy a
+    moment, so the next try may be throttled. A cold start lasts seconds locally, longer than all
+    the tries together.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            response = client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Body=body)
+            return bytes(response["Body"].read())
+        except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ClientError):
+            if attempt == attempts:
+                raise
+    raise AssertionError("attempts must be at least 1")
 
 
 def boto_strict(url: str, read_timeout: float) -> Any:
