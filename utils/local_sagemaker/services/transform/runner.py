@@ -159,10 +159,21 @@ class JobProgress:
         with self.lock:
             self.seconds[phase] = self.seconds.get(phase, 0.0) + elapsed
 
-    def add(self, **deltas: int) -> None:
+    def request_sent(self) -> None:
         with self.lock:
-            for name, delta in deltas.items():
-                setattr(self, name, getattr(self, name) + delta)
+            self.requests += 1
+
+    def records_done(self, count: int) -> None:
+        with self.lock:
+            self.records_completed += count
+
+    def object_completed(self) -> None:
+        with self.lock:
+            self.objects_completed += 1
+
+    def object_failed(self) -> None:
+        with self.lock:
+            self.objects_failed += 1
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -640,7 +651,7 @@ class TransformRunner:
             obj_work.obj.uri,
         )
         self.progress.timed("finish", started)
-        self.progress.add(records_completed=batch.count)
+        self.progress.records_done(batch.count)
 
     def _invoke(self, instance: Instance, spec: TransformJobSpec, batch: Batch) -> bytes:
         """POST one mini-batch, retrying up to InvocationsMaxRetries times."""
@@ -654,7 +665,7 @@ class TransformRunner:
         for _attempt in range(spec.invocations_max_retries + 1):
             if self.stopping.is_set():
                 raise _RequestFailed(0, None, "the job is stopping")
-            self.progress.add(requests=1)
+            self.progress.request_sent()
             try:
                 if instance.client is None:
                     raise InstanceUnreachable("the instance has no port", connected=False)
@@ -687,7 +698,7 @@ class TransformRunner:
         self.progress.timed("upload", started)
         with self._lock:
             self._uploaded.append((bucket, key))
-        self.progress.add(objects_completed=1)
+        self.progress.object_completed()
 
     # -- failures -----------------------------------------------------------------------------
 
@@ -724,7 +735,7 @@ class TransformRunner:
             self._log(instance, line)
         with self._lock:
             self._failures.append(reason)
-        self.progress.add(objects_failed=1)
+        self.progress.object_failed()
 
 
 # -- helpers ----------------------------------------------------------------------------------
