@@ -106,12 +106,18 @@ def _client_error(call: Any) -> dict[str, Any]:
     return excinfo.value.response
 
 
-def _log_messages(local_sm: str, logs: Any, endpoint: str, contains: str) -> list[str]:
-    """Messages of the endpoint's log group with ``contains``, once logs are shipped."""
+def _log_messages(
+    local_sm: str, logs: Any, endpoint: str, contains: str, group: str | None = None
+) -> list[str]:
+    """Messages of the endpoint's log group (or ``group``, filtered to streams named after
+    ``endpoint``) with ``contains``, once logs are shipped."""
     local_route(local_sm, "/_local/flush")
-    group = f"/aws/sagemaker/Endpoints/{endpoint}"
+    pages = logs.get_paginator("filter_log_events").paginate(
+        logGroupName=group or f"/aws/sagemaker/Endpoints/{endpoint}",
+        **({"logStreamNamePrefix": endpoint + "/"} if group else {}),
+    )
     messages = []
-    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+    for page in pages:
         messages += [e["message"] for e in page["events"] if contains in e["message"]]
     return messages
 
@@ -202,6 +208,58 @@ def test_library_mismatch_fails_the_ping_health_check(
         "1.2.1" in lines[-1]
     )
     sm.delete_endpoint(EndpointName=name)
+
+
+def test_library_mismatch_fails_a_transform_job_too(
+    sm: Any, s3: Any, logs: Any, local_sm: str, archives: dict[str, str]
+) -> None:
+    """Transform instances run the same container emulation as endpoint instances."""
+    name = unique("mistake")
+    sm.create_model(
+        ModelName=name,
+        PrimaryContainer={"Image": IMAGE_1_2, "ModelDataUrl": archives["loan"]},
+        ExecutionRoleArn=ROLE,
+    )
+    body = data.to_csv_rows(data.generate_applications(2, seed=3))
+    s3.put_object(Bucket=BUCKET, Key=f"mistakes/{name}/in/rows.csv", Body=body)
+    sm.create_transform_job(
+        TransformJobName=name,
+        ModelName=name,
+        TransformInput={
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{BUCKET}/mistakes/{name}/in/",
+                }
+            },
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/mistakes/{name}/out/"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    deadline, delay = time.monotonic() + 120, 0.05
+    while True:
+        described = sm.describe_transform_job(TransformJobName=name)
+        if described["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
+            break
+        assert time.monotonic() < deadline, described["TransformJobStatus"]
+        time.sleep(delay)  # polling the job's status, with a growing interval
+        delay = min(delay * 2, 1.0)
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"] == (
+        "AlgorithmError: Model container failed to respond to ping. Please ensure /ping endpoint "
+        "is implemented and responds with an HTTP 200 status code"
+    )
+    lines = _log_messages(
+        local_sm, logs, name, "scikit-learn version mismatch", "/aws/sagemaker/TransformJobs"
+    )
+    assert lines, "the model_fn's reason must be in the job's container log"
+    assert (
+        "this model was trained with scikit-learn 1.4.2, but this container runs scikit-learn "
+        "1.2.1" in lines[-1]
+    )
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"mistakes/{name}/out/")
 
 
 # --- input that does not match the model -----------------------------------------------------------
