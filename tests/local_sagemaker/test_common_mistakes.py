@@ -9,6 +9,7 @@ tests fail first.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import time
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ from utils.artifact import package_model
 from utils.asynchronous import wait_for_result
 from utils.local_sagemaker.container.libraries import scikit_learn_version_for_image
 
-from .conftest import BUCKET, ROLE, make_client, unique, wait_status
+from .conftest import BUCKET, MODEL_FN, ROLE, archive_with, make_client, unique, wait_status
 
 IMAGE_1_4 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-py312-cpu-py3"
 IMAGE_1_2 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -431,14 +432,27 @@ def test_async_endpoint_is_the_fix_for_slow_models(
 SERVERLESS = {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1}}
 
 
+#: A model that takes seconds to load, as real models do: what makes a serverless cold start long.
+#: The sleep is wall time, so the cold start outlasts the strict timeout however busy the machine.
+SLOW_LOAD = MODEL_FN + """
+import time
+_load = model_fn
+def model_fn(model_dir):
+    time.sleep(6)
+    return _load(model_dir)
+"""
+
+
 @pytest.mark.skipif(not HAS_SERVERLESS, reason="serverless inference has not landed")
 def test_serverless_cold_start_breaks_a_strict_client_timeout_and_provisioned_fixes_it(
-    sm: Any, local_sm: str, archives: dict[str, str]
+    sm: Any, s3: Any, local_sm: str
 ) -> None:
-    cold = _create(sm, archives["loan"], variant=SERVERLESS)
+    s3.put_object(Bucket=BUCKET, Key="mistakes/slow-load/model.tar.gz", Body=archive_with(SLOW_LOAD))
+    model_url = f"s3://{BUCKET}/mistakes/slow-load/model.tar.gz"
+    cold = _create(sm, model_url, variant=SERVERLESS)
     warm = _create(
         sm,
-        archives["loan"],
+        model_url,
         variant={
             "ServerlessConfig": {
                 "MemorySizeInMB": 2048, "MaxConcurrency": 1, "ProvisionedConcurrency": 1,
@@ -446,12 +460,12 @@ def test_serverless_cold_start_breaks_a_strict_client_timeout_and_provisioned_fi
         },
     )
     wait_status(sm, cold, {"InService"})
-    wait_status(sm, warm, {"InService"})
-    strict = boto_strict(local_sm, read_timeout=0.3)
-    body = data.to_csv_rows(data.generate_applications(1, seed=3))
+    wait_status(sm, warm, {"InService"})  # the provisioned instance has loaded the model
+    strict = boto_strict(local_sm, read_timeout=3)
+    body = "1,1\n3,3"
     with pytest.raises(botocore.exceptions.ReadTimeoutError):
         strict.invoke_endpoint(EndpointName=cold, ContentType="text/csv", Body=body)
-    assert b"probability_of_default" in _first_answer(strict, warm, body, attempts=5)
+    assert json.loads(_first_answer(strict, warm, body, attempts=5)) == [0, 1]
     for name in (cold, warm):
         sm.delete_endpoint(EndpointName=name)
 
@@ -460,9 +474,8 @@ def _first_answer(client: Any, endpoint: str, body: str, attempts: int) -> bytes
     """The first answer within the client's timeout, over a few tries.
 
     A warm worker answers in milliseconds, but on a machine shared with other work one call can
-    take longer than a strict 0.3 s; the call it abandoned keeps the only concurrency slot busy a
-    moment, so the next try may be throttled. A cold start lasts seconds locally, longer than all
-    the tries together.
+    take longer than a strict timeout; the call it abandoned keeps the only concurrency slot busy
+    a moment, so the next try may be throttled.
     """
     for attempt in range(1, attempts + 1):
         try:
