@@ -9,6 +9,7 @@ tests fail first.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import time
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ from utils.artifact import package_model
 from utils.asynchronous import wait_for_result
 from utils.local_sagemaker.container.libraries import scikit_learn_version_for_image
 
-from .conftest import BUCKET, ROLE, make_client, unique, wait_status
+from .conftest import BUCKET, MODEL_FN, ROLE, archive_with, make_client, unique, wait_status
 
 IMAGE_1_4 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-py312-cpu-py3"
 IMAGE_1_2 = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
@@ -106,12 +107,18 @@ def _client_error(call: Any) -> dict[str, Any]:
     return excinfo.value.response
 
 
-def _log_messages(local_sm: str, logs: Any, endpoint: str, contains: str) -> list[str]:
-    """Messages of the endpoint's log group with ``contains``, once logs are shipped."""
+def _log_messages(
+    local_sm: str, logs: Any, endpoint: str, contains: str, group: str | None = None
+) -> list[str]:
+    """Messages of the endpoint's log group (or ``group``, filtered to streams named after
+    ``endpoint``) with ``contains``, once logs are shipped."""
     local_route(local_sm, "/_local/flush")
-    group = f"/aws/sagemaker/Endpoints/{endpoint}"
+    pages = logs.get_paginator("filter_log_events").paginate(
+        logGroupName=group or f"/aws/sagemaker/Endpoints/{endpoint}",
+        **({"logStreamNamePrefix": endpoint + "/"} if group else {}),
+    )
     messages = []
-    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+    for page in pages:
         messages += [e["message"] for e in page["events"] if contains in e["message"]]
     return messages
 
@@ -202,6 +209,58 @@ def test_library_mismatch_fails_the_ping_health_check(
         "1.2.1" in lines[-1]
     )
     sm.delete_endpoint(EndpointName=name)
+
+
+def test_library_mismatch_fails_a_transform_job_too(
+    sm: Any, s3: Any, logs: Any, local_sm: str, archives: dict[str, str]
+) -> None:
+    """Transform instances run the same container emulation as endpoint instances."""
+    name = unique("mistake")
+    sm.create_model(
+        ModelName=name,
+        PrimaryContainer={"Image": IMAGE_1_2, "ModelDataUrl": archives["loan"]},
+        ExecutionRoleArn=ROLE,
+    )
+    body = data.to_csv_rows(data.generate_applications(2, seed=3))
+    s3.put_object(Bucket=BUCKET, Key=f"mistakes/{name}/in/rows.csv", Body=body)
+    sm.create_transform_job(
+        TransformJobName=name,
+        ModelName=name,
+        TransformInput={
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{BUCKET}/mistakes/{name}/in/",
+                }
+            },
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/mistakes/{name}/out/"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    deadline, delay = time.monotonic() + 120, 0.05
+    while True:
+        described = sm.describe_transform_job(TransformJobName=name)
+        if described["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
+            break
+        assert time.monotonic() < deadline, described["TransformJobStatus"]
+        time.sleep(delay)  # polling the job's status, with a growing interval
+        delay = min(delay * 2, 1.0)
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"] == (
+        "AlgorithmError: Model container failed to respond to ping. Please ensure /ping endpoint "
+        "is implemented and responds with an HTTP 200 status code"
+    )
+    lines = _log_messages(
+        local_sm, logs, name, "scikit-learn version mismatch", "/aws/sagemaker/TransformJobs"
+    )
+    assert lines, "the model_fn's reason must be in the job's container log"
+    assert (
+        "this model was trained with scikit-learn 1.4.2, but this container runs scikit-learn "
+        "1.2.1" in lines[-1]
+    )
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"mistakes/{name}/out/")
 
 
 # --- input that does not match the model -----------------------------------------------------------
@@ -373,14 +432,27 @@ def test_async_endpoint_is_the_fix_for_slow_models(
 SERVERLESS = {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 1}}
 
 
+#: A model that takes seconds to load, as real models do: what makes a serverless cold start long.
+#: The sleep is wall time, so the cold start outlasts the strict timeout however busy the machine.
+SLOW_LOAD = MODEL_FN + """
+import time
+_load = model_fn
+def model_fn(model_dir):
+    time.sleep(6)
+    return _load(model_dir)
+"""
+
+
 @pytest.mark.skipif(not HAS_SERVERLESS, reason="serverless inference has not landed")
 def test_serverless_cold_start_breaks_a_strict_client_timeout_and_provisioned_fixes_it(
-    sm: Any, local_sm: str, archives: dict[str, str]
+    sm: Any, s3: Any, local_sm: str
 ) -> None:
-    cold = _create(sm, archives["loan"], variant=SERVERLESS)
+    s3.put_object(Bucket=BUCKET, Key="mistakes/slow-load/model.tar.gz", Body=archive_with(SLOW_LOAD))
+    model_url = f"s3://{BUCKET}/mistakes/slow-load/model.tar.gz"
+    cold = _create(sm, model_url, variant=SERVERLESS)
     warm = _create(
         sm,
-        archives["loan"],
+        model_url,
         variant={
             "ServerlessConfig": {
                 "MemorySizeInMB": 2048, "MaxConcurrency": 1, "ProvisionedConcurrency": 1,
@@ -388,12 +460,12 @@ def test_serverless_cold_start_breaks_a_strict_client_timeout_and_provisioned_fi
         },
     )
     wait_status(sm, cold, {"InService"})
-    wait_status(sm, warm, {"InService"})
-    strict = boto_strict(local_sm, read_timeout=0.3)
-    body = data.to_csv_rows(data.generate_applications(1, seed=3))
+    wait_status(sm, warm, {"InService"})  # the provisioned instance has loaded the model
+    strict = boto_strict(local_sm, read_timeout=3)
+    body = "1,1\n3,3"
     with pytest.raises(botocore.exceptions.ReadTimeoutError):
         strict.invoke_endpoint(EndpointName=cold, ContentType="text/csv", Body=body)
-    assert b"probability_of_default" in _first_answer(strict, warm, body, attempts=5)
+    assert json.loads(_first_answer(strict, warm, body, attempts=5)) == [0, 1]
     for name in (cold, warm):
         sm.delete_endpoint(EndpointName=name)
 
@@ -402,9 +474,8 @@ def _first_answer(client: Any, endpoint: str, body: str, attempts: int) -> bytes
     """The first answer within the client's timeout, over a few tries.
 
     A warm worker answers in milliseconds, but on a machine shared with other work one call can
-    take longer than a strict 0.3 s; the call it abandoned keeps the only concurrency slot busy a
-    moment, so the next try may be throttled. A cold start lasts seconds locally, longer than all
-    the tries together.
+    take longer than a strict timeout; the call it abandoned keeps the only concurrency slot busy
+    a moment, so the next try may be throttled.
     """
     for attempt in range(1, attempts + 1):
         try:

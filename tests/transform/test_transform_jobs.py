@@ -313,6 +313,29 @@ def test_an_empty_prefix_is_refused_at_create(sm: Any, model: str) -> None:
         sm.describe_transform_job(TransformJobName=request["TransformJobName"])
 
 
+def test_request_without_an_answer_in_time_is_logged_as_aws_logs_it(
+    sm: Any, s3: Any, slow_model: str, local_sm: str, logs: Any
+) -> None:
+    p = prefix()
+    uri = put(s3, p + "/in", {"a.csv": b"1,1\n"})
+    request = job_request(
+        slow_model,
+        uri,
+        f"s3://{BUCKET}/{p}/out",
+        ModelClientConfig={"InvocationsTimeoutInSeconds": 1, "InvocationsMaxRetries": 0},
+    )
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Failed"
+    assert described["FailureReason"] == "AlgorithmError: See job logs for more information"
+    assert read(s3, p + "/out") == {}
+    streams = log_lines(local_sm, logs, request["TransformJobName"])
+    (data_log,) = (s for s in streams if s.endswith("/data-log"))
+    key = f"{BUCKET}/{p}/in/a.csv"
+    assert f"[sagemaker logs]: {key}: Unable to get response from algorithm" in agent_lines(
+        streams[data_log]
+    )
+
+
 def test_stop_keeps_no_output(sm: Any, s3: Any, slow_model: str) -> None:
     p = prefix()
     uri = put(s3, p + "/in", {"a.csv": b"1,1\n"})

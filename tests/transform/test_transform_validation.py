@@ -127,8 +127,9 @@ def test_max_payload_in_range(value: int) -> None:
 
 
 def test_max_payload_above_100() -> None:
-    assert error_of(request(MaxPayloadInMB=101)) == validation.MESSAGES["max_payload"].format(
-        value=101
+    assert error_of(request(MaxPayloadInMB=101)) == (
+        "1 validation error detected: Value '101' at 'maxPayloadInMB' failed to satisfy "
+        "constraint: Member must have value less than or equal to 100"
     )
 
 
@@ -217,9 +218,10 @@ def test_environment_key_pattern() -> None:
 
 def test_instance_count() -> None:
     validate_create_transform_job(request(TransformResources__InstanceCount=100))
-    assert error_of(request(TransformResources__InstanceCount=101)) == validation.MESSAGES[
-        "instance_count"
-    ].format(value=101)
+    assert error_of(request(TransformResources__InstanceCount=101)) == (
+        "1 validation error detected: Value '101' at 'transformResources.instanceCount' failed "
+        "to satisfy constraint: Member must have value less than or equal to 100"
+    )
     assert "greater than or equal to 1" in error_of(request(TransformResources__InstanceCount=0))
 
 

@@ -3,6 +3,8 @@
 Python API (what the notebooks' setup helper calls):
 
 * :func:`ensure_running` -> URL: reuse the running server or start one, wait until it answers;
+  a server started from other sources than the ones on disk now (the project was updated while
+  it ran) is restarted, with a notice, so nobody talks to old code;
 * :func:`stop`: stop the gateway and every worker it started; no process is left behind;
 * :func:`status` / :func:`is_running` / :func:`url`: what is running, if anything;
 * :func:`client_environment` -> dict: the AWS settings (endpoint URL, the local access key,
@@ -12,10 +14,10 @@ Python API (what the notebooks' setup helper calls):
 * :func:`local_route` -> JSON: one of its own ``/_local`` routes (the meter, a transform job's
   progress, an endpoint's workers, the telemetry flush), read with a signed request.
 
-The server writes ``state.json`` (pid, port, URL) into the state folder, by default
-``build/local-sagemaker/`` under the project root (``LOCAL_SAGEMAKER_STATE_DIR`` overrides). Port:
-``LOCAL_SAGEMAKER_PORT`` if set (0 = any free port), else 8765 when free, else any free port, so a
-stray process on 8765 never blocks the tutorial. Only 127.0.0.1 is ever bound.
+The server writes ``state.json`` (pid, port, URL, the :func:`code_version` it runs) into the state
+folder, by default ``build/local-sagemaker/`` under the project root (``LOCAL_SAGEMAKER_STATE_DIR``
+overrides). Port: ``LOCAL_SAGEMAKER_PORT`` if set (0 = any free port), else 8765 when free, else
+any free port, so a stray process on 8765 never blocks the tutorial. Only 127.0.0.1 is ever bound.
 
 The local access key (``credentials.json``, owner-only) is made at the first start in the same
 folder; every request must be signed with it (see ``SECURITY.md``).
@@ -31,6 +33,7 @@ without a console window on Windows) so it outlives the notebook kernel that sta
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -40,6 +43,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +56,13 @@ STATE_FILE = "state.json"
 LOG_FILE = "gateway.log"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
+#: The local SageMaker's own sources (this package), whose hash a running server records.
+CODE_ROOT = Path(__file__).resolve().parent.parent
+RESTARTED_NOTICE = (
+    "The local SageMaker that was running had been started from older code (the project was "
+    "updated since), so it was restarted with the current code. Resources it held (endpoints, "
+    "jobs, S3 objects) are gone: run your notebook from the top to create them again."
+)
 
 
 # -- client settings ----------------------------------------------------------------------------
@@ -114,6 +125,21 @@ def local_route(url: str, path: str, timeout: float = 5.0) -> Any:
 
 
 # -- state --------------------------------------------------------------------------------------
+
+
+def code_version(root: Path = CODE_ROOT) -> str:
+    """A hash of the local SageMaker's source files as they are on disk now.
+
+    The server records it when it starts; :func:`ensure_running` compares it with the files of
+    the moment, so a server still running code from before an update (``git pull``) is found.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+            continue
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def _state_path() -> Path:
@@ -198,15 +224,31 @@ def _choose_port() -> int:
     return settings.DEFAULT_PORT if _port_free(settings.DEFAULT_PORT) else 0
 
 
-def ensure_running(timeout: float = START_TIMEOUT) -> str:
-    """Return the URL of the local SageMaker, starting it in the background if needed."""
-    existing = url()
-    if existing:
-        return existing
+def print_notice(text: str) -> None:
+    """Tell the learner on stderr: ``python -m utils.local_sagemaker env`` prints shell code on
+    stdout, which must stay clean."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def ensure_running(
+    timeout: float = START_TIMEOUT, notify: Callable[[str], None] = print_notice
+) -> str:
+    """Return the URL of the local SageMaker, starting it in the background if needed.
+
+    A server whose recorded :func:`code_version` differs from the sources on disk is stopped and
+    started again, and ``notify`` gets :data:`RESTARTED_NOTICE` (by default, on stderr).
+    """
+    current = code_version()
+    state = status()
+    if state and state.get("code") == current:
+        return str(state["url"])
     with _lock():
-        existing = url()
-        if existing:
-            return existing
+        state = status()
+        if state and state.get("code") == current:
+            return str(state["url"])
+        if state:
+            _terminate_group(int(state["pid"]))
+            notify(RESTARTED_NOTICE)
         directory = settings.state_dir()
         load_or_create(directory)  # the key exists before the first client asks for it
         _state_path().unlink(missing_ok=True)
@@ -364,7 +406,13 @@ def serve(port: int) -> None:
     signal.signal(signal.SIGINT, on_signal)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
-    state = {"pid": os.getpid(), "port": bound, "url": base_url, "started": time.time()}
+    state = {
+        "pid": os.getpid(),
+        "port": bound,
+        "url": base_url,
+        "started": time.time(),
+        "code": code_version(),
+    }
     tmp = directory / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(state))
     tmp.replace(directory / STATE_FILE)

@@ -171,7 +171,8 @@ class Registry:
 
     def endpoint_for_invoke(self, name: str) -> Endpoint | None:
         """The endpoint the runtime may call, or None (AWS matches the name's case on invoke)."""
-        endpoint = self.endpoints.get(name.lower())
+        with self.lock:
+            endpoint = self.endpoints.get(name.lower())
         if endpoint is None or endpoint.name != name:
             return None
         return endpoint

@@ -80,8 +80,17 @@ from .validation import DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
 #: FailureReason of a job whose container answered a mini-batch with a 5xx (or not at all):
-#: aws/deep-learning-containers#586 quotes it.
+#: aws/deep-learning-containers#586 quotes it. The job log then says "<bucket>/<key>: Bad HTTP
+#: status received from algorithm: 500", as quoted in aws/amazon-sagemaker-examples#1620 and #3948.
 ALGORITHM_ERROR = "AlgorithmError: See job logs for more information"
+# FIDELITY transform.no-response CONFIRMED: a container that does not answer a mini-batch in time
+#   local: after InvocationsTimeoutInSeconds (and each retry) the job log says "<bucket>/<key>:
+#     Unable to get response from algorithm" and the job fails with "AlgorithmError: See job logs
+#     for more information"; a worker that cannot be reached is logged the same way.
+#   source: aws/sagemaker-tensorflow-serving-container#18, opened by an AWS engineer, pairs the
+#     container's own "client timed out" line with "[sagemaker logs]: <bucket>/<key>: Unable to get
+#     response from algorithm"; aws/sagemaker-python-sdk#1951 quotes the same line.
+NO_RESPONSE = "Unable to get response from algorithm"
 # FIDELITY transform.container-client-error UNCONFIRMED: a container that answers a mini-batch with a 4xx
 #   local: the job log says "<bucket>/<key>: ClientError: <status>", then "Message:" and the
 #     answer; the job fails with "ClientError: See job logs for more information".
@@ -95,7 +104,11 @@ CLIENT_ERROR = "ClientError: See job logs for more information"
 #   local: the job fails with "AlgorithmError: Model container failed to respond to ping. Please
 #     ensure /ping endpoint is implemented and responds with an HTTP 200 status code"; a model
 #     whose model_fn fails (a scikit-learn version mismatch, say) fails this way.
-#   source: aws/amazon-sagemaker-examples#852 quotes a real job's FailureReason word for word.
+#   source: aws/amazon-sagemaker-examples#852 quotes a real job's FailureReason word for word. On
+#     AWS the failure can take a while: an AWS engineer wrote in aws/amazon-sagemaker-examples#815
+#     that a job whose container keeps failing /ping is stopped after 30 minutes; here a worker
+#     that exits, or answers /ping with an error three times, fails the job at once (the
+#     platform.speed difference).
 PING_FAILURE = (
     "AlgorithmError: Model container failed to respond to ping. Please ensure /ping endpoint is "
     "implemented and responds with an HTTP 200 status code"
@@ -146,10 +159,21 @@ class JobProgress:
         with self.lock:
             self.seconds[phase] = self.seconds.get(phase, 0.0) + elapsed
 
-    def add(self, **deltas: int) -> None:
+    def request_sent(self) -> None:
         with self.lock:
-            for name, delta in deltas.items():
-                setattr(self, name, getattr(self, name) + delta)
+            self.requests += 1
+
+    def records_done(self, count: int) -> None:
+        with self.lock:
+            self.records_completed += count
+
+    def object_completed(self) -> None:
+        with self.lock:
+            self.objects_completed += 1
+
+    def object_failed(self) -> None:
+        with self.lock:
+            self.objects_failed += 1
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -627,7 +651,7 @@ class TransformRunner:
             obj_work.obj.uri,
         )
         self.progress.timed("finish", started)
-        self.progress.add(records_completed=batch.count)
+        self.progress.records_done(batch.count)
 
     def _invoke(self, instance: Instance, spec: TransformJobSpec, batch: Batch) -> bytes:
         """POST one mini-batch, retrying up to InvocationsMaxRetries times."""
@@ -641,18 +665,13 @@ class TransformRunner:
         for _attempt in range(spec.invocations_max_retries + 1):
             if self.stopping.is_set():
                 raise _RequestFailed(0, None, "the job is stopping")
-            self.progress.add(requests=1)
+            self.progress.request_sent()
             try:
                 if instance.client is None:
                     raise InstanceUnreachable("the instance has no port", connected=False)
                 reply = instance.client.invoke(batch.body, headers, timeout, chunked=batch.chunked)
-            except TimeoutError:
-                failure = _RequestFailed(
-                    0, None, f"Model server did not respond to /invocations within {timeout:g} s"
-                )
-                continue
-            except InstanceUnreachable as exc:
-                failure = _RequestFailed(0, None, f"Unable to reach the model server: {exc}")
+            except (TimeoutError, InstanceUnreachable):
+                failure = _RequestFailed(0, None, NO_RESPONSE)
                 continue
             if 200 <= reply.status < 300:
                 return reply.body
@@ -679,7 +698,7 @@ class TransformRunner:
         self.progress.timed("upload", started)
         with self._lock:
             self._uploaded.append((bucket, key))
-        self.progress.add(objects_completed=1)
+        self.progress.object_completed()
 
     # -- failures -----------------------------------------------------------------------------
 
@@ -716,7 +735,7 @@ class TransformRunner:
             self._log(instance, line)
         with self._lock:
             self._failures.append(reason)
-        self.progress.add(objects_failed=1)
+        self.progress.object_failed()
 
 
 # -- helpers ----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...core.errors import AwsError, validation
+from ...core.errors import AwsError, constraint, validation, validation_errors
 from ...core.shapes import validate
 
 __all__ = [
@@ -85,15 +85,6 @@ REJECT_BATCH_STRATEGY_WITHOUT_SPLIT = True
 #   notice: the message wording can differ on AWS; the refusals are the same.
 #: Messages for the cross-field rules (the marker above).
 MESSAGES: dict[str, str] = {
-    # The validator's "max" wording, applied to a limit the model does not carry.
-    "max_payload": (
-        "1 validation error detected: Value '{value}' at 'maxPayloadInMB' failed to satisfy "
-        "constraint: Member must have value less than or equal to 100"
-    ),
-    "instance_count": (
-        "1 validation error detected: Value '{value}' at 'transformResources.instanceCount' "
-        "failed to satisfy constraint: Member must have value less than or equal to 100"
-    ),
     "concurrency_times_payload": (
         "The product of MaxConcurrentTransforms ({concurrency}) and MaxPayloadInMB ({payload}) "
         "is {product} MB, which exceeds the maximum of 100 MB. Reduce MaxConcurrentTransforms "
@@ -185,6 +176,13 @@ def _invalid(message: str) -> AwsError:
     return validation(message)
 
 
+def _above_maximum(value: int, where: str, maximum: int) -> AwsError:
+    """A limit the API reference states but the botocore model does not carry, reported in the
+    shape validator's form, built by the one error builder of the core."""
+    text = f"Member must have value less than or equal to {maximum}"
+    return validation_errors([constraint(f"'{value}'", where, text)])
+
+
 def _uses_data_processing(input_filter: str, output_filter: str, join_source: str) -> bool:
     return input_filter not in ("", "$") or output_filter not in ("", "$") or join_source == "Input"
 
@@ -224,12 +222,12 @@ def transform_spec(request: Mapping[str, Any]) -> TransformJobSpec:
 
     max_payload = request.get("MaxPayloadInMB")
     if max_payload is not None and max_payload > MAX_PAYLOAD_MB:
-        raise _invalid(MESSAGES["max_payload"].format(value=max_payload))
+        raise _above_maximum(max_payload, "maxPayloadInMB", MAX_PAYLOAD_MB)
     effective_payload = DEFAULT_MAX_PAYLOAD_MB if max_payload is None else max_payload
 
     instance_count = resources["InstanceCount"]
     if instance_count > MAX_INSTANCE_COUNT:
-        raise _invalid(MESSAGES["instance_count"].format(value=instance_count))
+        raise _above_maximum(instance_count, "transformResources.instanceCount", MAX_INSTANCE_COUNT)
 
     concurrency = request.get("MaxConcurrentTransforms") or 0
     if concurrency and concurrency * effective_payload > MAX_CONCURRENCY_TIMES_PAYLOAD_MB:
