@@ -12,18 +12,18 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 __all__ = ["aws_cli", "aws_cli_command"]
 
 
 def aws_cli_command() -> list[str]:
-    """How to start the AWS CLI: ``aws`` on PATH, else this interpreter's ``awscli`` module.
+    """How to start the AWS CLI: the ``aws`` beside this interpreter, else on PATH, else the module.
 
-    ``setup()`` puts this interpreter's scripts folder on PATH, so ``aws`` is the CLI that
-    ``requirements.txt`` installs (``aws.cmd`` on Windows, which ``shutil.which`` finds); in
-    SageMaker Studio it is the image's AWS CLI v2.
+    Beside this interpreter is the CLI ``requirements.txt`` installs (``aws.cmd`` on Windows,
+    which ``shutil.which`` finds); on PATH, e.g. the AWS CLI v2 of a SageMaker Studio image.
     """
-    found = shutil.which("aws")
+    found = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
     if found is not None:
         return [found]
     if importlib.util.find_spec("awscli") is not None:
