@@ -9,7 +9,8 @@ creating an endpoint, updating it and starting a transform job's instances take 
 So each notebook's AWS bill is estimated from what it creates and from how long those
 resources run on AWS, with the instructor guide's assumptions (docs/instructor-guide.md, "What
 each notebook costs on AWS": a learner's pace on AWS, instances billed from CreateEndpoint to
-deletion, about 6 minutes per transform-job instance). The clean-up cell of each notebook
+deletion, a transform job's instances from TransformStartTime to TransformEndTime: about 2
+billed minutes each). The clean-up cell of each notebook
 prints the bill of what actually ran; notebook 08 deletes whatever is left.
 """
 
@@ -54,8 +55,8 @@ USAGES = (
     ),
     Usage(
         "03",
-        "8 transform jobs with 9 instances in all, about 6 min each (start-up included)",
-        instance_minutes=9 * 6,
+        "9 transform jobs with 10 instances in all, about 2 billed min each (start-up excluded)",
+        instance_minutes=10 * 2,
     ),
     Usage(
         "04",
@@ -71,15 +72,15 @@ USAGES = (
     ),
     Usage(
         "06",
-        "real-time 1 instance 35 min, asynchronous 1 instance 30 min, 1 transform job 6 min",
-        instance_minutes=35 + 30 + 6,
+        "real-time 1 instance 35 min, asynchronous 1 instance 30 min, 1 transform job 2 billed min",
+        instance_minutes=35 + 30 + 2,
     ),
     Usage(
         "07",
         "real-time 75 min (a 2nd instance its last 10), default-handler 45, failing 8, "
-        "right-image 35, asynchronous 25, exercise 3's endpoint 10 min, 2 transform jobs; "
+        "right-image 35, asynchronous 25, exercise 3's endpoint 10 min, 2 transform jobs of 2 billed min; "
         "provisioned concurrency 1 at 2 GB for 70 min",
-        instance_minutes=75 + 10 + 45 + 8 + 35 + 25 + 10 + 2 * 6,
+        instance_minutes=75 + 10 + 45 + 8 + 35 + 25 + 10 + 2 * 2,
         provisioned_gb_seconds=70 * 60 * 2,
     ),
     Usage("08", "nothing (deletes what is left)"),

@@ -2,16 +2,22 @@
 
 SageMaker publishes its endpoint metrics in the ``AWS/SageMaker`` namespace, per minute. The
 invocation metrics carry the ``EndpointName`` and ``VariantName`` dimensions; the asynchronous
-backlog metrics ``EndpointName`` alone. :func:`metric_datapoints` reads either.
+backlog metrics ``EndpointName`` alone. :func:`metric_datapoints` reads either, and
+:func:`wait_for_metrics` keeps reading until what a lesson sent has arrived (on AWS a minute or
+more after the requests).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-__all__ = ["flush_telemetry", "metric_datapoints"]
+from utils.polling import poll_intervals
+
+__all__ = ["flush_telemetry", "metric_datapoints", "wait_for_metrics"]
+
+Reading = TypeVar("Reading")
 
 
 def flush_telemetry(tut: Any) -> None:
@@ -48,3 +54,39 @@ def metric_datapoints(
         Period=60,
         Statistics=list(statistics),
     )["Datapoints"]
+
+
+def wait_for_metrics(
+    read: Callable[[], Reading],
+    count: Callable[[Reading], float],
+    wanted: float,
+    what: str,
+    timeout: float = 180.0,
+    sleep: Callable[[float], None] = time.sleep,
+    show: Callable[[str], None] | None = print,
+    announce_after: float = 5.0,
+) -> Reading:
+    """Call ``read`` until ``count`` of its result reaches ``wanted`` or ``timeout`` passes.
+
+    Returns the last reading, complete or not: the caller compares ``count`` with ``wanted``.
+    Metrics arrive after the requests (on AWS about a minute later, sometimes more; the local
+    SageMaker delivers within about a second), so a wait longer than ``announce_after`` seconds
+    is announced once through ``show``, with how much has arrived and how long it waits at most:
+    a wait on AWS's pace is never silent and never unbounded.
+    """
+    start = time.monotonic()
+    deadline = start + timeout
+    intervals = poll_intervals()
+    announced = False
+    while True:
+        reading = read()
+        arrived = count(reading)
+        if arrived >= wanted or time.monotonic() >= deadline:
+            return reading
+        if show is not None and not announced and time.monotonic() - start >= announce_after:
+            show(
+                f"CloudWatch has {arrived:.0f} of {wanted:.0f} {what} so far (on AWS metrics "
+                f"arrive about a minute after the requests); waiting at most {timeout:.0f} s in all."
+            )
+            announced = True
+        sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))

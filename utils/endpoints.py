@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from utils import plots
-from utils.cloudwatch import metric_datapoints
+from utils.cloudwatch import metric_datapoints, wait_for_metrics
 from utils.polling import FIRST_POLL_SECONDS, MAX_POLL_SECONDS, poll_intervals
 
 __all__ = [
@@ -648,22 +648,16 @@ def read_endpoint_metrics(
     ``announce_after`` seconds (the local SageMaker delivers within about a second) is announced
     once through ``show``, with how much has arrived and how long it will wait at most.
     """
-    start = time.monotonic()
-    deadline = start + timeout
-    intervals = _poll_intervals(None)
-    announced = False
-    while True:
-        values = _metric_values(cloudwatch, endpoint, variant, minutes)
-        if values["Invocations"] >= min_invocations or time.monotonic() >= deadline:
-            return values
-        if show is not None and not announced and time.monotonic() - start >= announce_after:
-            show(
-                f"CloudWatch has {values['Invocations']:.0f} of {min_invocations} invocations so "
-                f"far (on AWS metrics arrive about a minute after the requests); waiting at most "
-                f"{timeout:.0f} s in all."
-            )
-            announced = True
-        sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))
+    return wait_for_metrics(
+        lambda: _metric_values(cloudwatch, endpoint, variant, minutes),
+        lambda values: values["Invocations"],
+        min_invocations,
+        "invocations",
+        timeout=timeout,
+        sleep=sleep,
+        show=show,
+        announce_after=announce_after,
+    )
 
 
 def _metric_values(cloudwatch: Any, endpoint: str, variant: str, minutes: int) -> dict[str, float]:

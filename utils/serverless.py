@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from utils.cloudwatch import flush_telemetry, metric_datapoints
+from utils.cloudwatch import flush_telemetry, metric_datapoints, wait_for_metrics
 from utils.endpoints import burst_outcomes, timed_invoke
 from utils.local_sagemaker import SERVERLESS_IDLE_TAG as IDLE_TAG
 
@@ -19,7 +20,8 @@ __all__ = [
     "IDLE_TAG",
     "burst",
     "metric_sum",
-    "no_retry_runtime",
+    "runtime_with_attempts",
+    "serverless_cost_lines",
     "serverless_costs",
     "timed_invoke",
     "wait_until_cold",
@@ -27,15 +29,20 @@ __all__ = [
 ]
 
 
-def no_retry_runtime(tut: Any, max_attempts: int = 1, mode: str = "standard") -> Any:
-    """A sagemaker-runtime client with botocore retries set explicitly (1 attempt = none)."""
+def runtime_with_attempts(tut: Any, attempts: int, mode: str = "standard") -> Any:
+    """A sagemaker-runtime client that makes at most ``attempts`` attempts per call (1 = no retry).
+
+    botocore's ``total_max_attempts`` counts the first attempt too. Its older ``max_attempts``
+    counts only the retries (botocore's ``Config`` documentation), so ``max_attempts=1`` would
+    still retry once.
+    """
     from botocore.config import Config
 
     return tut.boto_session.client(
         "sagemaker-runtime",
         region_name=tut.region,
         config=Config(
-            retries={"max_attempts": max_attempts, "mode": mode},
+            retries={"total_max_attempts": attempts, "mode": mode},
             read_timeout=70,
             max_pool_connections=64,
         ),
@@ -52,18 +59,28 @@ def warm_workers(tut: Any, endpoint: str) -> int | None:
     return len([i for i in instances if i["Alive"]])
 
 
-def wait_until_cold(tut: Any, endpoint: str, timeout: float = 120.0) -> float:
-    """Poll until no worker is warm; returns the seconds waited (AWS: returns 0 at once).
+#: What wait_until_cold says on AWS, where there is nothing to poll.
+AWS_IDLE_NOTE = (
+    "On AWS: SageMaker shows no serverless workers and does not publish how long it keeps an "
+    "idle one, so there is nothing to wait for here. The next request tells: leave the endpoint "
+    "idle for a while and run this cell again to see a cold start."
+)
 
-    AWS shows no warm workers and scales a serverless endpoint to zero after an idle period it
-    does not publish (minutes), so there it says so and does not wait.
+
+def wait_until_cold(
+    tut: Any, endpoint: str, timeout: float = 120.0, show: Callable[[str], None] = print
+) -> float:
+    """Locally, poll until no worker is warm; returns the seconds waited.
+
+    On AWS there is no signal to poll (:func:`warm_workers` is None there and the idle period is
+    not published), so rather than sleep a guessed time this says so through ``show`` and
+    returns 0 at once.
     """
     if not tut.is_local:
-        print("On AWS an idle serverless endpoint goes cold after some minutes (not published); "
-              "not waiting for it here, so the next request may still be warm.")
+        show(AWS_IDLE_NOTE)
         return 0.0
     start = time.monotonic()
-    while tut.is_local and warm_workers(tut, endpoint):
+    while warm_workers(tut, endpoint):
         if time.monotonic() - start > timeout:
             raise TimeoutError(f"{endpoint} still has warm workers after {timeout:.0f} s")
         time.sleep(0.1)
@@ -88,12 +105,27 @@ def burst(
 
 
 def metric_sum(
-    tut: Any, endpoint: str, name: str, statistic: str = "SampleCount", variant: str | None = None
+    tut: Any,
+    endpoint: str,
+    name: str,
+    statistic: str = "SampleCount",
+    variant: str | None = None,
+    at_least: float = 0,
+    timeout: float = 180.0,
 ) -> float:
-    """One CloudWatch metric of ``endpoint`` over the last hour, summed over its data points."""
+    """One CloudWatch metric of ``endpoint`` over the last hour, summed over its data points.
+
+    With ``at_least``, keeps reading until the sum reaches it or ``timeout`` passes (on AWS
+    metrics arrive a minute or more after the requests; a longer wait is announced) and returns
+    what has arrived by then.
+    """
     flush_telemetry(tut)
-    points = metric_datapoints(tut.cloudwatch, endpoint, name, [statistic], variant=variant)
-    return sum(p[statistic] for p in points)
+
+    def read() -> float:
+        points = metric_datapoints(tut.cloudwatch, endpoint, name, [statistic], variant=variant)
+        return sum(p[statistic] for p in points)
+
+    return wait_for_metrics(read, lambda total: total, at_least, f"{name} samples", timeout=timeout)
 
 
 def serverless_costs(tut: Any) -> list[dict[str, Any]]:
@@ -106,3 +138,41 @@ def serverless_costs(tut: Any) -> list[dict[str, Any]]:
     from utils.billing import current_costs
 
     return current_costs(tut).get("Serverless", [])
+
+
+def serverless_cost_lines(tut: Any, endpoints: Iterable[str]) -> list[str]:
+    """What ``endpoints`` have cost so far, one line each.
+
+    Locally from the meter: requests, GB-seconds of processing, and for an endpoint without
+    provisioned concurrency the price per 1,000 requests (with provisioned concurrency most of
+    the cost is time, not requests, so the line shows the provisioned GB-seconds instead). AWS
+    reports serverless usage only on the bill (Cost Explorer, about a day later), not in any API:
+    there the one line says so instead of printing $0.
+    """
+    if not tut.is_local:
+        return [
+            "On AWS serverless usage appears only on your bill (Cost Explorer, about a day "
+            "later); price it with the cost model below."
+        ]
+    from utils.billing import format_usd
+
+    wanted = set(endpoints)
+    lines = []
+    for row in serverless_costs(tut):
+        if row["EndpointName"] not in wanted:
+            continue
+        requests = row["Requests"]
+        processing = row["ComputeGbSeconds"] + row["ProvisionedComputeGbSeconds"]
+        line = (
+            f"{row['EndpointName']}: {requests} request{'' if requests == 1 else 's'}, "
+            f"{processing:.3f} GB-s of processing"
+        )
+        if row["ProvisionedGbSeconds"]:
+            line += f", {row['ProvisionedGbSeconds']:,.0f} GB-s provisioned: {format_usd(row['CostUsd'])}"
+        elif requests:
+            per_1000 = row["CostUsd"] / requests * 1000
+            line += f": {format_usd(row['CostUsd'])}, so {format_usd(per_1000)} per 1,000 requests"
+        else:
+            line += f": {format_usd(row['CostUsd'])}"
+        lines.append(line)
+    return lines
