@@ -14,6 +14,7 @@ import joblib
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
+from wheel_builder import make_wheel
 
 from utils.artifact import write_archive
 from utils.local_sagemaker.core.archive import (
@@ -24,7 +25,11 @@ from utils.local_sagemaker.core.archive import (
 from utils.local_sagemaker.core.messages import extract_failure_reason, ping_failure_reason
 from utils.local_sagemaker.services.preflight.findings import Severity
 from utils.local_sagemaker.services.preflight.handler_checks import check_script
-from utils.local_sagemaker.services.preflight.run import PreflightRequest, preflight
+from utils.local_sagemaker.services.preflight.run import (
+    SDK_ENVIRONMENT,
+    PreflightRequest,
+    preflight,
+)
 from utils.local_sagemaker.services.preflight.trial import Sample
 from utils.local_sagemaker.wire.cli import main
 
@@ -283,3 +288,46 @@ def test_a_handler_that_ignores_the_content_type_fails_the_sample(tmp_path):
     assert finding.aws_shows.startswith('Received server error (500) from primary with message "')
     assert "The log shows: sagemaker_containers._errors.ClientError: Extra data" in finding.aws_shows
     assert not report.passed
+
+
+# -- packaging styles ---------------------------------------------------------------------------
+
+
+def test_requirements_are_installed_for_the_trial(tmp_path):
+    wheels = make_wheel(tmp_path / "wheels").parent
+    code = MODEL_FN + "import tinypkg\ndef predict_fn(data, model):\n    return [tinypkg.VALUE]\n"
+    path = artifact(tmp_path, code, {"code/requirements.txt": b"tinypkg==1.0\n"})
+    environment = {**SDK_ENVIRONMENT, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels),
+                   "LOCAL_SAGEMAKER_MODEL_ENVIRONMENTS": str(tmp_path / "environments")}
+    report, checks = run(path, [CSV], environment=environment)
+    assert report.passed, report.format()
+    assert checks["invoke"][0].summary.endswith(": [42]")
+
+
+def test_a_requirement_pip_cannot_install_fails_the_ping_with_pips_error(tmp_path):
+    path = artifact(tmp_path, extra={"code/requirements.txt": b"no-such-package-here==1.0\n"})
+    environment = {**SDK_ENVIRONMENT, "PIP_NO_INDEX": "1",
+                   "LOCAL_SAGEMAKER_MODEL_ENVIRONMENTS": str(tmp_path / "environments")}
+    report, _ = run(path, [CSV], environment=environment)
+    finding = only_error(report, "ping")
+    assert finding.aws_shows.startswith(PING_FAILS)
+    assert "ERROR: No matching distribution found for no-such-package-here==1.0" in finding.aws_shows
+    assert "InstallModuleError" in finding.aws_shows
+    assert "pip could not install code/requirements.txt" in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"src/inference.py": MODEL_FN.encode()}, "no inference.py at the top of s3://b/sourcedir.tar.gz; found src/inference.py"),
+        ({"inference.py": b"def model_fn(:\n"}, "inference.py line 1"),
+    ],
+)
+def test_an_s3_sourcedir_is_checked_before_the_instance_loads_it(tmp_path, files, expected):
+    model = write_archive(tmp_path / "model.tar.gz", {"model.joblib": MODEL})
+    source = write_archive(tmp_path / "sourcedir.tar.gz", files)
+    environment = {"SAGEMAKER_PROGRAM": "inference.py",
+                   "SAGEMAKER_SUBMIT_DIRECTORY": "s3://b/sourcedir.tar.gz"}
+    report, _ = run(model, environment=environment, source_archive=source)
+    assert expected in report.errors[0].summary, report.format()
+    assert report.errors[0].aws_shows.startswith(PING_FAILS)

@@ -22,6 +22,10 @@ WORKER_PORT_ENV = "LOCAL_SAGEMAKER_WORKER_PORT"
 #: The model container's ``Image``: it decides which scikit-learn the user code sees.
 IMAGE_ENV = "LOCAL_SAGEMAKER_IMAGE"
 
+#: Where a worker keeps the environments it installs from a model's ``requirements.txt`` (one per
+#: content hash); unset: ``model-environments`` in the local SageMaker's state folder.
+MODEL_ENVIRONMENTS_ENV = "LOCAL_SAGEMAKER_MODEL_ENVIRONMENTS"
+
 
 def container_environment(
     base: Mapping[str, str], container: Mapping[str, Any], extra: Mapping[str, str] | None = None

@@ -78,12 +78,19 @@ def run(args: argparse.Namespace) -> int:
                 print(f"preflight: no file {artifact}", file=sys.stderr)
                 return 2
             url = "s3://your-bucket/model.tar.gz"
+        source_archive = None
+        submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+        if submit.startswith("s3://"):
+            source_archive = Path(download) / "sourcedir.tar.gz"
+            if not _download(submit, source_archive):
+                return 1
         request = PreflightRequest(
             artifact,
             image=args.image,
             environment=environment,
             samples=samples,
             model_data_url=url,
+            source_archive=source_archive,
             # The container reaches AWS (an S3 sourcedir.tar.gz) with these, as with its role.
             instance_environment={k: v for k, v in os.environ.items() if k.startswith("AWS_")},
         )

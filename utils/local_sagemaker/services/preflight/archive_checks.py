@@ -174,3 +174,34 @@ def check_layout(
         f"{where}), or set SAGEMAKER_PROGRAM / SAGEMAKER_SUBMIT_DIRECTORY to where it is.",
     )
 
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    finding: Finding
+    code_dir: Path | None
+
+
+def check_source_archive(archive: Path, work_dir: Path, url: str, program: str) -> SourceCheck:
+    """The S3 ``sourcedir.tar.gz`` (SDK v2 ``entry_point``/``source_dir``): unpacks safely and
+    holds ``SAGEMAKER_PROGRAM`` at its top level, where the container imports it from."""
+    fails = ping_failure_reason(VARIANT)
+    target = work_dir / "sourcedir"
+    try:
+        safe_extract(archive, target)
+    except (ArchiveError, OSError) as exc:
+        return SourceCheck(
+            error("sourcedir", f"{url} cannot be unpacked: {exc}", fails,
+                  "Upload the code as a gzipped tar of the source folder's contents."),
+            None,
+        )
+    if (target / program).is_file():
+        return SourceCheck(ok("sourcedir", f"{program} at the top of {url}"), target)
+    found = sorted(p.relative_to(target).as_posix() for p in target.rglob(program))
+    where = f"; found {found[0]}" if found else ""
+    return SourceCheck(
+        error("sourcedir", f"no {program} at the top of {url}{where}", fails,
+              f"Pack the source folder's contents so that {program} is at the top "
+              "(`tar -czf sourcedir.tar.gz -C <source folder> .`)."),
+        None,
+    )

@@ -10,8 +10,8 @@ from pathlib import Path
 from ...core.images import DEFAULT_SKLEARN_IMAGE, sklearn_image_libraries
 from ...core.messages import ping_failure_reason
 from ...core.settings import startup_health_timeout
-from .archive_checks import VARIANT, check_archive
-from .findings import Report, Severity, error
+from .archive_checks import VARIANT, Unpacked, check_archive, check_source_archive
+from .findings import Report, Severity, error, ok
 from .handler_checks import check_script
 from .trial import ContainerLog, Sample, run_trial
 from .versions import check_unpickling, check_versions
@@ -25,7 +25,7 @@ SDK_ENVIRONMENT = {
 
 #: Checks whose failure makes a trial run meaningless (the worker has this project's Python, so
 #: it could import what the image lacks).
-_BLOCKING = {"archive", "size", "layout", "imports", "handlers", "settings"}
+_BLOCKING = {"archive", "size", "layout", "sourcedir", "imports", "handlers", "settings"}
 
 
 @dataclass
@@ -43,6 +43,9 @@ class PreflightRequest:
     startup_timeout: float = field(default_factory=startup_health_timeout)
     #: Seconds each sample has to answer (AWS gives 60).
     invocation_timeout: float = 60.0
+    #: The ``sourcedir.tar.gz`` that an ``s3://`` SAGEMAKER_SUBMIT_DIRECTORY names, downloaded,
+    #: so the script is checked before the instance loads it (None: not checked statically).
+    source_archive: Path | None = None
     #: Extra variables the worker gets but the model's Environment does not show (AWS settings).
     instance_environment: dict[str, str] = field(default_factory=dict)
 
@@ -80,6 +83,16 @@ def _run(request: PreflightRequest, work_dir: Path, report: Report) -> None:
     report.findings.extend(findings)
     if unpacked is None:
         return
+    if submit.startswith("s3://") and request.source_archive is None:
+        report.findings.append(
+            ok("sourcedir", f"the script comes from {submit}: checked when the instance loads it")
+        )
+    elif submit.startswith("s3://") and request.source_archive is not None:
+        source = check_source_archive(request.source_archive, work_dir, submit, program)
+        report.findings.append(source.finding)
+        if source.code_dir is None:
+            return
+        unpacked = Unpacked(unpacked.model_dir, source.code_dir)
     libraries = sklearn_image_libraries(request.image)
     if (unpacked.code_dir / program).is_file():
         report.findings.extend(check_script(unpacked.code_dir, program, libraries is not None))

@@ -71,6 +71,12 @@ def fix_for(exception: str | None, model_dir: Path) -> str:
     """A fix for the exception the container logged, in words."""
     if exception is None:
         return "Read the container log (--log) for the first error."
+    if "InstallModuleError" in exception:
+        return (
+            "pip could not install code/requirements.txt (its ERROR lines are above): check "
+            "each name and version on pypi.org, and that the endpoint can reach the package "
+            "index (an endpoint in a VPC without internet access cannot)."
+        )
     if "ModuleNotFoundError" in exception or "ImportError" in exception:
         return (
             "Add the missing package to code/requirements.txt (the container pip-installs it at "
@@ -109,8 +115,11 @@ def run_trial(
         try:
             instance.wait_healthy(started + startup_timeout)
         except HealthCheckFailed as exc:
-            exception = last_exception(log.snapshot(), model_dir)
-            seen = f"The log shows: {exception}" if exception else f"({exc})"
+            lines = log.snapshot()
+            exception = last_exception(lines, model_dir)
+            pip_errors = [line for line in lines if line.startswith("ERROR: ")]
+            seen = " ".join(pip_errors[-2:] + ([exception] if exception else []))
+            seen = f"The log shows: {seen}" if seen else f"({exc})"
             findings.append(
                 error(
                     "ping", "the model does not load: /ping never answered 200",
