@@ -101,7 +101,7 @@ def test_a_good_artifact_passes_and_answers(tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0, out
     assert "PASS  ping" in out and "-> 200 application/json: [0, 1]" in out
-    assert "Result: would deploy and answer" in out
+    assert "Result: PASS, it would deploy and answer" in out
 
 
 # -- the archive --------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from ..core.archive import safe_extract
 from ..core.s3_uri import split_s3_uri
-from ..core.settings import state_dir
+from ..core.settings import model_environments_dir
 from ..core.worker_contract import MODEL_ENVIRONMENTS_ENV
 
 log = logging.getLogger("sagemaker-containers")
@@ -122,10 +122,10 @@ def environment_key(requirements: bytes, environ: dict[str, str]) -> str:
 
 
 def environments_root() -> Path:
-    """Where model environments are kept (``LOCAL_SAGEMAKER_MODEL_ENVIRONMENTS``, else the
-    local SageMaker's state folder)."""
+    """Where model environments are kept: ``LOCAL_SAGEMAKER_MODEL_ENVIRONMENTS`` (set by the
+    gateway and the preflight check), else the default folder of the state folder."""
     override = os.environ.get(MODEL_ENVIRONMENTS_ENV)
-    return Path(override) if override else state_dir() / "model-environments"
+    return Path(override) if override else model_environments_dir()
 
 
 def _site_packages(venv: Path) -> Path:

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from ..core.credentials import client_environment_for, load_or_create
-from ..core.settings import invocation_timeout
+from ..core.settings import invocation_timeout, model_environments_dir
+from ..core.worker_contract import MODEL_ENVIRONMENTS_ENV
 from ..services.async_inference.service import AsyncService
 from ..services.autoscaling import AutoScaler
 from ..services.endpoints.deployment import Deployer
@@ -107,7 +108,10 @@ class Gateway:
             state_dir=state_dir,
             s3_client=lambda: self.client("s3"),
             log_sink=self.logs.emit,
-            instance_env=client_environment_for(url),
+            instance_env={
+                **client_environment_for(url),
+                MODEL_ENVIRONMENTS_ENV: str(model_environments_dir()),
+            },
             fleets=FleetFactory(
                 ServerlessServices(
                     log_sink=self.logs.emit,

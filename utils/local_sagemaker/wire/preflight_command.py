@@ -17,6 +17,8 @@ from typing import Any
 
 from ..core.images import DEFAULT_SKLEARN_IMAGE
 from ..core.s3_uri import split_s3_uri
+from ..core.settings import model_environments_dir
+from ..core.worker_contract import MODEL_ENVIRONMENTS_ENV
 from ..services.preflight.run import SDK_ENVIRONMENT, PreflightRequest, preflight
 from ..services.preflight.trial import Sample
 
@@ -92,7 +94,11 @@ def run(args: argparse.Namespace) -> int:
             model_data_url=url,
             source_archive=source_archive,
             # The container reaches AWS (an S3 sourcedir.tar.gz) with these, as with its role.
-            instance_environment={k: v for k, v in os.environ.items() if k.startswith("AWS_")},
+            instance_environment={
+                **{k: v for k, v in os.environ.items() if k.startswith("AWS_")},
+                # the environments a deployment's instances reuse, and the other way round
+                MODEL_ENVIRONMENTS_ENV: str(model_environments_dir()),
+            },
         )
         if args.startup_timeout:
             request.startup_timeout = args.startup_timeout

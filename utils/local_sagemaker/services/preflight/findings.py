@@ -81,9 +81,9 @@ class Report:
         problems = len(self.errors)
         if problems:
             verdict = (
-                f"Result: would NOT deploy and answer ({problems} problem"
-                f"{'s' if problems > 1 else ''}), checked in {self.seconds:.1f} s."
+                f"Result: FAIL, {problems} problem{'s' if problems > 1 else ''} to fix before "
+                f"deploying (checked in {self.seconds:.1f} s)."
             )
         else:
-            verdict = f"Result: would deploy and answer, checked in {self.seconds:.1f} s."
+            verdict = f"Result: PASS, it would deploy and answer (checked in {self.seconds:.1f} s)."
         return f"{head}\n\n{body}\n\n{verdict}"

@@ -214,8 +214,8 @@ def check_handlers(tree: ast.Module, program: str) -> list[Finding]:
             findings.append(
                 warning(
                     "content", f"{name} never reads {what} (its parameter '{param}')",
-                    f"A request in another format gets a wrong answer or a ModelError: "
-                    f"{per_request}",
+                    "A request in another format gets a wrong answer, or a ModelError (the "
+                    "container's 500) whose message only points to the CloudWatch logs.",
                     f"Branch on {param} and raise a clear error for a type the handler cannot "
                     f"read, e.g. `if {param} != 'text/csv': raise ValueError(...)`.",
                 )
