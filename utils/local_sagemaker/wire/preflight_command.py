@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         if args.startup_timeout:
             request.startup_timeout = args.startup_timeout
         report = preflight(request)
+    report.artifact = args.artifact  # the name the learner gave, not a download's path
     print(report.format())
     if args.log:
         print("\nContainer log:\n" + "\n".join(report.log))

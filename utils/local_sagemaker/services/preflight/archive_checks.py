@@ -42,11 +42,15 @@ class Unpacked:
 
 
 def _size(nbytes: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if nbytes < 1024 or unit == "GB":
-            return f"{nbytes:,} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024  # type: ignore[assignment]
-    raise AssertionError("unreachable")
+    """``986 bytes``, ``62.8 KB``, ``1.5 GB``."""
+    if nbytes < 1024:
+        return f"{nbytes:,} bytes"
+    size = float(nbytes)
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024 or unit == "GB":
+            break
+    return f"{size:.1f} {unit}"
 
 
 def code_dir_in(model_dir: Path, submit_directory: str) -> Path | None:

@@ -16,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 
+from werkzeug.exceptions import InternalServerError
+
 from ...core.images import SKLEARN_IMAGE_MODULES
 from ...core.messages import model_error, ping_failure_reason
 from .archive_checks import VARIANT
@@ -42,13 +44,9 @@ IMPORT_NAMES = {
     "protobuf": "google",
 }
 
-#: Flask's page for an unhandled exception, the body SageMaker quotes in the ModelError.
-FLASK_500 = (
-    "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
-    "<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was unable "
-    "to complete your request. Either the server is overloaded or there is an error in the "
-    "application.</p>\n"
-)
+#: Flask's page for an unhandled exception (werkzeug's), the body SageMaker quotes in the
+#: ModelError of a handler that raises.
+FLASK_500 = InternalServerError().get_body()
 
 ENDPOINT = "your-endpoint"  # quoted in ModelError texts; any name works
 
