@@ -37,15 +37,31 @@ class ContainerLog:
     """Collects the instance's log lines (the LogSink of the trial's instance)."""
 
     lines: list[str] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
 
     def __call__(self, group: str, stream: str, line: str) -> None:
-        with self._lock:
+        with self._changed:
             self.lines.append(line)
+            self._changed.notify_all()
 
     def snapshot(self) -> list[str]:
-        with self._lock:
+        with self._changed:
             return list(self.lines)
+
+    def wait_for_exception(self, since: int, model_dir: Path, timeout: float = 2.0) -> str | None:
+        """The first exception line logged after line ``since``, waiting up to ``timeout`` s.
+
+        The worker logs a traceback before it answers, but its output reaches this log through a
+        pipe read on another thread, so the line can arrive just after the answer.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                found = last_exception(self.lines[since:], model_dir)
+                remaining = deadline - time.monotonic()
+                if found is not None or remaining <= 0:
+                    return found
+                self._changed.wait(remaining)
 
 
 def last_exception(lines: list[str], model_dir: Path) -> str | None:
@@ -115,8 +131,8 @@ def run_trial(
         try:
             instance.wait_healthy(started + startup_timeout)
         except HealthCheckFailed as exc:
+            exception = log.wait_for_exception(0, model_dir)
             lines = log.snapshot()
-            exception = last_exception(lines, model_dir)
             pip_errors = [line for line in lines if line.startswith("ERROR: ")]
             seen = " ".join(pip_errors[-2:] + ([exception] if exception else []))
             seen = f"The log shows: {seen}" if seen else f"({exc})"
@@ -157,7 +173,7 @@ def _invoke(
     except AwsError as exc:
         return error(
             "invoke", f"{what}: the container went away", f"{exc.code}: {exc.message}",
-            fix_for(last_exception(log.snapshot(), model_dir), model_dir),
+            fix_for(log.wait_for_exception(before, model_dir), model_dir),
         )
     if 200 <= reply.status < 300:
         answer = reply.body[:120].decode("utf-8", "replace").strip()
@@ -166,7 +182,7 @@ def _invoke(
             "invoke",
             f"{what} -> {reply.status} {reply.headers.get('Content-Type')}: {answer}{more}",
         )
-    exception = last_exception(log.snapshot()[before:], model_dir)
+    exception = log.wait_for_exception(before, model_dir)
     seen = f" The log shows: {exception}" if exception else ""
     return error(
         "invoke", f"{what} -> {reply.status}",
