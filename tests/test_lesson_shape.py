@@ -1,8 +1,9 @@
 """Every lesson ends the same way, so a learner always knows where they are.
 
-Notebooks 00-07 end with these level-2 sections, in this order:
+Notebooks 00-07 and 09 (08 is the course's clean-up) end with these level-2 sections, in this
+order:
 
-    ## N · Check your understanding   (01-07: one code cell, self_check("NN"))
+    ## N · Check your understanding   (01-07: one code cell, self_check("NN"); 00 and 09 have none)
     ## N · Exercises                  (statements only, each says "predict" first)
     ## N · Solutions                  (collapsed: the heading starts folded in JupyterLab, every
                                        cell below it is tagged `solution` with source and outputs
@@ -28,7 +29,9 @@ import lesson_times  # noqa: E402
 
 from utils import self_check  # noqa: E402
 
-LESSONS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name[:2] <= "07")
+LESSONS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if p.name[:2] != "08")
+#: Lessons without a self-check: 00 (nothing taught yet) and 09 (the course's follow-up).
+WITHOUT_SELF_CHECK = {"00", "09"}
 ALL_NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 ENDING = ["Check your understanding", "Exercises", "Solutions", "Clean up"]
 HEADING = re.compile(r"^## (?:(\d+) · )?(.+?)\s*$", re.M)
@@ -69,7 +72,7 @@ def _tags(cell: dict) -> list[str]:
 
 def check_ending(path: Path) -> list[str]:
     """The last level-2 sections are the ending above, numbered in order, then Key points."""
-    expected = ENDING if path.name[:2] != "00" else ENDING[1:]
+    expected = ENDING if path.name[:2] not in WITHOUT_SELF_CHECK else ENDING[1:]
     sections = _sections(_cells(path))
     titles = [title for title, _, _ in sections]
     tail = titles[-(len(expected) + 1):]
@@ -203,10 +206,17 @@ def test_lesson_ending(path, check):
     assert check(path) == []
 
 
-@pytest.mark.parametrize("path", [p for p in LESSONS if p.name[:2] != "00"], ids=_ids(LESSONS[1:]))
-@pytest.mark.parametrize("check", [check_self_check, check_glossary_linked])
-def test_lesson_links_its_self_check_and_the_glossary(path, check):
-    assert check(path) == []
+WITH_SELF_CHECK = [p for p in LESSONS if p.name[:2] not in WITHOUT_SELF_CHECK]
+
+
+@pytest.mark.parametrize("path", WITH_SELF_CHECK, ids=_ids(WITH_SELF_CHECK))
+def test_lesson_has_its_self_check(path):
+    assert check_self_check(path) == []
+
+
+@pytest.mark.parametrize("path", LESSONS[1:], ids=_ids(LESSONS[1:]))
+def test_lesson_links_the_glossary(path):
+    assert check_glossary_linked(path) == []
 
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=_ids(ALL_NOTEBOOKS))

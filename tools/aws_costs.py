@@ -84,6 +84,12 @@ USAGES = (
         provisioned_gb_seconds=70 * 60 * 2,
     ),
     Usage("08", "nothing (deletes what is left)"),
+    Usage(
+        "09",
+        "2 endpoints: the first about 20 min, the second about 15 min (start included); "
+        "the preflight checks run on your machine",
+        instance_minutes=20 + 15,
+    ),
 )
 
 

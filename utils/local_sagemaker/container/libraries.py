@@ -15,46 +15,23 @@ scikit-learn's own unpickling check warns with ``InconsistentVersionWarning`` ("
 unpickle estimator ... from version 1.4.2 when using version 1.2.1"), as it does in the real
 container. A model that would *crash* in an older scikit-learn is not reproduced.
 
-The table comes from each image's Dockerfile in aws/sagemaker-scikit-learn-container
-(``docker/<tag>/base/Dockerfile.cpu``, the ``pip install scikit-learn==...`` line; for
-``1.4-2-py312`` see ``utils.artifact.TARGET_CONTAINER``). Only the AWS repository
-``sagemaker-scikit-learn`` is mapped; any other image (or an unknown tag) runs unemulated.
-``LOCAL_SAGEMAKER_IMAGE`` carries the model's ``Image`` into the worker.
+The table of what each image holds is ``core/images.py`` (sourced from AWS's Dockerfiles); only
+the AWS repository ``sagemaker-scikit-learn`` is mapped, any other image (or an unknown tag) runs
+unemulated. ``LOCAL_SAGEMAKER_IMAGE`` carries the model's ``Image`` into the worker.
 """
 
 from __future__ import annotations
 
 import os
-import re
 
+from ..core.images import sklearn_image_libraries
 from ..core.worker_contract import IMAGE_ENV
-
-#: Image tag prefix (framework version) -> the scikit-learn the image installs.
-SKLEARN_IMAGE_VERSIONS: dict[str, str] = {
-    "0.23-1": "0.23.2",
-    "1.0-1": "1.0.2",
-    "1.2-1": "1.2.1",
-    "1.4-2": "1.4.2",
-    "1.4-2-py312": "1.4.2",
-}
-
-_SKLEARN_IMAGE = re.compile(r"(?:^|/)sagemaker-scikit-learn:(?P<tag>[^@]+)$")
 
 
 def scikit_learn_version_for_image(image: str | None) -> str | None:
-    """The scikit-learn version an AWS scikit-learn image runs, or None when not known.
-
-    ``...sagemaker-scikit-learn:1.2-1-cpu-py3`` -> ``"1.2.1"``; the longest matching framework
-    version wins, so ``1.4-2-py312-cpu-py3`` maps through ``1.4-2-py312``.
-    """
-    match = _SKLEARN_IMAGE.search(image or "")
-    if not match:
-        return None
-    tag = match.group("tag")
-    for framework in sorted(SKLEARN_IMAGE_VERSIONS, key=len, reverse=True):
-        if tag == framework or tag.startswith(framework + "-"):
-            return SKLEARN_IMAGE_VERSIONS[framework]
-    return None
+    """The scikit-learn version an AWS scikit-learn image runs, or None when not known."""
+    libraries = sklearn_image_libraries(image)
+    return libraries.scikit_learn if libraries else None
 
 
 # FIDELITY container.library-versions DIFFERS: the image's scikit-learn is reported, not installed

@@ -13,7 +13,8 @@ serves ``GET /ping`` and ``POST /invocations`` the way the scikit-learn serving 
 Settings come from the environment, as in the container: ``SM_MODEL_DIR`` (the extracted model,
 ``/opt/ml/model`` on AWS), ``SAGEMAKER_PROGRAM`` (default ``inference.py``),
 ``SAGEMAKER_SUBMIT_DIRECTORY`` (default ``<model dir>/code``; ``/opt/ml/model`` prefixes are mapped
-onto the local model dir) and ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (default JSON).
+onto the local model dir, an ``s3://`` sourcedir.tar.gz is downloaded, and a ``requirements.txt``
+in the code is installed first: :mod:`.user_code`) and ``SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT`` (default JSON).
 
 Only the gateway may call it: a request without the worker's secret header is answered 403
 before anything else happens (``worker_secret``).
@@ -33,6 +34,7 @@ import signal
 import sys
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import InternalServerError, MethodNotAllowed, NotFound
@@ -41,7 +43,7 @@ from werkzeug.wrappers import Request, Response
 from ..core import worker_secret
 from ..core.httpserver import KeepAliveHandler, LocalWSGIServer
 from ..core.worker_contract import PORT_MARKER, WORKER_PORT_ENV
-from . import encoders, memory_bound
+from . import encoders, memory_bound, user_code
 from .handlers import Transformer, load_user_module
 from .libraries import emulate_image_libraries
 
@@ -82,10 +84,9 @@ class ContainerApp:
 
     def __init__(self) -> None:
         self.model_dir = os.environ.get("SM_MODEL_DIR", "/opt/ml/model")
-        submit = os.environ.get("SAGEMAKER_SUBMIT_DIRECTORY") or "/opt/ml/model/code"
-        if submit == "/opt/ml/model" or submit.startswith("/opt/ml/model/"):
-            submit = self.model_dir + submit[len("/opt/ml/model") :]
-        self.module_dir = submit
+        self.submit_directory = os.environ.get("SAGEMAKER_SUBMIT_DIRECTORY") or "/opt/ml/model/code"
+        #: This worker's own folder (code downloaded from S3), beside the unpacked model.
+        self.scratch = Path(self.model_dir).parent / f"worker-{os.getpid()}"
         self.program = os.environ.get("SAGEMAKER_PROGRAM") or "inference.py"
         self.default_accept = (
             os.environ.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or encoders.JSON
@@ -100,7 +101,13 @@ class ContainerApp:
             return transformer
         with self._lock:
             if self._transformer is None:
-                module = load_user_module(self.module_dir, self.program)
+                code_dir = user_code.code_directory(
+                    self.submit_directory, self.model_dir, self.scratch
+                )
+                site_packages = user_code.install_requirements(code_dir)
+                if site_packages is not None:
+                    user_code.activate(site_packages)
+                module = load_user_module(code_dir, self.program)
                 candidate = Transformer(module)
                 candidate.initialize(self.model_dir)
                 self._transformer = candidate

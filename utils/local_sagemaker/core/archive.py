@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tarfile
 from pathlib import Path, PurePosixPath
 
@@ -24,6 +25,10 @@ class UnsafeArchiveError(ArchiveError):
     """A model archive holds a member that would escape, or is not a plain file or folder."""
 
 
+class ArchiveTooLargeError(UnsafeArchiveError):
+    """A model archive would unpack to more bytes than the destination may take."""
+
+
 def open_archive(tar_path: str | Path) -> tarfile.TarFile:
     """Open a (possibly compressed) tar for reading; :class:`ArchiveError` if it is not one."""
     try:
@@ -34,14 +39,16 @@ def open_archive(tar_path: str | Path) -> tarfile.TarFile:
         ) from None
 
 
-def safe_extract(tar_path: str | Path, dest: str | Path) -> Path:
+def safe_extract(tar_path: str | Path, dest: str | Path, max_bytes: int | None = None) -> Path:
     """Unpack ``tar_path`` into ``dest`` (created if needed), refusing unsafe members.
 
     Refused, before anything is written: absolute names, names with ``..`` components, names
     that resolve outside ``dest``, symbolic or hard links whose target lies outside ``dest``,
-    and device files, FIFOs and other special members. Where Python's ``tarfile`` offers the
-    ``data`` extraction filter it is applied as well, as a second line of defence (it also
-    drops set-uid bits and checks links again as they are created).
+    and device files, FIFOs and other special members; and an archive whose members add up to
+    more than ``max_bytes`` (default: the free space at ``dest``), so a small archive that
+    unpacks to a huge one (a "tar bomb") never fills the disk. Where Python's ``tarfile``
+    offers the ``data`` extraction filter it is applied as well, as a second line of defence
+    (it also drops set-uid bits and checks links again as they are created).
     """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
@@ -49,13 +56,20 @@ def safe_extract(tar_path: str | Path, dest: str | Path) -> Path:
     archive = Path(tar_path).name
     with open_archive(tar_path) as tar:
         members = tar.getmembers()
-        for member in members:
-            problem = _unsafe_reason(member, root)
-            if problem:
-                raise UnsafeArchiveError(
-                    f"refusing to unpack {archive}: member {member.name!r} {problem}. A model "
-                    "archive may only hold regular files and folders below its top level."
-                )
+        problems = unsafe_members(members, root)
+        if problems:
+            name, problem = problems[0]
+            raise UnsafeArchiveError(
+                f"refusing to unpack {archive}: member {name!r} {problem}. A model "
+                "archive may only hold regular files and folders below its top level."
+            )
+        size = unpacked_size(members)
+        limit = shutil.disk_usage(root).free if max_bytes is None else max_bytes
+        if size > limit:
+            raise ArchiveTooLargeError(
+                f"refusing to unpack {archive}: its members add up to {size:,} bytes, more "
+                f"than the {limit:,} bytes available for it."
+            )
         try:
             if hasattr(tarfile, "data_filter"):
                 tar.extractall(root, members=members, filter="data")
@@ -64,6 +78,22 @@ def safe_extract(tar_path: str | Path, dest: str | Path) -> Path:
         except tarfile.FilterError as error:
             raise UnsafeArchiveError(f"refusing to unpack {archive}: {error}") from None
     return dest
+
+
+def unsafe_members(members: list[tarfile.TarInfo], root: Path) -> list[tuple[str, str]]:
+    """Every member that must not be unpacked into ``root``, with the reason (empty: all safe)."""
+    found = []
+    for member in members:
+        problem = _unsafe_reason(member, root)
+        if problem:
+            found.append((member.name, problem))
+    return found
+
+
+def unpacked_size(members: list[tarfile.TarInfo]) -> int:
+    """The bytes the regular files among ``members`` take once unpacked (their declared sizes;
+    ``tarfile`` writes exactly that many bytes per member)."""
+    return sum(member.size for member in members if member.isfile())
 
 
 def _unsafe_reason(member: tarfile.TarInfo, root: Path) -> str | None:

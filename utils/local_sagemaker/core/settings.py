@@ -45,6 +45,12 @@ def state_dir() -> Path:
     return Path(override) if override else PROJECT_ROOT / "build" / "local-sagemaker"
 
 
+def model_environments_dir() -> Path:
+    """Where instances keep the environments they install from a model's ``requirements.txt``
+    (one per content hash, reused by later instances and by the preflight check)."""
+    return state_dir() / "model-environments"
+
+
 def requested_port() -> int | None:
     """The port forced by ``LOCAL_SAGEMAKER_PORT``, or None to use :data:`DEFAULT_PORT` or any."""
     value = os.environ.get("LOCAL_SAGEMAKER_PORT")

@@ -26,6 +26,10 @@ IMAGE_ENV = "LOCAL_SAGEMAKER_IMAGE"
 #: the platform can (see ``container/memory_bound.py``). Unset: no bound (real-time instances).
 MEMORY_LIMIT_ENV = "LOCAL_SAGEMAKER_WORKER_MEMORY_MB"
 
+#: Where a worker keeps the environments it installs from a model's ``requirements.txt`` (one per
+#: content hash); unset: ``model-environments`` in the local SageMaker's state folder.
+MODEL_ENVIRONMENTS_ENV = "LOCAL_SAGEMAKER_MODEL_ENVIRONMENTS"
+
 
 def container_environment(
     base: Mapping[str, str], container: Mapping[str, Any], extra: Mapping[str, str] | None = None

@@ -1,4 +1,4 @@
-"""Command line: ``python -m utils.local_sagemaker {start,status,stop,env,costs}``.
+"""Command line: ``python -m utils.local_sagemaker {start,status,stop,env,costs,preflight}``.
 
 * ``start``  start in the background (or reuse the running one) and print its URL;
 * ``status`` print URL and pid, exit status 1 if not running;
@@ -6,7 +6,9 @@
 * ``env``    print ``unset`` and ``export`` lines: ``eval "$(python -m utils.local_sagemaker env)"``
   points any AWS client (boto3, the SageMaker SDK v3, the AWS CLI) at the local SageMaker,
   signing with its key (a session token or profile of your own would otherwise get in the way);
-* ``costs``  what the endpoints have cost so far, as AWS would bill them.
+* ``costs``  what the endpoints have cost so far, as AWS would bill them;
+* ``preflight ARTIFACT``  check a model archive the way a deployment would, in seconds
+  (:mod:`.preflight_command`); exit status 0 only when it would deploy and answer.
 
 ``serve`` runs the server in the foreground (what ``start`` launches).
 """
@@ -18,7 +20,7 @@ import json
 import shlex
 
 from ..services.meter.report import format_costs
-from . import daemon
+from . import daemon, preflight_command
 from .costs import current_costs
 
 
@@ -33,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("env", help="print export lines for AWS clients")
     costs = sub.add_parser("costs", help="what the endpoints have cost so far")
     costs.add_argument("--json", action="store_true", help="print the raw JSON")
+    preflight_command.add_parser(sub)
     serve = sub.add_parser("serve", help="run in the foreground")
     serve.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         snapshot = current_costs(daemon.ensure_running())
         print(json.dumps(snapshot, indent=2) if args.json else format_costs(snapshot))
         return 0
+    if args.command == "preflight":
+        return preflight_command.run(args)
     if args.command == "serve":
         daemon.serve(args.port)
         return 0

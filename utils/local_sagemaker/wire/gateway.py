@@ -28,7 +28,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..core.credentials import client_environment_for, load_or_create
-from ..core.settings import SERVICE_APP_ID, call_log_path, invocation_timeout
+from ..core.settings import (
+    SERVICE_APP_ID,
+    call_log_path,
+    invocation_timeout,
+    model_environments_dir,
+)
+from ..core.worker_contract import MODEL_ENVIRONMENTS_ENV
 from ..services.async_inference.service import AsyncService
 from ..services.autoscaling import AutoScaler
 from ..services.endpoints.deployment import Deployer
@@ -112,7 +118,11 @@ class Gateway:
             s3_client=lambda: self.client("s3"),
             log_sink=self.logs.emit,
             # the workers' own AWS calls name the service, as the gateway's clients do
-            instance_env={**client_environment_for(url), "AWS_SDK_UA_APP_ID": SERVICE_APP_ID},
+            instance_env={
+                **client_environment_for(url),
+                "AWS_SDK_UA_APP_ID": SERVICE_APP_ID,
+                MODEL_ENVIRONMENTS_ENV: str(model_environments_dir()),
+            },
             fleets=FleetFactory(
                 ServerlessServices(
                     log_sink=self.logs.emit,
