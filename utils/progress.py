@@ -16,7 +16,7 @@ def announce_aws_wait(tut: Any, what: str, usually: str, limit_s: float) -> None
     Locally these waits take seconds and nothing is printed (so a notebook's stored output,
     made locally, is the same as before).
     """
-    if getattr(tut, "is_local", True):
+    if tut.is_local:
         return
     limit = f"{limit_s:.0f} s" if limit_s < 120 else f"{limit_s / 60:.0f} min"
     print(f"On AWS {what} usually takes {usually}; waiting at most {limit}.")
