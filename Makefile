@@ -57,13 +57,21 @@ lint: $(STAMP)
 browser: $(STAMP)
 	-$(PY) tests/browser/chromium.py
 
-# Unit, conformance and hygiene tests and the AWS rehearsal (every notebook on the AWS code path
-# against a stand-in account, tests/rehearsal), then every notebook under strict nbval (local).
+# Unit, conformance and hygiene tests, the AWS rehearsal (every notebook on the AWS code path
+# against a stand-in account, tests/rehearsal) and every notebook under strict nbval (local), in
+# one pytest run spread over PYTEST_WORKERS processes (pytest-xdist): a test file or a notebook
+# stays on one process, and each process has its own local SageMaker. The run ends with its
+# slowest tests and notebooks and the whole command's duration.
 # pytest exits 5 when it collected nothing: make treats that as the failure it is.
-test: lint browser
-	$(PY) -m pytest tests
-	$(PY) -m pytest $(NBVAL) notebooks ; \
-		status=$$? ; $(PY) -m utils.local_sagemaker stop >/dev/null 2>&1 ; exit $$status
+PYTEST_WORKERS ?= 3
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --durations=15
+
+test: $(STAMP)
+	@start=$$(date +%s); status=0; \
+	$(MAKE) --no-print-directory lint browser && \
+	$(PY) -m pytest $(PARALLEL) $(NBVAL) tests notebooks || status=$$?; \
+	$(PY) -m utils.local_sagemaker stop >/dev/null 2>&1; \
+	echo "make test: $$(( $$(date +%s) - start )) s (exit status $$status)"; exit $$status
 
 $(STAMP311): requirements.txt pyproject.toml
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: install it, or run make PYTHON311=/path/to/python3.11 ..." >&2; exit 1; }
@@ -75,7 +83,7 @@ $(STAMP311): requirements.txt pyproject.toml
 
 # The unit and conformance tests on Python 3.11 (the browser test and the rehearsal: 3.12 only).
 test-py311: $(STAMP311)
-	$(VENV311)/bin/python -m pytest -m "not browser and not rehearsal" tests
+	$(VENV311)/bin/python -m pytest $(PARALLEL) -m "not browser and not rehearsal" tests
 
 clean:
 	-$(PY) -m utils.local_sagemaker stop

@@ -15,6 +15,12 @@ notebook's own clean-up should have deleted:
 
 Anything found fails the last cell's teardown with a message naming each leftover. Finished
 transform jobs are not leftovers: SageMaker cannot delete them.
+
+When ``make test`` spreads the notebooks over processes (pytest-xdist), each process runs its
+notebooks against a local SageMaker of its own (``build/local-sagemaker-gw0``, ...), stopped when
+the process ends: notebook 08 cleans up *everything* it finds, which must never be another
+notebook's endpoint mid-lesson. A notebook's cells stay together on one process, in order. The
+run ends with the slowest notebooks (the sum of their cells' times), so a regression shows.
 """
 
 from __future__ import annotations
@@ -28,6 +34,51 @@ from typing import Any
 import pytest
 
 _baseline: dict[str, dict[str, set[str]]] = {}  # notebook file -> what existed after its first cell
+_seconds: dict[str, float] = {}  # notebook file name -> time its cells took (setup, call, teardown)
+_own_server = False  # this process started a local SageMaker of its own (see pytest_configure)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, point this process (and the kernels it starts) at its own local
+    SageMaker: a state folder per process and any free port."""
+    global _own_server
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and "LOCAL_SAGEMAKER_STATE_DIR" not in os.environ:
+        from utils.paths import BUILD_DIR
+
+        os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = str(BUILD_DIR / f"local-sagemaker-{worker}")
+        os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
+        _own_server = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _own_server:
+        from utils.local_sagemaker import stop
+
+        stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One notebook, one process: its cells share a kernel and run in order."""
+    for item in items:
+        notebook_file = _notebook_of(item)
+        if notebook_file is not None:
+            item.add_marker(pytest.mark.xdist_group(notebook_file.name))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    path, _, _ = report.nodeid.partition("::")
+    if path.endswith(".ipynb"):
+        name = Path(path).name
+        _seconds[name] = _seconds.get(name, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _seconds:
+        return
+    terminalreporter.section("slowest notebooks")
+    for name, seconds in sorted(_seconds.items(), key=lambda kv: -kv[1]):
+        terminalreporter.write_line(f"{seconds:7.1f}s {name}")
 
 
 @contextmanager
