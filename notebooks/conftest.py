@@ -19,8 +19,9 @@ transform jobs are not leftovers: SageMaker cannot delete them.
 When ``make test`` spreads the notebooks over processes (pytest-xdist), each process runs its
 notebooks against a local SageMaker of its own (``build/local-sagemaker-gw0``, ...), stopped when
 the process ends: notebook 08 cleans up *everything* it finds, which must never be another
-notebook's endpoint mid-lesson. A notebook's cells stay together on one process, in order. The
-run ends with the slowest notebooks (the sum of their cells' times), so a regression shows.
+notebook's endpoint mid-lesson. A notebook's cells stay together on one process, in order
+(``--dist loadfile``). The run ends with the slowest notebooks (the sum of their cells' times),
+so a regression shows.
 """
 
 from __future__ import annotations
@@ -56,14 +57,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         from utils.local_sagemaker import stop
 
         stop()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One notebook, one process: its cells share a kernel and run in order."""
-    for item in items:
-        notebook_file = _notebook_of(item)
-        if notebook_file is not None:
-            item.add_marker(pytest.mark.xdist_group(notebook_file.name))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

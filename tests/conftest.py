@@ -62,19 +62,3 @@ def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     yield from run_local_sagemaker(tmp_path_factory.mktemp("local-sagemaker"))
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each test file on one process when ``make test`` spreads the suite (pytest-xdist,
-    ``--dist loadgroup``), so a file's module fixtures (a deployed endpoint, say) are built once.
-
-    The AWS rehearsal's two files share one run of every notebook (a session fixture): they form
-    one group, or the notebooks would run twice. Items outside ``tests/`` are left alone (the
-    notebooks' own conftest groups their cells by notebook).
-    """
-    here = Path(__file__).parent
-    for item in items:
-        path = Path(item.path)
-        if here not in path.parents:
-            continue
-        group = "rehearsal" if (here / "rehearsal") in path.parents else str(path.relative_to(here))
-        item.add_marker(pytest.mark.xdist_group(group))

@@ -2,8 +2,8 @@
 
 The notebooks run once, in order, in one session fixture, because they share one account the
 way a learner's account is shared: notebook 08 cleans up what the others left. The tests of
-``test_aws_rehearsal.py`` (each notebook ran through) and ``test_iam_policy.py`` (the calls
-they made against the policy) read the same run.
+``test_aws_rehearsal.py`` (each notebook ran through; the calls they made against the policy)
+read that run.
 """
 
 from __future__ import annotations
