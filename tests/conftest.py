@@ -62,3 +62,9 @@ def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     yield from run_local_sagemaker(tmp_path_factory.mktemp("local-sagemaker"))
 
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The AWS rehearsal first: it is the longest single piece of ``make test`` (every notebook,
+    one after another, on one process), so it starts while the other processes share the rest."""
+    items.sort(key=lambda item: item.get_closest_marker("rehearsal") is None)
