@@ -28,6 +28,8 @@ SETTINGS = {
     "LOCAL_SAGEMAKER_ASYNC_TTL_SCALE": "0.02",
     # Serverless tests: workers idle for 1 s scale to zero (AWS: minutes, unpublished).
     "LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS": "1",
+    # Healing tests: a frozen worker misses 3 pings 1 s apart (AWS's cadence: unpublished).
+    "LOCAL_SAGEMAKER_HEALTH_CHECK_INTERVAL": "1",
 }
 
 

@@ -109,6 +109,16 @@ MAX_INVOKE_BODY_BYTES = 6_291_456
 PING_TIMEOUT = 2.0
 
 
+def health_check_interval() -> float:
+    """Seconds between two ``/ping`` health checks of an in-service instance (default 5 s).
+
+    AWS does not publish its cadence (see the ``endpoint.instance-health`` FIDELITY note in
+    ``services/fleet/healing.py``); ``LOCAL_SAGEMAKER_HEALTH_CHECK_INTERVAL`` changes it (the
+    tests use a shorter one so a hung instance is found quickly).
+    """
+    return _float_env("LOCAL_SAGEMAKER_HEALTH_CHECK_INTERVAL", 5.0)
+
+
 def max_instances() -> int:
     """Local quota per instance type: worker processes share the learner's machine.
 

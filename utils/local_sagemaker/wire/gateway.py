@@ -31,6 +31,7 @@ from ..core.credentials import client_environment_for, load_or_create
 from ..core.settings import (
     SERVICE_APP_ID,
     call_log_path,
+    health_check_interval,
     invocation_timeout,
     model_environments_dir,
 )
@@ -40,6 +41,7 @@ from ..services.autoscaling import AutoScaler
 from ..services.endpoints.deployment import Deployer
 from ..services.endpoints.fleet_factory import FleetFactory
 from ..services.endpoints.registry import Registry
+from ..services.fleet.healing import HealthPolicy
 from ..services.fleet.instance import stop_all
 from ..services.fleet.instance_fleet import InstanceFleet
 from ..services.meter.cost_meter import CostMeter
@@ -94,6 +96,12 @@ class FleetEvents:
     def fleet_stopped(self, endpoint_name: str, fleet: InstanceFleet) -> None:
         self.meter.fleet_stopped(endpoint_name, fleet)
 
+    def capacity_changed(self, endpoint_name: str) -> None:
+        """A replacement instance went into service (the count, and so the bill, is unchanged):
+        the listeners hear of it as of a start."""
+        for listener in self._started_listeners:
+            listener(endpoint_name)
+
 
 class Gateway:
     """The single WSGI application behind the local SageMaker's port."""
@@ -130,7 +138,9 @@ class Gateway:
                     metric_sink=self.metric_sink,
                     meter=self.meter.serverless,
                     invocation_timeout=invocation_timeout(),
-                )
+                ),
+                HealthPolicy(interval=health_check_interval()),
+                events.capacity_changed,
             ),
             events=events,
         )

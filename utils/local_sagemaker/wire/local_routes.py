@@ -80,6 +80,8 @@ class LocalRoutes:
                         "InstanceId": i.instance_id,
                         "Url": f"http://127.0.0.1:{i.port}",
                         "Alive": i.alive,
+                        # Lets a lesson or a test stop an instance and watch it being replaced.
+                        "Pid": i.pid,
                         # What a direct call needs (the worker answers only the gateway).
                         "Headers": {worker_secret.HEADER: i.secret},
                     }

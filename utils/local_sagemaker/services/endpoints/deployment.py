@@ -22,13 +22,12 @@ from ...core.messages import (
     ping_failure_reason,
 )
 from ...core.s3_uri import split_s3_uri
-from ...core.settings import startup_health_timeout
 from ...core.worker_contract import container_environment
 from ..fleet.instance import HealthCheckFailed
 from ..fleet.instance_fleet import EndpointFleet, InstanceFleet, start_instances
 from ..serverless.config import initial_instances
 from ..telemetry.logs import LogSink
-from .fleet_factory import FleetFactory
+from .fleet_factory import FleetFactory, startup_timeout
 from .resources import Deployment, EndpointConfig, Model
 
 
@@ -67,12 +66,6 @@ def fetch_model(s3_client: Callable[[], Any], url: str | None, model_dir: Path) 
         raise DeployFailed(extract_failure_reason(url)) from exc
     finally:
         archive.unlink(missing_ok=True)
-
-
-def startup_timeout(variant: dict[str, Any]) -> float:
-    """``ContainerStartupHealthCheckTimeoutInSeconds``, or the server's default."""
-    timeout = variant.get("ContainerStartupHealthCheckTimeoutInSeconds")
-    return float(timeout) if timeout else startup_health_timeout()
 
 
 class Deployer:

@@ -31,7 +31,8 @@ from ..fleet.instance_fleet import start_instances
 from ..serverless.config import check_endpoint_config as check_serverless_config
 from ..serverless.config import check_update
 from ..telemetry.logs import LogStreamCreator
-from .deployment import Deployer, DeployFailed, startup_timeout
+from .deployment import Deployer, DeployFailed
+from .fleet_factory import startup_timeout
 from .resources import Deployment, Endpoint, EndpointConfig, Model
 
 # FIDELITY endpoint.in-progress CONFIRMED: changing or deleting an endpoint that is in progress

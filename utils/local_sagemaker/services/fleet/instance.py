@@ -6,14 +6,20 @@ usable once ``GET /ping`` answers 200 (:meth:`Instance.wait_healthy`), is reache
 :class:`~...core.instance_client.InstanceClient`, and ships every line its process prints to the
 instance's log stream. A worker answers only requests carrying its random secret
 (:mod:`...core.worker_secret`), which only the gateway knows.
+
+A thread blocked on the process's exit notices the moment a worker dies (killed, crashed, out of
+memory) and tells ``on_exit``, so the fleet's healer (:mod:`.healing`) can take it out of routing
+and replace it at once, without waiting for the next health check.
 """
 
 from __future__ import annotations
 
 import secrets
+import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,8 +66,12 @@ class Instance:
     client: InstanceClient | None = None
     #: Requests sent and not yet answered (guarded by the owning fleet's lock).
     in_flight: int = 0
+    #: Called (on a watcher thread) when the process exits without :meth:`stop` being asked.
+    on_exit: Callable[[Instance], None] | None = field(default=None, repr=False)
     _port_ready: threading.Event = field(default_factory=threading.Event)
     _exited: threading.Event = field(default_factory=threading.Event)
+    _out_of_service: threading.Event = field(default_factory=threading.Event)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def log_stream(self) -> str:
@@ -77,6 +87,9 @@ class Instance:
         threading.Thread(
             target=self._pump_output, name=f"out-{self.instance_id}", daemon=True
         ).start()
+        threading.Thread(
+            target=self._watch_exit, name=f"exit-{self.instance_id}", daemon=True
+        ).start()
 
     def _pump_output(self) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -88,15 +101,54 @@ class Instance:
                 self._port_ready.set()
                 continue
             self.log_sink(self.log_group, self.log_stream, line)
+
+    def _watch_exit(self) -> None:
+        """Block on the process's exit (not on its output, which a child it started may keep
+        open), then mark the instance gone and tell ``on_exit`` unless it was asked to stop."""
+        assert self.process is not None
         self.process.wait()
         self._exited.set()
         if self.client is not None:
             self.client.close()  # no connection to a gone process is kept for reuse
         self._port_ready.set()  # wake anyone waiting for a port that will never come
+        if self.on_exit is not None and not self._stopping.is_set():
+            self.on_exit(self)
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and not self._exited.is_set()
+        """Running and in service: false once the process exited or the instance was taken out
+        of service (:meth:`take_out_of_service`), so no new request is routed to it."""
+        return (
+            self.process is not None
+            and not self._exited.is_set()
+            and not self._out_of_service.is_set()
+        )
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id (None before :meth:`start`)."""
+        return self.process.pid if self.process is not None else None
+
+    def exit_description(self) -> str:
+        """How the process ended, in words: "exited with code 1", "was killed by SIGKILL"."""
+        code = self.process.returncode if self.process is not None else None
+        if code is None:
+            return "is still running"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"was killed by {name}"
+        return f"exited with code {code}"
+
+    def take_out_of_service(self) -> bool:
+        """Route no more requests here; True the first time (the caller then acts on it)."""
+        with _all_lock:
+            if self._out_of_service.is_set():
+                return False
+            self._out_of_service.set()
+            return True
 
     def wait_healthy(self, deadline: float, failures_allowed: int = 3) -> None:
         """Poll ``GET /ping`` until it answers 200; raise HealthCheckFailed otherwise.
@@ -131,6 +183,7 @@ class Instance:
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds (AWS waits 30 s)."""
+        self._stopping.set()
         if self.client is not None:
             self.client.close()
         proc = self.process

@@ -3,7 +3,8 @@
 :class:`InstanceFleet` is what every kind of capacity shares: a transform job's instances, a
 real-time or asynchronous production variant (:class:`~.realtime.RealtimeFleet`) and a serverless
 one (:class:`~..serverless.fleet.ServerlessFleet`). :class:`EndpointFleet` adds what a production
-variant has on top: a traffic weight and InvokeEndpoint.
+variant has on top: a traffic weight, InvokeEndpoint, and a healer that replaces a failed instance
+(:mod:`.healing`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..telemetry.logs import LogSink
+from .healing import FailedInstance, HealingSetup, InstanceHealer
 from .instance import Instance
 
 #: An InvokeEndpoint answer: HTTP status, response headers, body.
@@ -61,10 +63,51 @@ class InstanceFleet:
         self.instances: list[Instance] = []
         self._rr = itertools.count()
         self._lock = threading.Lock()
+        self._closed = False
 
     def add_instances(self, new: list[Instance]) -> None:
         """Put started, healthy instances into service."""
         self.instances = self.instances + new
+
+    def new_instance(
+        self, log_group: str, log_sink: LogSink, stream_template: str = "{variant}/{instance_id}"
+    ) -> Instance:
+        """A new instance of this fleet's model (not started); its exit is reported to
+        :meth:`instance_exited`."""
+        return Instance(
+            self.name,
+            self.instance_type,
+            self.model_dir,
+            self.environment,
+            log_group,
+            log_sink,
+            memory_limit_mb=self.memory_limit_mb,
+            stream_template=stream_template,
+            on_exit=self.instance_exited,
+        )
+
+    def instance_exited(self, instance: Instance) -> None:
+        """One of this fleet's instances ended on its own (a transform job's: nothing to do)."""
+
+    def in_service(self) -> list[Instance]:
+        """The instances serving now (what the health check pings)."""
+        return [i for i in self.instances if i.alive]
+
+    def instance_failed(self, instance: Instance) -> FailedInstance:
+        """``instance`` failed: replace it when it is still one of the fleet's in-service ones."""
+        with self._lock:
+            if not self._closed and any(i is instance for i in self.instances):
+                return "replace"
+            return "unknown"
+
+    def take_over(self, old: Instance, new: Instance) -> bool:
+        """Put ``new`` in ``old``'s place; False when ``old`` left the fleet (scaled in) or the
+        fleet is closed meanwhile."""
+        with self._lock:
+            if self._closed or not any(i is old for i in self.instances):
+                return False
+            self.instances = [new if i is old else i for i in self.instances]
+            return True
 
     def reserve(self, limit: int | None = None) -> Instance | None:
         """The live instance with the fewest requests in flight (round-robin among equals), with
@@ -89,6 +132,8 @@ class InstanceFleet:
 
     def close(self) -> None:
         """No more requests are coming (the fleet is being stopped); instances stop separately."""
+        with self._lock:
+            self._closed = True
 
 
 class EndpointFleet(InstanceFleet, ABC):
@@ -99,6 +144,7 @@ class EndpointFleet(InstanceFleet, ABC):
         variant: dict[str, Any],
         model_dir: Path,
         environment: dict[str, str],
+        healing: HealingSetup,
         memory_limit_mb: int | None = None,
     ) -> None:
         super().__init__(
@@ -110,6 +156,19 @@ class EndpointFleet(InstanceFleet, ABC):
         )
         self.weight: float = float(variant.get("InitialVariantWeight", 1.0))
         self.desired_weight: float = self.weight
+        #: Health-checks the instances in service and replaces a failed one.
+        self.healer = InstanceHealer(self, healing)
+
+    def add_instances(self, new: list[Instance]) -> None:
+        super().add_instances(new)
+        self.healer.start()
+
+    def instance_exited(self, instance: Instance) -> None:
+        self.healer.instance_exited(instance)
+
+    def close(self) -> None:
+        super().close()
+        self.healer.close()
 
     @abstractmethod
     def invoke(self, endpoint_name: str, headers: dict[str, str], body: bytes) -> Reply:
@@ -143,19 +202,7 @@ def start_instances(
     ``stream_template`` names each instance's log stream (see :attr:`.instance.Instance.log_stream`).
     On failure every instance started here is stopped again and HealthCheckFailed is raised.
     """
-    new = [
-        Instance(
-            fleet.name,
-            fleet.instance_type,
-            fleet.model_dir,
-            fleet.environment,
-            log_group,
-            log_sink,
-            memory_limit_mb=fleet.memory_limit_mb,
-            stream_template=stream_template,
-        )
-        for _ in range(count)
-    ]
+    new = [fleet.new_instance(log_group, log_sink, stream_template) for _ in range(count)]
     deadline = time.monotonic() + startup_timeout
     try:
         for instance in new:

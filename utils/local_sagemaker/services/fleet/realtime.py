@@ -17,6 +17,7 @@ from typing import Any
 from ...core.errors import AwsError
 from ...core.messages import model_error
 from ..telemetry.invocation_metrics import MetricsPublisher
+from .healing import HealingSetup
 from .instance_fleet import EndpointFleet, Reply
 from .invocation import forward, record, success
 
@@ -31,8 +32,9 @@ class RealtimeFleet(EndpointFleet):
         environment: dict[str, str],
         metrics: MetricsPublisher,
         invocation_timeout: float,
+        healing: HealingSetup,
     ) -> None:
-        super().__init__(variant, model_dir, environment)
+        super().__init__(variant, model_dir, environment, healing)
         self.metrics = metrics
         self.invocation_timeout = invocation_timeout
 

@@ -20,6 +20,7 @@ from typing import Any
 from ...core.errors import AwsError
 from ...core.messages import model_error, ping_failure_reason
 from ...core.settings import startup_health_timeout
+from ..fleet.healing import FailedInstance, HealingSetup
 from ..fleet.instance import HealthCheckFailed, Instance
 from ..fleet.instance_fleet import EndpointFleet, Reply, ServerlessUsage, start_instances
 from ..fleet.invocation import forward, record, success
@@ -64,6 +65,7 @@ class ServerlessFleet(EndpointFleet):
         log_group: str,
         tags: list[dict[str, str]] | None,
         services: ServerlessServices,
+        healing: HealingSetup,
     ) -> None:
         cfg = variant["ServerlessConfig"]
         self.memory_mb = int(cfg["MemorySizeInMB"])
@@ -79,6 +81,7 @@ class ServerlessFleet(EndpointFleet):
             variant,
             model_dir,
             {**environment, **worker_environment(self.memory_mb)},
+            healing,
             memory_limit_mb=self.memory_mb,
         )
         self.instance_type = ""
@@ -102,6 +105,35 @@ class ServerlessFleet(EndpointFleet):
                 self._provisioned.add(instance)
                 self._idle[instance] = time.monotonic()
             self._cond.notify_all()
+        self.healer.start()
+
+    # -- healing (see ..fleet.healing) --------------------------------------------------------
+
+    def instance_failed(self, instance: Instance) -> FailedInstance:
+        """A provisioned worker is replaced (its concurrency is kept warm); an on-demand one is
+        only forgotten: the next request that needs a worker cold-starts one, as on-demand
+        capacity always does."""
+        with self._cond:
+            if self._closed:
+                return "unknown"
+            if instance in self._provisioned:
+                return "replace"
+            if instance in self.instances:
+                self._forget(instance)
+                return "forget"
+            return "unknown"
+
+    def take_over(self, old: Instance, new: Instance) -> bool:
+        with self._cond:
+            if self._closed or old not in self._provisioned:
+                return False
+            self._provisioned.discard(old)
+            self._idle.pop(old, None)
+            self._provisioned.add(new)
+            self.instances = [*(i for i in self.instances if i is not old), new]
+            self._idle[new] = time.monotonic()
+            self._cond.notify_all()
+            return True
 
     def usage(self) -> ServerlessUsage:
         return ServerlessUsage(self.name, self.memory_mb, self.provisioned_concurrency)
@@ -124,6 +156,7 @@ class ServerlessFleet(EndpointFleet):
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        super().close()
 
     # -- scale to zero ------------------------------------------------------------------------
 
