@@ -16,6 +16,7 @@ job, and their errors look like::
 
 from __future__ import annotations
 
+import datetime
 import functools
 from typing import Any
 
@@ -113,12 +114,35 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def timestamp_seconds(value: Any) -> float | None:
+    """A JSON timestamp member as epoch seconds: a number (botocore sends these), or a string
+    holding a number or an ISO 8601 time; None when it is neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=datetime.UTC)
+        return parsed.timestamp()
+    return None
+
+
 def _check(shape: Shape, value: Any, path: str, errors: list[str]) -> None:
     """Append to ``errors`` every constraint ``value`` breaks; raise on a wrong type."""
     expected = _PY_TYPES.get(shape.type_name)
     if expected and (
         not isinstance(value, expected)
         or (shape.type_name in ("integer", "long", "float", "double") and isinstance(value, bool))
+        or (shape.type_name == "timestamp" and timestamp_seconds(value) is None)
     ):
         raise AwsError(
             "SerializationException",

@@ -368,6 +368,7 @@ def serve(port: int) -> None:
     from ..core.httpserver import LocalWSGIServer
     from ..core.sigv4 import Verifier
     from .gateway import Gateway, is_runtime_path
+    from .http_errors import GatewayRequestHandler
     from .request_guard import RequestGuard
     from .signed_requests import SignatureCheck
 
@@ -380,11 +381,12 @@ def serve(port: int) -> None:
         return holder["app"](environ, start_response)
 
     try:
-        server = LocalWSGIServer(port, app)
+        server = LocalWSGIServer(port, app, GatewayRequestHandler)
     except OSError:
         if port == 0:
             raise
-        server = LocalWSGIServer(0, app)  # the preferred port was taken meanwhile
+        # the preferred port was taken meanwhile
+        server = LocalWSGIServer(0, app, GatewayRequestHandler)
     bound = server.server_address[1]
     base_url = f"http://127.0.0.1:{bound}"
     os.environ.update(client_environment_for(base_url))

@@ -60,6 +60,9 @@ from .runtime_routes import ASYNC_PATH, INVOKE_PATH, RuntimeRoutes, new_request_
 
 StartResponse = Callable[..., Any]
 
+#: Protocols whose requests name their operation (a target, an Action, a CBOR path).
+NAMED_PROTOCOLS = ("json", "query", "smithy-rpc-v2-cbor")
+
 
 def is_runtime_path(path: str) -> bool:
     """Whether ``path`` is one the SageMaker runtime answers (InvokeEndpoint, ...Async)."""
@@ -175,6 +178,21 @@ class Gateway:
     # -- WSGI ---------------------------------------------------------------------------------
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Route one request. Every path answers in its service's protocol; should one raise all
+        the same (a bug of ours), the client still gets a parseable AWS-style InternalFailure,
+        not the HTTP server's plain-text 500 page."""
+        try:
+            return self._route(environ, start_response)
+        except Exception as exc:
+            body = {"__type": "InternalFailure", "message": f"{type(exc).__name__}: {exc}"}
+            headers = [
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", "InternalFailure"),
+                ("x-amzn-RequestId", new_request_id()),
+            ]
+            return _respond(start_response, 500, headers, json.dumps(body).encode())
+
+    def _route(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if self.call_log is not None:
             self.call_log.record(environ)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
@@ -217,6 +235,8 @@ class Gateway:
         )
         if call is not None and call.operation is not None:
             return _respond(start_response, *unimplemented.not_implemented(call, new_request_id()))
+        if call is not None and call.protocol == "json":  # an X-Amz-Target SageMaker lacks
+            return _respond(start_response, *unimplemented.unknown_operation(call, new_request_id()))
         return _respond(
             start_response,
             404,
@@ -243,6 +263,9 @@ class Gateway:
         )
         if call is not None and not call.served:
             return _respond(start_response, *unimplemented.not_implemented(call, new_request_id()))
+        if call is not None and call.operation is None and call.protocol in NAMED_PROTOCOLS:
+            # Names no operation (REST requests are left to moto, which matches its routes).
+            return _respond(start_response, *unimplemented.unknown_operation(call, new_request_id()))
         # FIDELITY services.iam-not-enforced DIFFERS: IAM is not enforced
         #   local: Any role works and no call is denied for lack of a permission.
         #   why: there is no account to grant permissions in; moto stores IAM resources but does not
@@ -251,13 +274,12 @@ class Gateway:
         #     logs, ...) and a call without one fails with AccessDenied.
         try:
             response: Iterable[bytes] = self.moto(environ, start_response)
-        except NotImplementedError:
-            if call is None:
-                raise
-            return _respond(start_response, *unimplemented.not_implemented(call, new_request_id()))
         except Exception as exc:
             if call is None:
-                raise
+                return _respond(start_response, *_not_served(service))
+            if isinstance(exc, NotImplementedError):
+                answer = unimplemented.not_implemented(call, new_request_id())
+                return _respond(start_response, *answer)
             detail = f"{type(exc).__name__}: {exc}"
             answer = unimplemented.internal_failure(call, detail, new_request_id())
             return _respond(start_response, *answer)
@@ -288,6 +310,26 @@ class Gateway:
         self.logs.flush(timeout=3.0)
         self.metrics.flush(timeout=3.0)
         self.metric_sink.flush(timeout=3.0)
+
+
+def _not_served(service: str | None) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A request for a service the local SageMaker does not route (or unsigned, unrecognisable)
+    that moto could not take either: a JSON error naming it, never a bare 500."""
+    what = f"{service} requests" if service else "this request"
+    return (
+        404,
+        [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", "UnknownOperationException"),
+            ("x-amzn-RequestId", new_request_id()),
+        ],
+        json.dumps(
+            {
+                "__type": "UnknownOperationException",
+                "message": f"The local SageMaker does not serve {what}.",
+            }
+        ).encode(),
+    )
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:

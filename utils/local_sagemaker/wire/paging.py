@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import AwsError
+from ..core.shapes import timestamp_seconds
 
 Item = dict[str, Any]
 
@@ -31,7 +32,9 @@ def filter_and_sort(
         items = [i for i in items if needle in i[name_field]]
     for field, test in _TIME_FILTERS:
         if params.get(field) is not None:
-            bound = float(params[field])
+            bound = timestamp_seconds(params[field])
+            if bound is None:  # the shape check refuses these first; never a crash here
+                raise AwsError("SerializationException", f"Invalid timestamp for {field}.")
             items = [i for i in items if test(i, bound)]
     if params.get("StatusEquals"):
         items = [i for i in items if i.get(status_field) == params["StatusEquals"]]

@@ -13,17 +13,30 @@ import re
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 from ..core.errors import AwsError, validation_errors
 from ..core.settings import MAX_INVOKE_BODY_BYTES
+from ..core.shapes import validate
 from ..services.async_inference.config import MAX_INLINE_BODY
 from ..services.async_inference.headers import ASYNC_HEADERS
 from ..services.async_inference.service import AsyncService
 from ..services.realtime import Runtime
 
-INVOKE_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
-ASYNC_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
+#: The runtime's two routes. The name may be empty or anything but a slash: the request still
+#: reaches the runtime, which answers AWS's ValidationError for a name that breaks the model.
+INVOKE_PATH = re.compile(r"^/endpoints/([^/]*)/invocations$")
+ASYNC_PATH = re.compile(r"^/endpoints/([^/]*)/async-invocations$")
+
+#: InvokeEndpoint's members read from headers, by the WSGI environ key of their header.
+_MODELLED_HEADERS = {
+    "CONTENT_TYPE": "ContentType",
+    "HTTP_ACCEPT": "Accept",
+    "HTTP_X_AMZN_SAGEMAKER_CUSTOM_ATTRIBUTES": "CustomAttributes",
+    "HTTP_X_AMZN_SAGEMAKER_TARGET_MODEL": "TargetModel",
+    "HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT": "TargetVariant",
+    "HTTP_X_AMZN_SAGEMAKER_INFERENCE_ID": "InferenceId",
+    "HTTP_X_AMZN_SAGEMAKER_SESSION_ID": "SessionId",
+}
 
 #: InvokeEndpoint's optional headers, passed on to the service.
 INVOKE_HEADERS = (
@@ -53,6 +66,27 @@ def read_body(environ: dict[str, Any], limit: int | None = None) -> tuple[bytes,
     while stream.read(1 << 20):
         pass
     return b"", False
+
+
+def path_name(raw: str) -> str:
+    """The endpoint name in a request path as the client wrote it.
+
+    WSGI hands the path over percent-decoded and as latin-1 characters standing for its UTF-8
+    bytes; a name with non-ASCII letters must reach the model's pattern check as those letters.
+    """
+    return raw.encode("latin-1", "replace").decode("utf-8", "replace")
+
+
+def validate_invoke(name: str, environ: dict[str, Any]) -> None:
+    """InvokeEndpoint's URI and header members checked against the runtime model, as AWS checks
+    them before it looks for the endpoint: an empty or malformed name, a non-ASCII content type,
+    an over-long header get AWS's "N validation errors detected" ValidationError."""
+    params: dict[str, Any] = {"EndpointName": name, "Body": b""}
+    for key, member in _MODELLED_HEADERS.items():
+        value = environ.get(key)
+        if value:
+            params[member] = path_name(str(value))
+    validate("InvokeEndpoint", params, service="sagemaker-runtime", code="ValidationError")
 
 
 def error_response(err: AwsError, request_id: str) -> Response:
@@ -92,9 +126,10 @@ class RuntimeRoutes:
     def invoke(self, environ: dict[str, Any], name: str) -> Response:
         """InvokeEndpoint."""
         request_id = new_request_id()
-        name = unquote(name)
+        name = path_name(name)
 
         def serve() -> Response:
+            validate_invoke(name, environ)
             body, fits = read_body(environ, MAX_INVOKE_BODY_BYTES)
             if not fits:
                 # FIDELITY runtime.oversize-request UNCONFIRMED: a real-time request body over 6 MB
@@ -140,6 +175,12 @@ class RuntimeRoutes:
                 value = environ.get("HTTP_" + header.upper().replace("-", "_"))
                 if value is not None:
                     headers[header] = value
-            return self.async_service.invoke_async(unquote(name), headers, body, request_id)
+            validate(
+                "InvokeEndpointAsync",
+                {"EndpointName": path_name(name)},
+                service="sagemaker-runtime",
+                code="ValidationError",
+            )
+            return self.async_service.invoke_async(path_name(name), headers, body, request_id)
 
         return _answer(request_id, serve)
