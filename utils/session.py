@@ -46,6 +46,8 @@ SUPPORTED_PYTHONS = ((3, 12), (3, 11))
 #: the values it gave them: setup("aws") puts back the first where the second are still in place.
 _kernel_values: dict[str, str | None] = {}
 _local_values: dict[str, str | None] = {}
+#: The local SageMaker's URL this kernel last connected to (so a restart can be announced).
+_connected_url: dict[str, str] = {}
 
 #: The execution role's trust and permissions policies (the ones the Studio guide attaches).
 IAM_DIR = PROJECT_ROOT / "iam"
@@ -230,9 +232,15 @@ def describe(tut: Tutorial, versions: dict[str, str]) -> str:
 def _connect_local(notebook: str) -> Tutorial:
     import boto3
 
-    from utils import local_sagemaker
+    from utils import local_sagemaker, lost_server
 
+    was_running = local_sagemaker.is_running()
     url = local_sagemaker.ensure_running()
+    notice = lost_server.restart_notice(_connected_url.get("local"), was_running, url)
+    if notice:
+        print(notice)
+    _connected_url["local"] = url
+    lost_server.install(url)  # a later stop gets one clear message, not a traceback
     env = local_sagemaker.client_environment()
     _use_local_environment({**env, **local_sagemaker.sdk_environment()})
     session = boto3.Session(
