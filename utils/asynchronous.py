@@ -28,7 +28,7 @@ from typing import Any
 
 from utils import s3 as s3_objects
 from utils.cloudwatch import flush_telemetry, metric_datapoints
-from utils.progress import announce_aws_wait
+from utils.progress import LiveWait, announce_aws_wait
 
 __all__ = [
     "AsyncResult",
@@ -95,21 +95,27 @@ def wait_for_results(
     limit = _timeout(tut, timeout)
     pending = {r["InferenceId"]: r for r in responses}
     ended: list[AsyncResult] = []
-    while True:
-        for inference_id, response in list(pending.items()):
-            for status, key in (("Completed", "OutputLocation"), ("Failed", "FailureLocation")):
-                location = response.get(key)
-                if location and s3_objects.exists(tut.s3, location):
-                    ended.append(AsyncResult(inference_id, status, location, clock() - start))
-                    del pending[inference_id]
-                    break
-        if not pending:
-            return ended
-        if clock() - start > limit:
-            raise TimeoutError(
-                f"no result after {limit:.0f} s for: {', '.join(sorted(pending))}"
-            )
-        sleep(_poll(tut))
+    total = len(pending)
+    # locally a result takes a second or two: a live line only where it can take minutes
+    with LiveWait("asynchronous requests", print, clock, mode=None if tut.is_local else "auto") as live:
+        while True:
+            for inference_id, response in list(pending.items()):
+                for status, key in (("Completed", "OutputLocation"), ("Failed", "FailureLocation")):
+                    location = response.get(key)
+                    if location and s3_objects.exists(tut.s3, location):
+                        ended.append(AsyncResult(inference_id, status, location, clock() - start))
+                        del pending[inference_id]
+                        break
+            if not pending:
+                live.end(f"{total} of {total} requests ended after {clock() - start:.0f} s")
+                return ended
+            if clock() - start > limit:
+                live.end(f"{len(pending)} of {total} requests still pending: stopped waiting")
+                raise TimeoutError(
+                    f"no result after {limit:.0f} s for: {', '.join(sorted(pending))}"
+                )
+            live.update(f"{len(ended)} of {total} ended", len(ended), total)
+            live.sleep(_poll(tut), sleep)
 
 
 def wait_for_result(
@@ -257,20 +263,29 @@ def watch_instance_count(
     )
     start = clock()
     last: int | None = None
-    while True:
-        described = tut.sagemaker.describe_endpoint(EndpointName=endpoint)
-        if described["EndpointStatus"] == "InService":
-            count = int(described["ProductionVariants"][0].get("CurrentInstanceCount", 0))
-            if count != last:
-                last = count
-                if show is not None:
+    target = f"{until} instance{'' if until == 1 else 's'}"
+    mode = None if tut.is_local else "auto"  # locally seconds; on AWS up to 20 minutes
+    with LiveWait(f"{endpoint} to {target}", show, clock, mode=mode) as live:
+        while True:
+            described = tut.sagemaker.describe_endpoint(EndpointName=endpoint)
+            status = described["EndpointStatus"]
+            if status == "InService":
+                count = int(described["ProductionVariants"][0].get("CurrentInstanceCount", 0))
+                if count != last:
+                    last = count
                     noun = "instance" if count == 1 else "instances"
-                    show(f"{count} {noun:<9} {clock() - start:.1f} s")
-            if count == until:
-                return count
-        if clock() - start > limit:
-            return -1 if last is None else last
-        sleep(_poll(tut) * 2 if tut.is_local else 15.0)
+                    line = f"{count} {noun:<9} {clock() - start:.1f} s"
+                    if count == until:
+                        live.finish(line)
+                    else:
+                        live.line(line)
+                if count == until:
+                    return count
+            if clock() - start > limit:
+                live.end(f"still {last} after {limit:.0f} s: stopped waiting")
+                return -1 if last is None else last
+            live.update(status if last is None else f"{status}, {last} now")
+            live.sleep(_poll(tut) * 2 if tut.is_local else 15.0, sleep)
 
 
 def endpoint_cost(tut: Any, endpoint: str) -> tuple[float, float]:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from utils.data import FEATURE_COLUMNS, ID_COLUMN
 from utils.polling import poll_intervals
+from utils.progress import LiveWait
 from utils.s3 import split_s3_uri
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
@@ -66,31 +67,37 @@ def wait_for_transform_job(
 ) -> dict[str, Any]:
     """Poll DescribeTransformJob until the job is Completed, Failed or Stopped; return it.
 
-    Prints each status change (and, locally, progress) unless ``quiet``. Polls fast at first (a
+    Prints each status change (and, locally, progress) unless ``quiet``, with a live line in
+    between: the status, the time elapsed and, locally, a bar of the objects done
+    (:class:`utils.progress.LiveWait`). Polls fast at first (a
     local job takes seconds) and slows down to AWS's pace (minutes); raises ``TimeoutError``
     if the job is still running after ``timeout`` seconds.
     """
     deadline = time.monotonic() + timeout
     intervals = poll_intervals(0.1, max_poll_seconds)
     last = None
-    while True:
-        described = tut.sagemaker.describe_transform_job(TransformJobName=name)
-        status = described["TransformJobStatus"]
-        progress = _local_progress(tut, name)
-        line = status
-        if progress and progress.get("ObjectsTotal"):
-            line += (
-                f" — objects {progress['ObjectsCompleted'] + progress['ObjectsFailed']}"
-                f"/{progress['ObjectsTotal']}, records {progress['RecordsCompleted']:,}"
-            )
-        if line != last and not quiet:
-            print(line)
-        last = line
-        if status in ENDED:
-            return described
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"transform job {name} still {status} after {timeout:.0f} s")
-        time.sleep(next(intervals))
+    with LiveWait(f"transform job {name}", None if quiet else print) as live:
+        while True:
+            described = tut.sagemaker.describe_transform_job(TransformJobName=name)
+            status = described["TransformJobStatus"]
+            progress = _local_progress(tut, name)
+            line = status
+            done = total = None
+            if progress and progress.get("ObjectsTotal"):
+                done = progress["ObjectsCompleted"] + progress["ObjectsFailed"]
+                total = progress["ObjectsTotal"]
+                line += f" — objects {done}/{total}, records {progress['RecordsCompleted']:,}"
+            if status in ENDED:
+                live.finish(line)
+                return described
+            if line != last:
+                live.line(line)
+            last = line
+            if time.monotonic() > deadline:
+                live.finish(f"still {status} after {timeout:.0f} s: stopped waiting")
+                raise TimeoutError(f"transform job {name} still {status} after {timeout:.0f} s")
+            live.update(status, done, total)
+            live.sleep(next(intervals), time.sleep)
 
 
 def job_seconds(described: dict[str, Any]) -> tuple[float, float]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utils.billing import current_costs, format_usd
-from utils.progress import announce_aws_wait
+from utils.progress import LiveWait, announce_aws_wait
 from utils.session import PROJECT_TAG, Tutorial
 
 # How often to poll while endpoints are deleted: the local SageMaker deletes in milliseconds,
@@ -400,20 +400,25 @@ def _wait_deleted(tut: Tutorial, endpoints: list[str]) -> None:
         announce_aws_wait(tut, "deleting endpoints", "a few minutes", limit)
     deadline = time.monotonic() + limit
     pending = list(endpoints)
-    while pending:
-        still = []
-        for name in pending:
-            try:
-                sm.describe_endpoint(EndpointName=name)
-                still.append(name)
-            except sm.exceptions.ClientError as err:
-                if err.response["Error"]["Code"] != "ValidationException":
-                    raise
-        pending = still
-        if pending:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"endpoints still deleting: {', '.join(pending)}")
-            time.sleep(_POLL_SECONDS[tut.backend])
+    mode = None if tut.is_local else "auto"  # locally a second; on AWS minutes
+    with LiveWait("deleting endpoints", print, mode=mode) as live:
+        while pending:
+            still = []
+            for name in pending:
+                try:
+                    sm.describe_endpoint(EndpointName=name)
+                    still.append(name)
+                except sm.exceptions.ClientError as err:
+                    if err.response["Error"]["Code"] != "ValidationException":
+                        raise
+            pending = still
+            if pending:
+                if time.monotonic() > deadline:
+                    live.end(f"{len(pending)} endpoint(s) still deleting: stopped waiting")
+                    raise TimeoutError(f"endpoints still deleting: {', '.join(pending)}")
+                live.update(f"{len(endpoints) - len(pending)} of {len(endpoints)} gone")
+                live.sleep(_POLL_SECONDS[tut.backend])
+        live.end(f"{len(endpoints)} endpoint(s) deleted")
 
 
 def _summary(found: Found, spent: dict[str, Any] | None, everything: bool, tut: Tutorial) -> str:

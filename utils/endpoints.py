@@ -35,6 +35,7 @@ import numpy as np
 from utils import plots
 from utils.cloudwatch import metric_datapoints, wait_for_metrics
 from utils.polling import FIRST_POLL_SECONDS, MAX_POLL_SECONDS, poll_intervals
+from utils.progress import LiveWait
 
 __all__ = [
     "FIRST_POLL_SECONDS",
@@ -101,36 +102,44 @@ def wait_for_endpoint(
     0.2 s at first, growing to 15 s, so a local endpoint is seen the moment it is ready and a
     real one (minutes) is not polled hundreds of times. Raises :class:`EndpointFailed` with
     the ``FailureReason`` if the endpoint fails, ``TimeoutError`` after ``timeout`` seconds.
-    Each printed line is ``<status>  <seconds since the call> s``.
+    Each printed line is ``<status>  <seconds since the call> s``; in between, a live line shows
+    the status and the time elapsed (:class:`utils.progress.LiveWait`).
     """
     start = clock()
     last: str | None = None
     intervals = _poll_intervals(poll_seconds)
+    with LiveWait(f"endpoint {name}", show, clock) as live:
 
-    def report(status: str) -> None:
-        if show is not None:
-            show(f"{status:<10} {clock() - start:.1f} s")
+        def report(status: str, final: bool = False) -> None:
+            text = f"{status:<10} {clock() - start:.1f} s"
+            if final:
+                live.finish(text)
+            else:
+                live.line(text)
 
-    while True:
-        try:
-            described = sm.describe_endpoint(EndpointName=name)
-        except Exception as error:
-            if until == "Deleted" and _is_not_found(error):
-                report("Deleted")
-                return {}
-            raise
-        status = described["EndpointStatus"]
-        if status != last:
-            report(status)
-            last = status
-        if status == until:
-            return described
-        if status in _TERMINAL:
-            reason = described.get("FailureReason", "no FailureReason given")
-            raise EndpointFailed(f"endpoint {name} is {status}: {reason}")
-        if clock() - start >= timeout:
-            raise TimeoutError(f"endpoint {name} still {status} after {timeout:.0f} s")
-        sleep(next(intervals))
+        while True:
+            try:
+                described = sm.describe_endpoint(EndpointName=name)
+            except Exception as error:
+                if until == "Deleted" and _is_not_found(error):
+                    report("Deleted", final=True)
+                    return {}
+                raise
+            status = described["EndpointStatus"]
+            ended = status == until or status in _TERMINAL
+            if status != last or ended:
+                report(status, final=ended)
+                last = status
+            if status == until:
+                return described
+            if status in _TERMINAL:
+                reason = described.get("FailureReason", "no FailureReason given")
+                raise EndpointFailed(f"endpoint {name} is {status}: {reason}")
+            if clock() - start >= timeout:
+                live.finish(f"still {status} after {timeout:.0f} s: stopped waiting")
+                raise TimeoutError(f"endpoint {name} still {status} after {timeout:.0f} s")
+            live.update(status)
+            live.sleep(next(intervals), sleep)
 
 
 # --- latency -------------------------------------------------------------------------------------
