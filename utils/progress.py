@@ -95,7 +95,7 @@ class LiveWait:
             mode = live_mode(self._stream) if show is print else None
         self._mode: Mode | None = mode
         self._start = clock()
-        self._status = "waiting"
+        self._status: str | None = None  # nothing drawn before the first update
         self._done: int | None = None
         self._total: int | None = None
         self._drawn = ""  # what the live line shows now ("" when it is not drawn)
@@ -155,7 +155,7 @@ class LiveWait:
         self._mode = None
 
     def _draw(self) -> None:
-        if self._mode is None:
+        if self._mode is None or self._status is None:
             return
         text = frame(self._what, self._status, self._clock() - self._start, self._done, self._total)
         padding = " " * max(0, len(self._drawn) - len(text)) if self._mode == "terminal" else ""
