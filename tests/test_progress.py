@@ -4,14 +4,18 @@ a notebook stores and from what nbval compares."""
 from __future__ import annotations
 
 import io
+import sys
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import pytest
 from nbformat import NotebookNode
 from nbval.plugin import coalesce_streams
 
-from tools.clean_notebooks import clean
 from utils.progress import REDRAW_SECONDS, LiveWait, frame, live_mode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from clean_notebooks import clean
 
 
 class Clock:

@@ -264,8 +264,8 @@ def watch_instance_count(
     start = clock()
     last: int | None = None
     target = f"{until} instance{'' if until == 1 else 's'}"
-    mode = None if tut.is_local else "auto"  # locally seconds; on AWS up to 20 minutes
-    with LiveWait(f"{endpoint} to {target}", show, clock, mode=mode) as live:
+    # locally seconds; on AWS up to 20 minutes
+    with LiveWait(f"{endpoint} to {target}", show, clock, mode=None if tut.is_local else "auto") as live:
         while True:
             described = tut.sagemaker.describe_endpoint(EndpointName=endpoint)
             status = described["EndpointStatus"]

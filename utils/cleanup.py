@@ -400,8 +400,8 @@ def _wait_deleted(tut: Tutorial, endpoints: list[str]) -> None:
         announce_aws_wait(tut, "deleting endpoints", "a few minutes", limit)
     deadline = time.monotonic() + limit
     pending = list(endpoints)
-    mode = None if tut.is_local else "auto"  # locally a second; on AWS minutes
-    with LiveWait("deleting endpoints", print, mode=mode) as live:
+    # locally a second; on AWS minutes
+    with LiveWait("deleting endpoints", print, mode=None if tut.is_local else "auto") as live:
         while pending:
             still = []
             for name in pending:
