@@ -30,6 +30,8 @@ from typing import Any
 
 from private_server import private_local_sagemaker
 
+from utils.artifact import SERVING_ENVIRONMENT
+
 CLIENTS = 8
 
 
@@ -100,7 +102,8 @@ def main() -> int:
         model_url, archive = server.upload_loan_model()
         sm.create_model(
             ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url},
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url,
+                              "Environment": SERVING_ENVIRONMENT},
         )
         sm.create_endpoint_config(
             EndpointConfigName="bench",

@@ -23,6 +23,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from private_server import private_local_sagemaker
 
+from utils.artifact import SERVING_ENVIRONMENT
+
 
 def _percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
@@ -53,7 +55,8 @@ def main() -> int:
         model_url, _ = server.upload_loan_model()
         sm.create_model(
             ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url},
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url,
+                              "Environment": SERVING_ENVIRONMENT},
             ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
         )
         sm.create_endpoint_config(

@@ -26,6 +26,8 @@ from typing import Any
 
 from private_server import private_local_sagemaker
 
+from utils.artifact import SERVING_ENVIRONMENT
+
 
 def _wait(sm: Any, name: str) -> dict[str, Any]:
     delay = 0.005
@@ -52,7 +54,8 @@ def main() -> int:
         model_url, archive = server.upload_loan_model()
         sm.create_model(
             ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url},
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url,
+                              "Environment": SERVING_ENVIRONMENT},
         )
 
         apps = generate_applications(args.rows, seed=0)

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from utils.artifact import TARGET_CONTAINER, package_model
+from utils.artifact import SERVING_ENVIRONMENT, TARGET_CONTAINER, package_model
 from utils.data import generate_applications, to_csv_rows
 from utils.model import TrainingResult
 
@@ -129,6 +129,7 @@ def test_model_builder_deploy_invoke_delete(
             image_uri=image_uri,
             s3_model_data_url=model_data_url,
             role_arn=tut.role,
+            env_vars=SERVING_ENVIRONMENT,  # where the handlers are, as notebook 02 passes them
             sagemaker_session=tut.sdk_session,
             instance_type=INSTANCE_TYPE,
         )

@@ -19,7 +19,7 @@ import pytest
 from local_server import local_route, make_client, s3_with_bucket
 from sklearn.linear_model import LogisticRegression
 
-from utils.artifact import archive_bytes
+from utils.artifact import SERVING_ENVIRONMENT, archive_bytes
 
 BUCKET = "local-sagemaker-tests"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
@@ -138,9 +138,11 @@ def deploy(
     """Create model + config (``config``: extra CreateEndpointConfig members) + endpoint and
     return the endpoint name (not waiting)."""
     name = name or unique("ep")
-    container: dict[str, Any] = {"Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_url}
-    if env:
-        container["Environment"] = env
+    # The container has no default script: the model says where code/inference.py is.
+    container: dict[str, Any] = {
+        "Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_url,
+        "Environment": {**SERVING_ENVIRONMENT, **(env or {})},
+    }
     tagged: dict[str, Any] = {"Tags": tags} if tags else {}
     sm.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=role, **tagged)
     sm.create_endpoint_config(

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from utils.artifact import SERVING_ENVIRONMENT
 from utils.cleanup import cleanup, cost_report, find_tagged
 from utils.endpoints import wait_for_endpoint
 from utils.session import PROJECT_TAG, setup
@@ -58,7 +59,8 @@ def test_cost_report_has_one_aligned_row_per_resource_grouped_by_notebook(tut: A
     names = {}
     for notebook in ("r1", "r2", "r1"):
         name = tut.name(f"report-{notebook}")
-        container = {"Image": "sklearn-inference:1.4-2", "ModelDataUrl": tut.s3_uri(key)}
+        container = {"Image": "sklearn-inference:1.4-2", "ModelDataUrl": tut.s3_uri(key),
+                     "Environment": SERVING_ENVIRONMENT}
         tut.sagemaker.create_model(
             ModelName=name, PrimaryContainer=container, ExecutionRoleArn=tut.role,
             Tags=_tags(notebook),

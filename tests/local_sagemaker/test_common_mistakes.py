@@ -20,7 +20,7 @@ import pytest
 from local_server import INVOCATION_TIMEOUT, local_route
 
 from utils import data, mistakes
-from utils.artifact import package_model
+from utils.artifact import SERVING_ENVIRONMENT, package_model
 from utils.asynchronous import wait_for_result
 from utils.local_sagemaker.container.libraries import scikit_learn_version_for_image
 
@@ -74,9 +74,10 @@ def _create(
     extra: dict[str, Any] | None = None,
 ) -> str:
     name = unique("mistake")
-    container: dict[str, Any] = {"Image": image, "ModelDataUrl": model_url}
-    if env:
-        container["Environment"] = env
+    container: dict[str, Any] = {
+        "Image": image, "ModelDataUrl": model_url,
+        "Environment": {**SERVING_ENVIRONMENT, **(env or {})},
+    }
     sm.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=ROLE)
     production = {"VariantName": "AllTraffic", "ModelName": name}
     production.update(variant or {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1})
@@ -218,7 +219,8 @@ def test_library_mismatch_fails_a_transform_job_too(
     name = unique("mistake")
     sm.create_model(
         ModelName=name,
-        PrimaryContainer={"Image": IMAGE_1_2, "ModelDataUrl": archives["loan"]},
+        PrimaryContainer={"Image": IMAGE_1_2, "ModelDataUrl": archives["loan"],
+                          "Environment": SERVING_ENVIRONMENT},
         ExecutionRoleArn=ROLE,
     )
     body = data.to_csv_rows(data.generate_applications(2, seed=3))
@@ -549,7 +551,8 @@ def test_cleanup_everything_removes_scaling_alarms_and_tutorial_objects(
         name = tut.name("cleanup")
         sm.create_model(
             ModelName=name,
-            PrimaryContainer={"Image": IMAGE_1_4, "ModelDataUrl": archives["loan"]},
+            PrimaryContainer={"Image": IMAGE_1_4, "ModelDataUrl": archives["loan"],
+                              "Environment": SERVING_ENVIRONMENT},
             ExecutionRoleArn=ROLE, Tags=tut.tags,
         )
         sm.create_endpoint_config(

@@ -19,7 +19,16 @@ from wheel_builder import make_wheel
 
 from utils.artifact import archive_bytes
 
-from .conftest import BUCKET, MODEL_FN, archive_with, deploy, make_client, unique, wait_status
+from .conftest import (
+    BUCKET,
+    MODEL_FN,
+    ROLE,
+    archive_with,
+    deploy,
+    make_client,
+    unique,
+    wait_status,
+)
 
 PING_FAILS = (
     "The primary container for production variant AllTraffic did not pass the ping health check. "
@@ -149,3 +158,24 @@ def test_a_package_that_cannot_be_installed_fails_with_pips_error(sm, s3, logs, 
     )
     assert any("sagemaker_containers._errors.InstallModuleError" in m for m in messages)
     assert not [p for p in (tmp_path / "environments").iterdir() if not p.name.startswith(".")]
+
+
+def test_without_sagemaker_program_the_archives_script_is_not_used(sm, s3, logs, local_sm):
+    # The scikit-learn container has no default script: with SAGEMAKER_PROGRAM unset it imports
+    # module None and fails, even though the archive holds code/inference.py.
+    model = upload(s3, f"{unique('noprog')}/model.tar.gz", archive_with(MODEL_FN))
+    name = unique("noprog")
+    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE,
+                    PrimaryContainer={"Image": "sklearn-inference:1.4-2", "ModelDataUrl": model})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large",
+        "InitialInstanceCount": 1,
+    }])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    described = wait_status(sm, name, {"InService", "Failed"})
+    assert described["EndpointStatus"] == "Failed"
+    assert described["FailureReason"] == PING_FAILS
+    messages = "\n".join(log_messages(local_sm, logs, name))
+    assert "Encountered an unexpected error." in messages
+    assert "AttributeError: 'NoneType' object has no attribute 'startswith'" in messages
+    sm.delete_endpoint(EndpointName=name)

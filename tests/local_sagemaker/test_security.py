@@ -40,6 +40,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from local_server import local_route
 
+from utils.artifact import SERVING_ENVIRONMENT
 from utils.local_sagemaker.core.credentials import client_environment_for
 from utils.local_sagemaker.core.sigv4 import Scope, signing_key
 
@@ -612,7 +613,7 @@ def test_workers_answer_only_the_gateway(
         PrimaryContainer={
             "Image": "sklearn-inference:1.4-2",
             "ModelDataUrl": f"s3://{BUCKET}/{archive_key}",
-            "Environment": {"CALLS_FILE": str(calls)},
+            "Environment": {**SERVING_ENVIRONMENT, "CALLS_FILE": str(calls)},
         },
     )
     sm.create_endpoint_config(
@@ -684,6 +685,7 @@ def test_model_code_calls_aws_with_the_local_key_and_never_sees_the_worker_secre
         PrimaryContainer={
             "Image": "sklearn-inference:1.4-2",
             "ModelDataUrl": f"s3://{BUCKET}/{archive_key}",
+            "Environment": SERVING_ENVIRONMENT,
         },
     )
     sm.create_endpoint_config(

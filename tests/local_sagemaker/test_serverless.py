@@ -14,6 +14,8 @@ import botocore.exceptions
 import pytest
 from local_server import local_route
 
+from utils.artifact import SERVING_ENVIRONMENT
+
 from .conftest import BUCKET, ROLE, archive_with, make_client, unique, wait_status
 
 SLOW_MODEL = """
@@ -46,7 +48,8 @@ def _model(sm: Any, url: str) -> str:
     name = unique("sl-model")
     sm.create_model(
         ModelName=name,
-        PrimaryContainer={"Image": "sklearn-inference:1.4-2", "ModelDataUrl": url},
+        PrimaryContainer={"Image": "sklearn-inference:1.4-2", "ModelDataUrl": url,
+                          "Environment": SERVING_ENVIRONMENT},
         ExecutionRoleArn=ROLE,
     )
     return name

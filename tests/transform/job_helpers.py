@@ -6,6 +6,8 @@ import time
 import uuid
 from typing import Any
 
+from utils.artifact import SERVING_ENVIRONMENT
+
 BUCKET = "transform-job-tests"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
@@ -16,9 +18,11 @@ def unique(prefix: str) -> str:
 
 def create_model(sm: Any, model_url: str, env: dict[str, str] | None = None) -> str:
     name = unique("tm")
-    container: dict[str, Any] = {"Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_url}
-    if env:
-        container["Environment"] = env
+    # The container has no default script: the model says where code/inference.py is.
+    container: dict[str, Any] = {
+        "Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_url,
+        "Environment": {**SERVING_ENVIRONMENT, **(env or {})},
+    }
     sm.create_model(ModelName=name, PrimaryContainer=container, ExecutionRoleArn=ROLE)
     return name
 

@@ -160,6 +160,12 @@ class Transformer:
         return to_reply(self._output_fn(prediction, accept))
 
 
+def import_module_named(module_name: str | None) -> ModuleType:
+    """``importlib.import_module`` as the container calls it: with ``SAGEMAKER_PROGRAM`` unset
+    its module name is None, and this raises what the container's import raises then."""
+    return importlib.import_module(module_name)  # type: ignore[arg-type]
+
+
 def load_user_module(module_dir: str, program: str) -> ModuleType:
     """Import the user's module (``SAGEMAKER_PROGRAM`` without ``.py``) from ``module_dir``."""
     module_name = program[:-3] if program.endswith(".py") else program
