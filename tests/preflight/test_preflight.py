@@ -13,6 +13,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from wheel_builder import make_wheel
 
@@ -31,6 +32,7 @@ from utils.local_sagemaker.services.preflight.run import (
     preflight,
 )
 from utils.local_sagemaker.services.preflight.trial import Sample
+from utils.local_sagemaker.services.preflight.versions import tree_layout_breaks
 from utils.local_sagemaker.wire.cli import main
 
 PING_FAILS = ping_failure_reason("AllTraffic")
@@ -45,8 +47,9 @@ def model_fn(model_dir):
 CSV = Sample(b"0.5,0.5\n2.5,2.5\n", "text/csv", name="two-rows.csv")
 
 
-def _model_bytes() -> bytes:
-    model = LogisticRegression().fit(np.array([[0.0, 0.0], [1, 1], [2, 2], [3, 3]]), [0, 0, 1, 1])
+def _model_bytes(model=None) -> bytes:
+    model = LogisticRegression() if model is None else model
+    model.fit(np.array([[0.0, 0.0], [1, 1], [2, 2], [3, 3]]), [0, 0, 1, 1])
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     return buffer.getvalue()
@@ -266,10 +269,46 @@ def test_a_pickle_from_another_scikit_learn_is_caught_in_the_log(tmp_path):
     report, _ = run(artifact(tmp_path), image=IMAGE_1_2, samples=[CSV])
     finding = only_error(report, "versions")
     assert f"saved by scikit-learn {sklearn.__version__}, the image runs 1.2.1" in finding.summary
-    assert "InconsistentVersionWarning: Trying to unpickle estimator LogisticRegression" in (
-        finding.aws_shows
+    assert finding.aws_shows.startswith(
+        "The container log shows: InconsistentVersionWarning: Trying to unpickle estimator "
+        "LogisticRegression"
     )
+    assert "node array" not in finding.aws_shows
     assert not report.passed
+
+
+def test_a_forest_from_a_newer_scikit_learn_fails_the_ping_on_the_older_image(tmp_path):
+    # Trees pickled by scikit-learn >= 1.3 carry a node field 1.2 does not know: AWS's 1.2-1
+    # image cannot load them at all, while the local worker (this project's scikit-learn) can.
+    import sklearn
+
+    forest = _model_bytes(RandomForestClassifier(n_estimators=2, random_state=0))
+    report, _ = run(artifact(tmp_path, extra={"model.joblib": forest}), image=IMAGE_1_2,
+                    samples=[CSV])
+    finding = only_error(report, "versions")
+    assert f"saved by scikit-learn {sklearn.__version__}, the image runs 1.2.1" in finding.summary
+    assert finding.aws_shows.startswith(PING_FAILS)
+    assert "InconsistentVersionWarning" in finding.aws_shows
+    assert finding.aws_shows.endswith(
+        "ValueError: node array from the pickle has an incompatible dtype"
+    )
+    assert "DecisionTreeClassifier" in finding.aws_shows
+    assert "sagemaker-scikit-learn:" in finding.fix or "retrain" in finding.fix
+
+
+@pytest.mark.parametrize(
+    ("trained", "serving", "estimators", "breaks"),
+    [
+        ("1.4.2", "1.2.1", ["RandomForestClassifier", "DecisionTreeClassifier"], True),
+        ("1.3.0", "1.2.1", ["ExtraTreeRegressor", "IsolationForest"], True),
+        ("1.4.2", "1.2.1", ["LogisticRegression", "Pipeline"], False),
+        ("1.4.2", "1.3.2", ["DecisionTreeClassifier"], False),  # both have the new layout
+        ("1.2.1", "1.0.2", ["DecisionTreeClassifier"], False),  # both the old one
+        ("pre-0.18", "1.2.1", ["DecisionTreeClassifier"], False),  # unknown: only the warning
+    ],
+)
+def test_which_pickles_hit_the_tree_layout_change(trained, serving, estimators, breaks):
+    assert tree_layout_breaks(trained, serving, estimators) is breaks
 
 
 def test_a_file_missing_at_load_fails_the_ping_and_lists_the_archive(tmp_path):

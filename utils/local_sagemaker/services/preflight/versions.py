@@ -6,6 +6,14 @@ trained with: a ``versions.json`` at the archive's root (what this project's pac
 ``{"scikit-learn": "1.4.2", "numpy": ..., "python": ...}``), and scikit-learn itself, which warns
 with ``InconsistentVersionWarning`` when the worker unpickles an estimator saved by another
 version (the worker reports the image's version, ``container/libraries.py``).
+
+A warning is not always all AWS shows. scikit-learn 1.3 added a field (``missing_go_to_left``)
+to the node array of its trees, so a tree (``DecisionTree*``, ``ExtraTree*``: also inside random
+forests, extra trees, gradient boosting and isolation forests) pickled by 1.3 or later does not
+load in an older scikit-learn: ``Tree.__setstate__`` raises ``ValueError: node array from the
+pickle has an incompatible dtype`` (``sklearn/tree/_tree.pyx``, ``_check_node_ndarray``), so
+on the 1.2-1 image ``model_fn`` fails and the endpoint fails its ping. The local worker runs
+this project's scikit-learn and loads it anyway, so the finding says what AWS would show.
 """
 
 from __future__ import annotations
@@ -15,6 +23,8 @@ import re
 from pathlib import Path
 
 from ...core.images import SKLEARN_IMAGES, ImageLibraries
+from ...core.messages import ping_failure_reason
+from .archive_checks import VARIANT
 from .findings import Finding, error, ok, warning
 
 VERSIONS_FILE = "versions.json"
@@ -24,6 +34,31 @@ UNPICKLE_WARNING = re.compile(
     r"Trying to unpickle estimator (?P<estimator>\w+) from version (?P<trained>\S+) when using "
     r"version (?P<serving>\d[\w.+-]*?)\.(?:\s|$)"
 )
+
+
+#: Estimators whose pickle holds a ``sklearn.tree._tree.Tree`` (ensembles of trees unpickle these
+#: too, so scikit-learn's warning names them as well).
+TREE_ESTIMATOR = re.compile(r"^(?:DecisionTree|ExtraTree)(?:Classifier|Regressor)$")
+
+#: The scikit-learn version whose tree node array gained ``missing_go_to_left``.
+TREE_LAYOUT_CHANGED = (1, 3)
+
+
+def _major_minor(version: str) -> tuple[int, int] | None:
+    match = re.match(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def tree_layout_breaks(trained: str, serving: str, estimators: list[str]) -> bool:
+    """True when a tree pickled by ``trained`` cannot load in ``serving``: the pickle has the
+    node layout of scikit-learn 1.3 or later, the image's scikit-learn is older."""
+    saved, loading = _major_minor(trained), _major_minor(serving)
+    if saved is None or loading is None:
+        return False
+    return (
+        saved >= TREE_LAYOUT_CHANGED > loading
+        and any(TREE_ESTIMATOR.match(name) for name in estimators)
+    )
 
 
 def image_for(scikit_learn: str) -> str | None:
@@ -110,10 +145,25 @@ def check_unpickling(log: list[str]) -> list[Finding]:
         error(
             "versions", f"the pickle was saved by scikit-learn {trained}, the image runs "
             f"{serving} ({', '.join(estimators)})",
-            f"The container log shows: InconsistentVersionWarning: Trying to unpickle estimator "
-            f"{estimators[0]} from version {trained} when using version {serving}. This might "
-            "lead to breaking code or invalid results. Use at your own risk.",
+            _unpickling_on_aws(trained, serving, estimators),
             mismatch_fix(trained, serving),
         )
         for (trained, serving), estimators in seen.items()
     ]
+
+
+def _unpickling_on_aws(trained: str, serving: str, estimators: list[str]) -> str:
+    """What AWS shows when the image's scikit-learn unpickles these estimators."""
+    warned = (
+        f"InconsistentVersionWarning: Trying to unpickle estimator {estimators[0]} from version "
+        f"{trained} when using version {serving}. This might lead to breaking code or invalid "
+        "results. Use at your own risk."
+    )
+    if tree_layout_breaks(trained, serving, estimators):
+        trees = ", ".join(name for name in estimators if TREE_ESTIMATOR.match(name))
+        return (
+            f"{ping_failure_reason(VARIANT)} The container log shows: {warned} Then the load "
+            f"fails ({trees}: scikit-learn {serving} predates the tree node layout of 1.3): "
+            "ValueError: node array from the pickle has an incompatible dtype"
+        )
+    return f"The container log shows: {warned}"
