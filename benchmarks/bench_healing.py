@@ -32,6 +32,8 @@ from typing import Any
 
 from private_server import private_local_sagemaker
 
+from utils.artifact import SERVING_ENVIRONMENT
+
 
 def _wait_in_service(sm: Any, name: str) -> None:
     while True:
@@ -67,7 +69,9 @@ def main() -> int:
         rt = server.client("sagemaker-runtime", retries={"max_attempts": 1, "mode": "standard"})
         model_url, _ = server.upload_loan_model()
         sm.create_model(
-            ModelName="bench", PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url}
+            ModelName="bench",
+            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url,
+                              "Environment": SERVING_ENVIRONMENT},
         )
         sm.create_endpoint_config(
             EndpointConfigName="bench",
