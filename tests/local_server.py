@@ -30,6 +30,8 @@ SETTINGS = {
     "LOCAL_SAGEMAKER_SERVERLESS_IDLE_SECONDS": "1",
     # Healing tests: a frozen worker misses 3 pings 1 s apart (AWS's cadence: unpublished).
     "LOCAL_SAGEMAKER_HEALTH_CHECK_INTERVAL": "1",
+    # Real-time autoscaling: a 60 s alarm period lasts 0.5 s, a 300 s cooldown 2.5 s.
+    "LOCAL_SAGEMAKER_AUTOSCALING_TIME_SCALE": "120",
 }
 
 

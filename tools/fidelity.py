@@ -64,6 +64,7 @@ AREAS = {
     "runtime": "Invoking an endpoint",
     "serverless": "Serverless inference",
     "async": "Asynchronous inference",
+    "autoscaling": "Real-time autoscaling",
     "transform": "Transform jobs",
     "batch-data": "Batch data: splitting, joining, filtering, assembling",
     "cost": "Cost",

@@ -164,3 +164,18 @@ def scale_in_delay() -> float:
     """
     return _float_env("LOCAL_SAGEMAKER_SCALE_IN_SECONDS", 0.0)
 
+
+
+def autoscaling_time_scale() -> float:
+    """How many times faster than AWS the real-time autoscaling clock runs (default 1: AWS's pace).
+
+    Target tracking on AWS waits for 3 one-minute datapoints above the target before it scales
+    out, 15 below it before it scales in, and 300 s cooldowns between steps: minutes. With
+    ``LOCAL_SAGEMAKER_AUTOSCALING_TIME_SCALE=60`` (read when the server starts) an alarm period
+    of 60 s lasts 1 s and a 300 s cooldown 5 s, so a lesson or a test sees a scale-out and a
+    scale-in in well under a minute. Traffic is not scaled: a metric summed over a shortened
+    period is scaled up by the same factor, so "invocations per instance per minute" keeps
+    meaning per real minute. The tests and the tutorial's ``setup()`` use 60.
+    """
+    value = _float_env("LOCAL_SAGEMAKER_AUTOSCALING_TIME_SCALE", 1.0)
+    return value if value > 0 else 1.0

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 from ..core.credentials import client_environment_for, load_or_create
 from ..core.settings import (
     SERVICE_APP_ID,
+    autoscaling_time_scale,
     call_log_path,
     health_check_interval,
     invocation_timeout,
@@ -46,13 +47,19 @@ from ..services.fleet.instance import stop_all
 from ..services.fleet.instance_fleet import InstanceFleet
 from ..services.meter.cost_meter import CostMeter
 from ..services.realtime import Runtime
+from ..services.scaling.clock import ScalingClock
+from ..services.scaling.metrics import MetricReader
+from ..services.scaling.realtime import RealtimeScaler
+from ..services.scaling.registrations import ScalingRegistrations
 from ..services.serverless.fleet import ServerlessServices
 from ..services.telemetry.aws_clients import make_client
 from ..services.telemetry.data_points import MetricSink
 from ..services.telemetry.invocation_metrics import MetricsPublisher
 from ..services.telemetry.logs import LogShipper
+from ..services.telemetry.recent import RecentInvocations
 from ..services.transform.jobs import TransformJobs
 from . import control_api, iam_routes, unimplemented
+from .autoscaling_front import Answer, ScalingFront
 from .call_log import CallLog
 from .control_plane import ControlPlane
 from .local_routes import LocalRoutes
@@ -120,7 +127,8 @@ class Gateway:
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         self.logs = LogShipper(lambda: self.client("logs"))
-        self.metrics = MetricsPublisher(lambda: self.client("cloudwatch"))
+        recent = RecentInvocations()
+        self.metrics = MetricsPublisher(lambda: self.client("cloudwatch"), recent)
         self.metric_sink = MetricSink(lambda: self.client("cloudwatch"))
         self.meter = CostMeter()
         events = FleetEvents(self.meter)
@@ -147,10 +155,19 @@ class Gateway:
             ),
             events=events,
         )
-        self.registry = Registry(self.deployer, self.logs.ensure_stream)
+        registrations = ScalingRegistrations(self.client)
+        self.registry = Registry(self.deployer, self.logs.ensure_stream, registrations)
         self.async_service = AsyncService(self.registry, self.client, self.metric_sink)
         events.on_started(self.async_service.capacity_changed)
         self.autoscaler = AutoScaler(self.registry, self.async_service, self.client)
+        self.realtime_scaler = RealtimeScaler(
+            self.registry,
+            registrations,
+            MetricReader(recent, self.client),
+            ScalingClock(autoscaling_time_scale()),
+        )
+        self.realtime_scaler.start()
+        self.scaling_front = ScalingFront(registrations, self.realtime_scaler)
         self.transform_jobs = TransformJobs(
             self.registry, self.deployer, self.logs.ensure_stream, self.meter
         )
@@ -162,6 +179,7 @@ class Gateway:
             self.transform_jobs,
             self.async_service,
             self.autoscaler,
+            self.realtime_scaler,
             self.meter,
             self.logs,
             self.metrics,
@@ -223,7 +241,25 @@ class Gateway:
                 return _respond(start_response, *answer)
         if service == "sagemaker":
             return self._unserved_sagemaker(environ, start_response, path)
+        if service == "application-autoscaling" and environ.get("REQUEST_METHOD") == "POST":
+            amended = self.scaling_front.handle(environ, self._moto_answer)
+            if amended is not None:
+                return _respond(start_response, *amended)
         return self._moto(environ, start_response, service)
+
+    def _moto_answer(self, environ: dict[str, Any]) -> Answer:
+        """moto's answer to an Application Auto Scaling call, kept to be amended."""
+        status: list[str] = []
+        headers: list[tuple[str, str]] = []
+
+        def start(line: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            status.append(line)
+            headers.extend(response_headers)
+            return lambda _data: None
+
+        body = b"".join(self._moto(environ, start, "application-autoscaling"))
+        kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        return int(status[0].split()[0]), kept, body
 
     def _unserved_sagemaker(
         self, environ: dict[str, Any], start_response: StartResponse, path: str
@@ -304,6 +340,7 @@ class Gateway:
         """Stop every job and endpoint's workers and ship what is left of the logs."""
         self.transform_jobs.shutdown()
         self.autoscaler.stop()
+        self.realtime_scaler.stop()
         self.async_service.stop()
         self.registry.shutdown()
         stop_all()

@@ -7,6 +7,8 @@
   benchmark) can call the container contract directly, as one would with ``docker run ... serve``;
 * ``/_local/async/<name>``: an async endpoint's queue as the backlog metrics see it, and the last
   scaling step;
+* ``/_local/autoscaling``: the real-time autoscaler's clock (how many times faster than AWS it
+  runs), its alarms' states and data points, and its scaling activities;
 * ``/_local/transform-jobs/<name>``: objects and records done so far (AWS shows only the status
   while a job runs).
 """
@@ -23,6 +25,7 @@ from ..services.async_inference.service import AsyncService
 from ..services.autoscaling import AutoScaler
 from ..services.endpoints.registry import Registry
 from ..services.meter.cost_meter import CostMeter
+from ..services.scaling.realtime import RealtimeScaler
 from ..services.telemetry.data_points import MetricSink
 from ..services.telemetry.invocation_metrics import MetricsPublisher
 from ..services.telemetry.logs import LogShipper
@@ -38,6 +41,7 @@ class LocalRoutes:
     transform_jobs: TransformJobs
     async_service: AsyncService
     autoscaler: AutoScaler
+    realtime_scaler: RealtimeScaler
     meter: CostMeter
     logs: LogShipper
     metrics: MetricsPublisher
@@ -61,6 +65,12 @@ class LocalRoutes:
             body = self.async_service.stats(name)
             body["LastScaling"] = self.autoscaler.decisions.get(name)
             return body
+        if path == "/_local/autoscaling":
+            return {
+                "TimeScale": self.realtime_scaler.clock.scale,
+                "Alarms": self.realtime_scaler.alarm_states(),
+                "Activities": self.realtime_scaler.activities(),
+            }
         if path.startswith("/_local/transform-jobs/"):
             try:
                 return self.transform_jobs.progress(path.removeprefix("/_local/transform-jobs/"))

@@ -109,6 +109,15 @@ class InstanceFleet:
             self.instances = [new if i is old else i for i in self.instances]
             return True
 
+    def remove_instances(self, count: int) -> list[Instance]:
+        """Take the ``count`` newest instances out of routing (a scale-in) and return them; the
+        caller stops them once their requests in flight have ended."""
+        with self._lock:
+            keep = max(0, len(self.instances) - count)
+            surplus = self.instances[keep:]
+            self.instances = self.instances[:keep]
+            return surplus
+
     def reserve(self, limit: int | None = None) -> Instance | None:
         """The live instance with the fewest requests in flight (round-robin among equals), with
         one more request counted on it; None when none is alive (or all have ``limit``)."""
@@ -156,6 +165,9 @@ class EndpointFleet(InstanceFleet, ABC):
         )
         self.weight: float = float(variant.get("InitialVariantWeight", 1.0))
         self.desired_weight: float = self.weight
+        #: The instance count asked for by UpdateEndpointWeightsAndCapacities (autoscaling), shown
+        #: as DesiredInstanceCount while the instances start or stop; None: the running count.
+        self.desired_count: int | None = None
         #: Health-checks the instances in service and replaces a failed one.
         self.healer = InstanceHealer(self, healing)
 
@@ -182,7 +194,9 @@ class EndpointFleet(InstanceFleet, ABC):
             "CurrentWeight": self.weight,
             "DesiredWeight": self.desired_weight,
             "CurrentInstanceCount": len([i for i in self.instances if i.alive]),
-            "DesiredInstanceCount": len(self.instances),
+            "DesiredInstanceCount": (
+                len(self.instances) if self.desired_count is None else self.desired_count
+            ),
         }
         if deployed_images:
             summary["DeployedImages"] = deployed_images

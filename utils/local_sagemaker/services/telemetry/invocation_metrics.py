@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .flusher import BatchFlusher
+from .recent import RecentInvocations
 
 #: (endpoint, variant, model latency in us or None, overhead latency in us, status, time)
 Invocation = tuple[str, str, int | None, int, int, float]
@@ -22,8 +23,10 @@ class MetricsPublisher:
 
     NAMESPACE = "AWS/SageMaker"
 
-    def __init__(self, client_factory: Callable[[], Any]) -> None:
+    def __init__(self, client_factory: Callable[[], Any], recent: RecentInvocations) -> None:
         self._client_factory = client_factory
+        #: The same outcomes, kept in memory for the autoscaler's alarms (see :mod:`.recent`).
+        self.recent = recent
         self._client: Any = None
         self._queue: BatchFlusher[Invocation] = BatchFlusher("metrics-publisher", self._send)
 
@@ -36,6 +39,7 @@ class MetricsPublisher:
         status: int,
     ) -> None:
         """Queue one invocation: its latencies (microseconds, as AWS reports them) and outcome."""
+        self.recent.record(endpoint, variant, model_latency_us, overhead_latency_us, status)
         self._queue.put((endpoint, variant, model_latency_us, overhead_latency_us, status, time.time()))
 
     def _send(self, batch: list[Invocation]) -> None:
