@@ -63,8 +63,9 @@ def banner(url: str) -> str:
 
 def main() -> int:
     from utils import local_sagemaker
+    from utils.session import start_local_sagemaker
 
-    print("local SageMaker:", local_sagemaker.ensure_running(), flush=True)
+    print("local SageMaker:", start_local_sagemaker(), flush=True)
     proc = subprocess.Popen(jupyter_command(is_root()), cwd=ROOT)
     try:
         deadline = time.monotonic() + SERVER_WAIT_SECONDS
