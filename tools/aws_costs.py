@@ -49,9 +49,11 @@ USAGES = (
     Usage("01", "nothing (runs on your machine)"),
     Usage(
         "02",
-        "endpoint: 1 instance 20 min, old and new fleet together 6 min, 2 instances 15 min, "
-        "3 for 10 min (exercise 2); SDK endpoint: 1 instance 20 min",
-        instance_minutes=20 + 6 + 2 * 15 + 3 * 10 + 20,
+        "endpoint: 1 instance 20 min, old and new fleet together 6 min, 2 instances 15 min; "
+        "the load test: 2 instances 8 more min (3 min of alarm, then a new instance starting), "
+        "3 for 17 min (2 held, 15 until the low alarm scales in); 3 for 10 min (exercise 2); "
+        "SDK endpoint: 1 instance 20 min",
+        instance_minutes=20 + 6 + 2 * 15 + 2 * 8 + 3 * 17 + 3 * 10 + 20,
     ),
     Usage(
         "03",

@@ -33,5 +33,5 @@ class ScalingClock:
 
     @property
     def tick(self) -> float:
-        """How often the scaler looks: four times per (compressed) minute, at most once a second."""
-        return max(0.05, min(1.0, self.local(60.0) / 4))
+        """How often the scaler looks: twice per (compressed) minute, at most once a second."""
+        return max(0.05, min(1.0, self.local(60.0) / 2))
