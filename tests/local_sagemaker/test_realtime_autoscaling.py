@@ -17,6 +17,8 @@ import botocore.exceptions
 import pytest
 from local_server import local_route
 
+from utils.artifact import SERVING_ENVIRONMENT
+
 from .conftest import deploy, make_client, unique, wait_status
 
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -328,7 +330,11 @@ def test_update_of_an_autoscaled_variant_may_change_the_model_not_the_instance_t
     sm.create_model(
         ModelName=other_model,
         ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerRole",
-        PrimaryContainer={"Image": "sklearn-inference:1.4-2", "ModelDataUrl": model_urls["custom"]},
+        PrimaryContainer={
+            "Image": "sklearn-inference:1.4-2",
+            "ModelDataUrl": model_urls["custom"],
+            "Environment": SERVING_ENVIRONMENT,  # no default script in the container, as on AWS
+        },
     )
     bigger = _config(sm, name, "ml.m5.xlarge")
     with pytest.raises(botocore.exceptions.ClientError) as refused:
