@@ -40,12 +40,10 @@ from pathlib import Path
 from ..core.archive import safe_extract
 from ..core.s3_uri import split_s3_uri
 from ..core.settings import model_environments_dir
-from ..core.worker_contract import MODEL_ENVIRONMENTS_ENV
+from ..core.worker_contract import MODEL_ENVIRONMENTS_ENV, REQUIREMENTS, local_code_directory
 
 log = logging.getLogger("sagemaker-containers")
 
-CONTAINER_MODEL_DIR = "/opt/ml/model"
-REQUIREMENTS = "requirements.txt"
 _COMPLETE = ".complete"
 
 # FIDELITY container.install-retry DIFFERS: a failed requirements.txt install is not retried
@@ -84,16 +82,13 @@ def code_directory(submit_directory: str, model_dir: str, scratch: Path) -> str:
     unpacked into ``scratch`` (once per worker); ``file://`` (SDK local mode) and other paths are
     used as they are.
     """
-    if submit_directory == CONTAINER_MODEL_DIR or submit_directory.startswith(
-        CONTAINER_MODEL_DIR + "/"
-    ):
-        return model_dir + submit_directory[len(CONTAINER_MODEL_DIR) :]
-    if submit_directory.startswith("s3://"):
-        target = scratch / "code"
-        if not target.is_dir():
-            _download_and_extract(submit_directory, scratch, target)
-        return str(target)
-    return submit_directory.removeprefix("file://")
+    local = local_code_directory(submit_directory, model_dir)
+    if local is not None:
+        return local
+    target = scratch / "code"
+    if not target.is_dir():
+        _download_and_extract(submit_directory, scratch, target)
+    return str(target)
 
 
 def _download_and_extract(url: str, scratch: Path, target: Path) -> None:

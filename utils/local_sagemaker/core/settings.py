@@ -57,6 +57,22 @@ def requested_port() -> int | None:
     return int(value) if value else None
 
 
+#: ``LOCAL_SAGEMAKER_WORKER_START``: how instance workers start. ``template`` (the default): forked
+#: from a pre-warmed template process where the platform allows (``services/fleet/launcher.py``);
+#: ``fresh``: a new Python process for every worker, as on platforms that cannot fork.
+WORKER_START_METHODS = ("template", "fresh")
+
+
+def worker_start() -> str:
+    """How instance workers start (:data:`WORKER_START_METHODS`); raises ValueError if unknown."""
+    value = os.environ.get("LOCAL_SAGEMAKER_WORKER_START") or WORKER_START_METHODS[0]
+    if value not in WORKER_START_METHODS:
+        raise ValueError(
+            f"LOCAL_SAGEMAKER_WORKER_START={value!r}: use one of {', '.join(WORKER_START_METHODS)}"
+        )
+    return value
+
+
 def allowed_origins() -> frozenset[str]:
     """Web origins allowed to call the local SageMaker from a browser (none by default).
 

@@ -13,6 +13,20 @@ from typing import Any
 #: The worker's module, run with ``python -m``.
 WORKER_MODULE = "utils.local_sagemaker.container.server"
 
+#: The worker template's module (``container/template.py``), run with ``python -m`` and the file
+#: descriptor of its control socket: it imports the worker's libraries once and forks workers.
+TEMPLATE_MODULE = "utils.local_sagemaker.container.template"
+
+#: Where the model is unpacked in a SageMaker container; ``SAGEMAKER_SUBMIT_DIRECTORY`` paths
+#: under it mean the local model folder.
+CONTAINER_MODEL_DIR = "/opt/ml/model"
+
+#: A model's own packages: a file of this name in its code gets an environment of its own.
+REQUIREMENTS = "requirements.txt"
+
+#: ``SAGEMAKER_SUBMIT_DIRECTORY`` when the model does not set it: the code inside the model.
+DEFAULT_SUBMIT_DIRECTORY = CONTAINER_MODEL_DIR + "/code"
+
 #: First stdout line of a worker: this marker, then its port.
 PORT_MARKER = "__local_sagemaker_worker_port__="
 
@@ -43,3 +57,19 @@ def container_environment(
     env = {**base, **(container.get("Environment") or {}), **(extra or {})}
     env[IMAGE_ENV] = container.get("Image") or ""
     return env
+
+
+def local_code_directory(submit_directory: str, model_dir: str) -> str | None:
+    """The local folder of the user's code for ``SAGEMAKER_SUBMIT_DIRECTORY``; None for an
+    ``s3://`` sourcedir.tar.gz, which only the worker downloads.
+
+    ``/opt/ml/model[/...]`` maps onto the local model folder; ``file://`` (SDK local mode) and
+    other paths are used as they are.
+    """
+    if submit_directory == CONTAINER_MODEL_DIR or submit_directory.startswith(
+        CONTAINER_MODEL_DIR + "/"
+    ):
+        return model_dir + submit_directory[len(CONTAINER_MODEL_DIR) :]
+    if submit_directory.startswith("s3://"):
+        return None
+    return submit_directory.removeprefix("file://")

@@ -45,6 +45,7 @@ from ..services.endpoints.registry import Registry
 from ..services.fleet.healing import HealthPolicy
 from ..services.fleet.instance import stop_all
 from ..services.fleet.instance_fleet import InstanceFleet
+from ..services.fleet.launcher import prewarm, stop_templates
 from ..services.meter.cost_meter import CostMeter
 from ..services.realtime import Runtime
 from ..services.scaling.clock import ScalingClock
@@ -336,6 +337,10 @@ class Gateway:
             payload,
         )
 
+    def prewarm_workers(self) -> None:
+        """Start the worker template now, so the first endpoint's instances start warm."""
+        prewarm()
+
     def shutdown(self) -> None:
         """Stop every job and endpoint's workers and ship what is left of the logs."""
         self.transform_jobs.shutdown()
@@ -344,6 +349,7 @@ class Gateway:
         self.async_service.stop()
         self.registry.shutdown()
         stop_all()
+        stop_templates()
         self.logs.flush(timeout=3.0)
         self.metrics.flush(timeout=3.0)
         self.metric_sink.flush(timeout=3.0)

@@ -39,6 +39,24 @@ def new_instance_id() -> str:
     return "i-" + secrets.token_hex(9)[:17]
 
 
+@dataclass(frozen=True)
+class StartupTimes:
+    """Where an instance's start went, in seconds (a serverless cold start reports them)."""
+
+    #: From the start until the worker reported its port: the process start (a fork of the
+    #: warm template, or a new Python importing its libraries) and the server listening.
+    process: float
+    #: The ping that passed: the container loads the user module and the model inside the
+    #: first request it gets, so this is the model load (plus one ping's round trip).
+    model_load: float
+    #: From the port until that ping was sent: earlier pings and the waits between them.
+    health_check: float
+
+    @property
+    def total(self) -> float:
+        return self.process + self.model_load + self.health_check
+
+
 class HealthCheckFailed(Exception):
     """The instance did not pass the ping health check."""
 
@@ -55,6 +73,8 @@ class Instance:
     log_sink: LogSink
     #: A serverless variant's memory, in MB: the worker bounds its address space to it (Linux).
     memory_limit_mb: int | None = None
+    #: Start the worker as a new process even where workers are forked from a warm template.
+    fresh_process: bool = False
     #: How the instance's log stream is named; ``{variant}`` and ``{instance_id}`` are filled in.
     stream_template: str = "{variant}/{instance_id}"
     instance_id: str = field(default_factory=new_instance_id)
@@ -68,6 +88,10 @@ class Instance:
     in_flight: int = 0
     #: Called (on a watcher thread) when the process exits without :meth:`stop` being asked.
     on_exit: Callable[[Instance], None] | None = field(default=None, repr=False)
+    #: How long its start took, by part, once it is healthy.
+    startup: StartupTimes | None = None
+    _started_at: float = 0.0
+    _port_at: float = 0.0
     _port_ready: threading.Event = field(default_factory=threading.Event)
     _exited: threading.Event = field(default_factory=threading.Event)
     _out_of_service: threading.Event = field(default_factory=threading.Event)
@@ -81,7 +105,10 @@ class Instance:
     def start(self) -> None:
         """Start the worker process; returns once it has been forked (not yet healthy)."""
         environment = {**self.environment, worker_secret.ENVIRONMENT_VARIABLE: self.secret}
-        self.process = start_worker(self.model_dir, environment, self.memory_limit_mb)
+        self._started_at = time.perf_counter()
+        self.process = start_worker(
+            self.model_dir, environment, self.memory_limit_mb, fresh=self.fresh_process
+        )
         with _all_lock:
             _all_instances.add(self)
         threading.Thread(
@@ -96,6 +123,7 @@ class Instance:
         for raw in self.process.stdout:
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             if not self._port_ready.is_set() and line.startswith(PORT_MARKER):
+                self._port_at = time.perf_counter()
                 self.port = int(line[len(PORT_MARKER) :])
                 self.client = InstanceClient(self.port, self.secret)
                 self._port_ready.set()
@@ -167,11 +195,18 @@ class Instance:
             if time.monotonic() > deadline:
                 raise HealthCheckFailed(f"instance {self.instance_id} did not answer /ping in time")
             if self.client is not None:
+                sent = time.perf_counter()
                 try:
                     status: int | None = self.client.ping()
                 except OSError:
                     status = None
                 if status == 200:
+                    healthy = time.perf_counter()
+                    self.startup = StartupTimes(
+                        process=self._port_at - self._started_at,
+                        model_load=healthy - sent,
+                        health_check=sent - self._port_at,
+                    )
                     return
                 if status is not None:
                     non_200 += 1

@@ -15,7 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..telemetry.logs import LogSink
 from .healing import FailedInstance, HealingSetup, InstanceHealer
@@ -45,6 +45,10 @@ class ServerlessUsage:
 
 class InstanceFleet:
     """Instances of one model, and which one takes the next request (fewest in flight)."""
+
+    #: Whether its instances start as new processes even where workers are forked from a warm
+    #: template (``fleet/launcher.py``): a serverless cold start does.
+    fresh_processes: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -82,6 +86,7 @@ class InstanceFleet:
             log_group,
             log_sink,
             memory_limit_mb=self.memory_limit_mb,
+            fresh_process=self.fresh_processes,
             stream_template=stream_template,
             on_exit=self.instance_exited,
         )

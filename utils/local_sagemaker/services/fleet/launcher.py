@@ -1,42 +1,96 @@
 """How an instance's worker process is started: the one replaceable piece of the fleet.
 
-:func:`start_worker` runs ``python -m utils.local_sagemaker.container.server`` with the
-instance's environment and returns the process; everything else about an instance (its port,
-health, requests, logs, stopping) works on that process whatever started it.
+:func:`start_worker` returns a running worker serving the model in ``model_dir``; everything
+else about an instance (its port, health, requests, logs, stopping) works on that process
+whatever started it, through the few ``subprocess.Popen`` members of :class:`Worker`.
 
-Every worker is started from one long-lived launcher thread: Linux ``PR_SET_PDEATHSIG`` (set by
-the worker) fires when the *thread* that forked the child exits, so forking from short-lived
-request threads would kill workers at random. Workers also exit when their stdin pipe from the
-gateway closes, which is how they follow the gateway on macOS and Windows.
+Two ways to start one, the same worker program either way (``container/server.py``):
 
-The start itself is plain ``subprocess.Popen`` on every platform: no ``preexec_fn`` (Windows has
-no fork, and running Python between fork and exec in a threaded server is unsafe anyway). A
+* **forked from a template** (Linux, the default): a template process per distinct
+  interpreter-level environment (``container/template.py``, driven by :mod:`.templates`) has
+  already imported numpy, pandas, scikit-learn and the worker's modules; each worker is a fork of
+  it that takes the instance's environment, pipes and folder, so an instance starts in tens of
+  milliseconds instead of the seconds those imports take. :func:`prewarm` starts the usual
+  template when the gateway starts, before the first endpoint asks for one.
+* **a fresh process** (``python -m utils.local_sagemaker.container.server``): on Windows (no
+  fork) and macOS (see the choice below), for a model whose code brings a ``requirements.txt``
+  (its environment must come first on ``sys.path`` before numpy or pandas is imported; a code
+  folder downloaded from S3 by the worker may bring one too), with
+  ``LOCAL_SAGEMAKER_WORKER_START=fresh``, and whenever a template cannot fork.
+
+Every process start runs on one long-lived launcher thread: Linux ``PR_SET_PDEATHSIG`` (set by
+the worker and the template) fires when the *thread* that forked the child exits, so forking from
+short-lived request threads would kill workers at random. Workers also exit when their stdin pipe
+from the gateway closes, which is how they follow the gateway on macOS and Windows; a forked
+worker's stdin is such a pipe from the gateway too, and it also follows its template.
+
+A fresh start is plain ``subprocess.Popen`` on every platform: no ``preexec_fn`` (Windows has no
+fork, and running Python between fork and exec in a threaded server is unsafe anyway). A
 serverless memory size travels in the environment and the worker bounds itself
-(``container/memory_bound.py``).
+(``container/memory_bound.py``), forked or not.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
+from typing import IO, Protocol
 
-from ...core.settings import PROJECT_ROOT
-from ...core.worker_contract import MEMORY_LIMIT_ENV, WORKER_MODULE, WORKER_PORT_ENV
+from ...core.settings import PROJECT_ROOT, worker_start
+from ...core.worker_contract import (
+    DEFAULT_SUBMIT_DIRECTORY,
+    MEMORY_LIMIT_ENV,
+    REQUIREMENTS,
+    WORKER_MODULE,
+    WORKER_PORT_ENV,
+    local_code_directory,
+)
+from .templates import TemplateUnavailable, WorkerTemplate
 
-Worker = subprocess.Popen[bytes]
+log = logging.getLogger("local_sagemaker.launcher")
+
+
+class Worker(Protocol):
+    """What the fleet uses of a worker process: ``subprocess.Popen``'s members, which a worker
+    forked by a template (:class:`.templates.ForkedWorker`) offers too."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def stdin(self) -> IO[bytes] | None: ...
+
+    @property
+    def stdout(self) -> IO[bytes] | None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+Popen = subprocess.Popen[bytes]
 
 
 class ProcessLauncher:
     """Runs process starts on a single thread that lives as long as the gateway."""
 
     def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Worker], Future[Worker]]] = (
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Popen], Future[Popen]]] = (
             queue.SimpleQueue()
         )
         threading.Thread(target=self._run, name="process-launcher", daemon=True).start()
@@ -49,9 +103,9 @@ class ProcessLauncher:
             except BaseException as exc:
                 future.set_exception(exc)
 
-    def call(self, job: Callable[[], Worker]) -> Worker:
+    def call(self, job: Callable[[], Popen]) -> Popen:
         """Run ``job`` on the launcher thread and return its process."""
-        future: Future[Worker] = Future()
+        future: Future[Popen] = Future()
         self._jobs.put((job, future))
         return future.result()
 
@@ -99,14 +153,20 @@ def _module_path(environment: dict[str, str]) -> str:
 #   notice: On AWS an endpoint takes minutes and a cold start longer. Comparisons on one machine
 #     (cold vs warm, one record vs a hundred) carry over; absolute times are your machine's.
 def start_worker(
-    model_dir: Path, environment: dict[str, str], memory_limit_mb: int | None = None
+    model_dir: Path,
+    environment: dict[str, str],
+    memory_limit_mb: int | None = None,
+    *,
+    fresh: bool = False,
 ) -> Worker:
     """Start one worker serving the model in ``model_dir``; returns once it has been forked.
 
     stdin is a pipe the worker watches (it exits when the gateway goes); stdout and stderr are
     one pipe carrying the port line, then the container log. ``memory_limit_mb`` (a serverless
     memory size) is passed on for the worker to bound its own address space where the platform
-    can.
+    can. The worker is forked from a warm template where :func:`fresh_start_reason` allows,
+    unless ``fresh`` asks for a new process (a serverless cold start: see the FIDELITY note in
+    ``services/serverless/fleet.py``).
     """
     env = dict(environment)
     if sys.platform == "win32":
@@ -118,6 +178,14 @@ def start_worker(
     if memory_limit_mb:
         env[MEMORY_LIMIT_ENV] = str(memory_limit_mb)
     env["PYTHONPATH"] = _module_path(environment)
+    cwd = str(model_dir.parent)
+    if not fresh and fresh_start_reason(model_dir, env) is None:
+        template = _template_for(env)
+        try:
+            return template.fork(env, cwd, TEMPLATE_READY_TIMEOUT)
+        except TemplateUnavailable as error:
+            log.warning("starting a fresh worker instead: %s", error)
+            _forget_template(template)
     cmd = [sys.executable, "-m", WORKER_MODULE]
     return _shared_launcher().call(
         lambda: subprocess.Popen(
@@ -126,6 +194,107 @@ def start_worker(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=str(model_dir.parent),
+            cwd=cwd,
         )
     )
+
+
+# FIDELITY platform.worker-start DIFFERS: instance workers are forked from a warm template
+#   local: On Linux an endpoint, async or transform instance is a fork of a process that has
+#     already imported numpy, pandas and scikit-learn, so it is InService in well under a second;
+#     a model with its own requirements.txt, a serverless cold start, macOS and Windows start a
+#     new Python process instead (LOCAL_SAGEMAKER_WORKER_START=fresh does so everywhere).
+#   why: a notebook creates and deletes many endpoints; the imports, not the model, took most
+#     of each start.
+#   notice: Libraries your code imports are already loaded when it runs (an import-time side
+#     effect happened once, in the template), and Python's string hashing is the same in every
+#     forked worker; on AWS each container is a new process.
+# Forking after macOS's system frameworks (Accelerate, which numpy may use, and anything that
+# touches Objective-C) are loaded can crash or deadlock the child, which is why Python's
+# multiprocessing stopped forking there (3.8); Windows cannot fork at all. Both start fresh
+# workers: slower to start, the same in every other way.
+def fresh_start_reason(model_dir: Path, environment: dict[str, str]) -> str | None:
+    """Why this worker must start as a fresh process rather than a template's fork; None if not.
+
+    ``environment`` is the worker's full environment (``SAGEMAKER_SUBMIT_DIRECTORY`` says where
+    its code is).
+    """
+    if worker_start() == "fresh":
+        return "LOCAL_SAGEMAKER_WORKER_START=fresh"
+    if not sys.platform.startswith("linux"):
+        return f"workers are forked only on Linux (this is {sys.platform})"
+    if not hasattr(socket, "send_fds"):
+        return "this Python cannot pass file descriptors to the template"
+    submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY") or DEFAULT_SUBMIT_DIRECTORY
+    code = local_code_directory(submit, str(model_dir))
+    if code is None:
+        return "the worker downloads its code, which may bring a requirements.txt"
+    if (model_dir.parent / code / REQUIREMENTS).is_file():
+        return f"the model's {REQUIREMENTS} gets an environment of its own"
+    return None
+
+
+#: How long a start waits for a template still importing its libraries (they take seconds; a
+#: template that takes longer is broken, and a fresh worker is started instead).
+TEMPLATE_READY_TIMEOUT = 60.0
+
+#: Prefixes of the environment variables the template's imports (the interpreter, numpy and its
+#: BLAS and OpenMP runtimes, scipy, pandas, scikit-learn, joblib, the C library) may read: a
+#: worker whose environment sets one of them needs a template started with the same values. The
+#: others (``SAGEMAKER_*``, ``SM_*``, ``AWS_*``, the model's own settings) are read after the fork,
+#: when the worker has its whole environment.
+IMPORT_TIME_PREFIXES = (
+    "PYTHON", "OMP_", "GOMP_", "KMP_", "OPENBLAS_", "GOTO", "MKL_", "BLIS_", "VECLIB_",
+    "NUMEXPR_", "NPY_", "NUMPY_", "SCIPY_", "SKLEARN_", "PANDAS_", "JOBLIB_", "LOKY_",
+    "MALLOC_", "LD_", "LC_", "LANG", "TZ",
+)  # fmt: skip
+
+
+def template_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The part of a worker's environment its template is started with (and known by)."""
+    return {k: v for k, v in environment.items() if k.startswith(IMPORT_TIME_PREFIXES)}
+
+
+_templates: dict[tuple[tuple[str, str], ...], WorkerTemplate] = {}
+_templates_lock = threading.Lock()
+
+
+def _template_for(environment: dict[str, str]) -> WorkerTemplate:
+    """The running template for this worker environment, started if there is none."""
+    template_env = template_environment(environment)
+    key = tuple(sorted(template_env.items()))
+    with _templates_lock:
+        template = _templates.get(key)
+        if template is None or not template.alive:
+            template = WorkerTemplate(template_env, _shared_launcher().call)
+            _templates[key] = template
+    return template
+
+
+def _forget_template(template: WorkerTemplate) -> None:
+    with _templates_lock:
+        for key, known in list(_templates.items()):
+            if known is template:
+                del _templates[key]
+    template.close()
+
+
+def prewarm(environment: dict[str, str] | None = None) -> None:
+    """Start the template for workers of ``environment`` (default: a model without import-time
+    settings) now, so the first instance does not wait for its imports. Does nothing where
+    workers start fresh."""
+    env = dict(environment or {})
+    env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = _module_path(env)
+    if worker_start() == "fresh" or not sys.platform.startswith("linux"):
+        return
+    _template_for(env)
+
+
+def stop_templates() -> None:
+    """Stop every template (gateway shutdown; stop the instances first)."""
+    with _templates_lock:
+        templates = list(_templates.values())
+        _templates.clear()
+    for template in templates:
+        template.close()
