@@ -7,9 +7,7 @@ either way, that the memory bound and a model's own environment still apply.
 from __future__ import annotations
 
 import sys
-import tarfile
 import time
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ import psutil
 import pytest
 from local_server import local_route
 
+from utils.local_sagemaker import safe_extract
 from utils.local_sagemaker.core.worker_contract import TEMPLATE_MODULE
 from utils.local_sagemaker.services.fleet import launcher
 from utils.local_sagemaker.services.fleet.instance import Instance
@@ -87,10 +86,9 @@ def test_a_model_with_its_own_requirements_starts_a_fresh_worker(
 
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "model"
-    with tarfile.open(fileobj=BytesIO(build_archive("default"))) as archive:
-        archive.extractall(target, filter="data")
-    return target
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(build_archive("default"))
+    return safe_extract(archive, tmp_path / "model")
 
 
 @pytest.fixture
