@@ -138,7 +138,7 @@ def test_the_fresh_fallback_when_forced_by_the_setting(
     monkeypatch.setenv("LOCAL_SAGEMAKER_WORKER_START", "fresh")
     lines: list[str] = []
     instance = Instance(
-        "AllTraffic", "ml.m5.large", model_dir, {}, "group",
+        "AllTraffic", "ml.m5.large", model_dir, {"SAGEMAKER_PROGRAM": "inference.py"}, "group",
         lambda group, stream, line: lines.append(line),
     )  # fmt: skip
     try:
@@ -178,7 +178,7 @@ def test_workers_and_template_follow_a_killed_gateway(tmp_path: Path, model_dir:
         import time
         from pathlib import Path
         from utils.local_sagemaker.services.fleet.instance import Instance
-        instance = Instance("v", "t", Path({str(model_dir)!r}), {{}}, "g", lambda *a: None)
+        instance = Instance("v", "t", Path({str(model_dir)!r}), {{"SAGEMAKER_PROGRAM": "inference.py"}}, "g", lambda *a: None)
         instance.start()
         instance.wait_healthy(time.monotonic() + 120)
         print(instance.process.pid, flush=True)
