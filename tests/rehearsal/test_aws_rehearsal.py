@@ -2,8 +2,9 @@
 and the tutorial's least-privilege IAM policy against the calls that run recorded.
 
 One file, because both halves read one run of every notebook (the session fixture
-``rehearsal``, ``conftest.py``) and ``make test`` keeps a file on one process: split in two
-files, two processes would each run every notebook.
+``rehearsal``, ``conftest.py``, which runs them in three stand-in accounts at once) and
+``make test`` keeps a file on one process: split in two files, two processes would each run
+every notebook.
 
 **The notebooks.** Their stored outputs are the local run's (strict nbval checks those), so here
 they are executed without comparing outputs; any error fails the notebook (cells tagged
@@ -33,7 +34,7 @@ from stand_in import (
     REGION,
     STUDIO_RUN,
     StandIn,
-    learner_calls,
+    account_plans,
     load_policy,
     service_calls,
 )
@@ -55,13 +56,23 @@ def test_notebook_runs_on_the_aws_path(rehearsal: dict[str, str | None], noteboo
 
 
 def test_setup_found_the_role_as_in_studio(
-    rehearsal: dict[str, str | None], stand_in: StandIn
+    rehearsal: dict[str, str | None], studio_account: StandIn
 ) -> None:
     executed = nbformat.read(EXECUTED / STUDIO_RUN, as_version=4)
     printed = "".join(
         output.get("text", "") for cell in executed.cells for output in cell.get("outputs", [])
     )
-    assert f"Role    : {stand_in.role_arn}" in printed, printed
+    assert f"Role    : {studio_account.role_arn}" in printed, printed
+
+
+def test_every_run_has_one_account() -> None:
+    planned = [name for plan in account_plans() for name in plan]
+    assert sorted(planned) == sorted([*(p.name for p in NOTEBOOKS), STUDIO_RUN])
+    for plan in account_plans():
+        if "08_cleanup.ipynb" in plan:
+            assert plan[-1] == "08_cleanup.ipynb", "the clean-up runs after its account's others"
+        if STUDIO_RUN in plan:
+            assert plan.index(STUDIO_RUN) == plan.index(NOTEBOOKS[0].name) + 1
 
 
 # --- the least-privilege policy ------------------------------------------------------------------
@@ -152,10 +163,9 @@ def authorisations(call: dict) -> list[tuple[str, str, dict[str, object]]]:
 
 
 @pytest.fixture(scope="module")
-def calls(rehearsal: dict, stand_in: StandIn) -> list[dict]:
-    recorded = learner_calls(stand_in)
-    assert recorded, "the rehearsal recorded no call made with the learner's credentials"
-    return recorded
+def calls(recorded_calls: list[dict]) -> list[dict]:
+    assert recorded_calls, "the rehearsal recorded no call made with the learner's credentials"
+    return recorded_calls
 
 
 def test_every_recorded_action_is_allowed(calls: list[dict]) -> None:
@@ -170,11 +180,12 @@ def test_every_recorded_action_is_allowed(calls: list[dict]) -> None:
 
 
 def test_the_execution_role_allows_what_sagemaker_does_with_it(
-    rehearsal: dict, stand_in: StandIn
+    rehearsal: dict, stand_ins: list[StandIn]
 ) -> None:
     made = [
         call
-        for call in service_calls(stand_in)
+        for account in stand_ins
+        for call in service_calls(account)
         if call["service"] in EXECUTION_ROLE_CALLS
         and (
             EXECUTION_ROLE_CALLS[call["service"]] is None
