@@ -1,5 +1,9 @@
 """The SageMaker Python SDK v3, unmodified, against a running local SageMaker.
 
+Also the fourth packaging style (the other three are in ``tests/local_sagemaker/test_packaging.py``):
+``ModelBuilder`` with the learner's own inference script (``SourceCode``), which the SDK repacks
+into the model archive, and ``preflight --model`` on the model ``build()`` created.
+
 The flow a learner runs in notebook 02: ``ModelBuilder`` build + deploy (``wait=False``),
 ``Endpoint.wait_for_status`` with a short poll, ``Endpoint.get(...).invoke(...)``, delete. The
 session's local SageMaker (a temporary state folder on a free port) is reached only through the
@@ -11,6 +15,7 @@ prediction is the model's own, and everything is gone afterwards.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -22,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import joblib
 import pytest
 
 from utils.artifact import SERVING_ENVIRONMENT, TARGET_CONTAINER, package_model
@@ -240,3 +246,173 @@ def test_without_quiet_sdk_logging_the_import_turns_info_logging_on() -> None:
         timeout=120, check=True,
     )
     assert done.stdout.strip() == logging.getLevelName(logging.INFO)
+
+
+# --- the fourth packaging style: ModelBuilder with your own inference script --------------------
+
+#: The learner's own script, under a name of their own, importing a module beside it.
+OWN_SCRIPT = '''
+import os
+
+import joblib
+from features import read_rows
+
+
+def model_fn(model_dir):
+    return joblib.load(os.path.join(model_dir, "risk_model.joblib"))
+
+
+def input_fn(body, content_type):
+    if content_type != "text/csv":
+        raise ValueError(f"cannot read {content_type!r}: send text/csv")
+    return read_rows(body)
+
+
+def predict_fn(data, model):
+    return model.predict_proba(data)[:, 1]
+
+
+def output_fn(prediction, accept):
+    return ",".join(f"{p:.4f}" for p in prediction), "text/csv"
+'''
+
+FEATURES = '''
+import numpy as np
+
+
+def read_rows(body):
+    text = body.decode() if isinstance(body, (bytes, bytearray)) else body
+    return np.array([line.split(",") for line in text.splitlines() if line], dtype="float64")
+'''
+
+
+def _build_own_script(tut: Any, model_url: str, name: str, source_code: Any) -> Any:
+    from sagemaker.core import image_uris
+    from sagemaker.serve import ModelBuilder
+
+    image_uri = image_uris.retrieve(
+        "sklearn", tut.region, version="1.4-2-py312", image_scope="inference",
+        instance_type=INSTANCE_TYPE,
+    )
+    builder = ModelBuilder(
+        image_uri=image_uri, s3_model_data_url=model_url, role_arn=tut.role,
+        source_code=source_code, sagemaker_session=tut.sdk_session, instance_type=INSTANCE_TYPE,
+    )
+    builder.build(model_name=name, tags=tut.tags)
+    return builder
+
+
+def _s3_bytes(tut: Any, url: str) -> bytes:
+    from utils.local_sagemaker.core.s3_uri import split_s3_uri
+
+    bucket, key = split_s3_uri(url)
+    return tut.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_model_builder_with_your_own_script(tut: Any, tmp_path: Path, capsys: Any) -> None:
+    """``ModelBuilder(image_uri=<scikit-learn image>, s3_model_data_url=..., source_code=
+    SourceCode(source_dir=..., entry_script=...))``: the SDK repacks the model with the folder as
+    ``code/`` into ``s3://<default bucket>/<model name>/model.tar.gz`` and sets the script-mode
+    Environment; the container imports the script from there. Preflight reads the built model."""
+    import tarfile
+
+    from sagemaker.core.training.configs import SourceCode
+
+    from utils.artifact import write_archive
+    from utils.local_sagemaker.wire.cli import main
+    from utils.own_model import MODEL_FILE, csv_rows, train_risk_model
+    from utils.sdk import quiet_sdk_logging
+
+    quiet_sdk_logging()
+    risk = train_risk_model(seed=0)
+    buffer = io.BytesIO()
+    joblib.dump(risk.forest, buffer)
+    original = write_archive(tmp_path / "model.tar.gz", {MODEL_FILE: buffer.getvalue()})
+    tut.s3.upload_file(str(original), tut.bucket, "test-sdk-v3/own/model.tar.gz")
+    model_url = tut.s3_uri("test-sdk-v3/own/model.tar.gz")
+    source = tmp_path / "my_code"
+    source.mkdir()
+    (source / "serve.py").write_text(OWN_SCRIPT)
+    (source / "features.py").write_text(FEATURES)
+    model_name, endpoint_name = tut.name("sdk-own"), tut.name("sdk-own")
+    sm = tut.sagemaker
+
+    with _Recorder() as seen:
+        builder = _build_own_script(
+            tut, model_url, model_name, SourceCode(source_dir=str(source), entry_script="serve.py")
+        )
+    # CreateModel: the repacked archive under the model's name, the script named by its own name.
+    container = sm.describe_model(ModelName=model_name)["PrimaryContainer"]
+    repacked = f"s3://{tut.bucket}/{model_name}/model.tar.gz"
+    assert container["ModelDataUrl"] == repacked
+    assert container["Environment"] == {
+        "SAGEMAKER_PROGRAM": "serve.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": tut.region,
+    }
+    assert ("s3", "PutObject") in seen.calls or ("s3", "CreateMultipartUpload") in seen.calls
+    with tarfile.open(fileobj=io.BytesIO(_s3_bytes(tut, repacked))) as tar:
+        files = sorted(m.name for m in tar.getmembers() if m.isfile())
+    assert files == ["code/features.py", "code/serve.py", MODEL_FILE]
+    assert _s3_bytes(tut, model_url) == original.read_bytes()  # the learner's archive untouched
+
+    # Preflight the built model before paying for an endpoint: the model's own settings.
+    sample = tmp_path / "rows.csv"
+    applications = generate_applications(2, seed=3)
+    sample.write_text(csv_rows(applications))
+    status = main(["preflight", "--model", model_name, "--sample", str(sample),
+                   "--content-type", "text/csv"])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert f"Preflight of model {model_name} ({repacked})" in out
+    assert "code/serve.py is where the container looks" in out
+
+    endpoint = builder.deploy(
+        endpoint_name=endpoint_name, initial_instance_count=1, instance_type=INSTANCE_TYPE,
+        wait=False,
+    )
+    endpoint.wait_for_status("InService", poll=1, timeout=120)
+    answer = tut.runtime.invoke_endpoint(
+        EndpointName=endpoint_name, ContentType="text/csv", Body=csv_rows(applications)
+    )
+    expected = risk.forest.predict_proba(applications[risk.columns].to_numpy(dtype="float64"))
+    assert answer["Body"].read().decode() == ",".join(f"{p:.4f}" for p in expected[:, 1])
+
+    config_name = endpoint.endpoint_config_name
+    endpoint.delete()
+    endpoint.wait_for_delete(poll=1, timeout=60)
+    sm.delete_endpoint_config(EndpointConfigName=config_name)
+    sm.delete_model(ModelName=model_name)
+    for key in (f"{model_name}/model.tar.gz", "test-sdk-v3/own/model.tar.gz"):
+        tut.s3.delete_object(Bucket=tut.bucket, Key=key)
+
+
+def test_an_entry_script_without_source_dir_is_dropped_and_preflight_says_so(
+    tut: Any, trained: TrainingResult, model_data_url: str, caplog: Any, capsys: Any
+) -> None:
+    """``SourceCode(entry_script=...)`` alone: the SDK warns and creates the model without the
+    script (no SAGEMAKER_PROGRAM), which fails the ping on AWS; preflight --model catches it."""
+    from sagemaker.core.training.configs import SourceCode
+
+    from utils.local_sagemaker.wire.cli import main
+
+    name = tut.name("sdk-nosrc")
+    with caplog.at_level(logging.WARNING):
+        _build_own_script(tut, model_data_url, name, SourceCode(entry_script="serve.py"))
+    assert "source_code was provided without a source_dir" in caplog.text
+    container = tut.sagemaker.describe_model(ModelName=name)["PrimaryContainer"]
+    assert container["ModelDataUrl"] == model_data_url
+    assert "SAGEMAKER_PROGRAM" not in container.get("Environment", {})
+    assert main(["preflight", "--model", name]) == 1
+    out = capsys.readouterr().out
+    assert "the model's Environment has no SAGEMAKER_PROGRAM" in out
+    words = " ".join(out.split())
+    assert "did not pass the ping health check" in words
+    assert "SourceCode(source_dir=..., entry_script=...)" in words
+    tut.sagemaker.delete_model(ModelName=name)
+
+    assert main(["preflight", "--model", name]) == 1
+    assert f"cannot describe model {name}" in capsys.readouterr().err
+    assert main(["preflight", "--model", name, "--image", "x"]) == 2
+    assert main(["preflight", "model.tar.gz", "--model", name]) == 2

@@ -2,7 +2,8 @@
 covered everywhere else), the SDK v2 style with SAGEMAKER_SUBMIT_DIRECTORY pointing at an S3
 sourcedir.tar.gz, and code/requirements.txt installed at instance start into an environment of
 the model's own, reused by the next instance; a package that cannot be installed fails the
-endpoint with AWS's ping FailureReason and pip's own error in the log.
+endpoint with AWS's ping FailureReason and pip's own error in the log. The fourth style, the SDK
+v3 ``ModelBuilder`` with your own script, is tested with the SDK itself in ``tests/test_sdk_v3.py``.
 
 No network: the requirement is a wheel built here, found through the model's PIP_FIND_LINKS with
 PIP_NO_INDEX (pip reads PIP_* variables from the environment, as it does in the container).

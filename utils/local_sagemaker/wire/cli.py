@@ -7,8 +7,9 @@
   points any AWS client (boto3, the SageMaker SDK v3, the AWS CLI) at the local SageMaker,
   signing with its key (a session token or profile of your own would otherwise get in the way);
 * ``costs``  what the endpoints have cost so far, as AWS would bill them;
-* ``preflight ARTIFACT``  check a model archive the way a deployment would, in seconds
-  (:mod:`.preflight_command`); exit status 0 only when it would deploy and answer.
+* ``preflight ARTIFACT`` (or ``--model NAME``)  check a model archive (or a model already
+  created) the way a deployment would, in seconds (:mod:`.preflight_command`); exit status 0
+  only when it would deploy and answer.
 
 ``serve`` runs the server in the foreground (what ``start`` launches).
 """

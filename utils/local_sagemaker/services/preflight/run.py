@@ -70,7 +70,9 @@ def _run(request: PreflightRequest, work_dir: Path, report: Report) -> None:
                 "container has no default script",
                 ping_failure_reason(VARIANT),
                 "Set SAGEMAKER_PROGRAM=inference.py (and SAGEMAKER_SUBMIT_DIRECTORY) in "
-                "CreateModel's Environment; the SDK sets both for you.",
+                "CreateModel's Environment. The SDK sets both when it gets the script with its "
+                "folder: ModelBuilder(source_code=SourceCode(source_dir=..., entry_script=...)) "
+                "(an entry_script without source_dir is dropped).",
             )
         )
         return
