@@ -68,3 +68,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The AWS rehearsal first: it is the longest single piece of ``make test`` (every notebook,
     one after another, on one process), so it starts while the other processes share the rest."""
     items.sort(key=lambda item: item.get_closest_marker("rehearsal") is None)
+
+
+@pytest.fixture
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's AWS in-process (CloudWatch Logs, CloudWatch, ...), with no setting pointing
+    clients elsewhere: the real API shapes, the same calls the lesson helpers make on AWS."""
+    for key in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_LOGS", "AWS_ENDPOINT_URL_CLOUDWATCH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    from moto import mock_aws
+
+    with mock_aws():
+        yield

@@ -4,19 +4,29 @@ Locally the figures come from the local SageMaker's meter (instance-seconds whil
 serverless GB-seconds and bytes, transform jobs), at the price table's rates; on AWS they are an
 estimate from the running endpoints' instance types and counts. Both come through the local
 SageMaker's public face (:mod:`utils.local_sagemaker`). The lessons format this snapshot their
-own way (:func:`utils.endpoints.cost_so_far`, :func:`utils.cleanup.cost_report`, ...) or as the
-meter's own table (:func:`format_costs`); every dollar amount they print goes through
-:func:`format_usd`.
+own way (:func:`cost_so_far`: the real-time endpoints, one line per variant;
+:func:`utils.cleanup.cost_report`, ...) or as the meter's own table (:func:`format_costs`); every
+dollar amount they print goes through :func:`format_usd`, except the per-second meter lines of
+:func:`format_cost_rows`, which show six decimals so that a few seconds of an endpoint are not
+rounded away.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from utils import local_sagemaker
 
-__all__ = ["current_costs", "format_costs", "format_usd", "hourly_price"]
+__all__ = [
+    "cost_so_far",
+    "current_costs",
+    "format_cost_rows",
+    "format_costs",
+    "format_usd",
+    "hourly_price",
+]
 
 
 def current_costs(tut: Any) -> dict[str, Any]:
@@ -62,3 +72,42 @@ def format_usd(usd: float | None) -> str:
     if len(text.lstrip("0.")) > 2:  # 0.0099 rounded up to 0.010: one digit fewer
         text = f"{amount:.{decimals - 1}f}"
     return f"{sign}${text}"
+
+
+def cost_so_far(tut: Any, endpoints: Iterable[str] | None = None) -> str:
+    """A small table of what ``endpoints`` (default: all) have cost so far, as AWS bills them.
+
+    Locally the figures come from the local SageMaker's meter (instance-seconds since each fleet
+    became healthy, at the price table's hourly rate); on AWS they are an estimate from the
+    running endpoints' instance types and counts (:func:`current_costs`).
+    Models and endpoint configurations cost nothing: only instances behind endpoints do.
+    """
+    rows = current_costs(tut)["Endpoints"]
+    return format_cost_rows(rows, None if endpoints is None else set(endpoints))
+
+
+def format_cost_rows(rows: list[dict[str, Any]], endpoints: set[str] | None = None) -> str:
+    """Format meter rows (see :func:`current_costs`): one line per endpoint variant.
+
+    Measured numbers (instance-seconds: seconds times the instances running, and dollars) come
+    last on each line and are never padded, so a notebook's stored output differs from a new
+    run's only in those numbers.
+    """
+    chosen = [r for r in rows if endpoints is None or r["EndpointName"] in endpoints]
+    width = max([len("endpoint"), *(len(r["EndpointName"]) for r in chosen)])
+    lines = [f"{'endpoint':<{width}}  {'instances now':<18} {'price':<11} billed so far"]
+    total = 0.0
+    for row in chosen:
+        running = f"{row['InstanceCount']} × {row['InstanceType']}" if row["Running"] else "deleted"
+        price = "unknown" if row["UsdPerHour"] is None else f"${row['UsdPerHour']:.3f}/h"
+        cost = "unknown" if row["CostUsd"] is None else f"${row['CostUsd']:.6f}"
+        total += row["CostUsd"] or 0.0
+        lines.append(
+            f"{row['EndpointName']:<{width}}  {running:<18} {price:<11} "
+            f"{row['InstanceSeconds']:.1f} instance-seconds = {cost}"
+        )
+    if not chosen:
+        lines.append("(no endpoint has run yet)")
+    lines.append(f"total so far: ${total:.6f}")
+    return "\n".join(lines)
+

@@ -18,6 +18,9 @@ step-scaling policy) would stay; deleting them explicitly leaves nothing behind 
 
 Transform jobs cannot be deleted on SageMaker (their names stay taken), so running ones are
 stopped and finished ones are left as they are.
+
+A lesson that deletes some resources by name before its end (an endpoint it is done with) calls
+:func:`delete_endpoint_resources`, which skips what is already gone.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from utils.billing import current_costs, format_usd
+from utils.endpoint_status import endpoint_not_found, wait_for_endpoint
 from utils.progress import LiveWait, announce_aws_wait
 from utils.session import PROJECT_TAG, Tutorial
 
@@ -445,3 +450,41 @@ def _summary(found: Found, spent: dict[str, Any] | None, everything: bool, tut: 
         where = "metered locally, as AWS would bill it" if tut.is_local else "estimated"
         lines.append(f"  cost of those endpoints: {format_usd(total)} ({where})")
     return "\n".join(lines)
+
+
+def delete_endpoint_resources(
+    sm: Any,
+    endpoints: Iterable[str] = (),
+    endpoint_configs: Iterable[str] = (),
+    models: Iterable[str] = (),
+    wait: bool = True,
+) -> list[str]:
+    """Delete endpoints, then their configurations, then models; skip what is already gone.
+
+    Returns what was deleted, as ``kind name`` lines. With ``wait`` it also waits until the
+    endpoints are gone, so their instances (and their cost) have stopped.
+    """
+    deleted: list[str] = []
+    endpoints = list(endpoints)
+    calls = (
+        ("endpoint", endpoints, lambda n: sm.delete_endpoint(EndpointName=n)),
+        (
+            "endpoint config",
+            list(endpoint_configs),
+            lambda n: sm.delete_endpoint_config(EndpointConfigName=n),
+        ),
+        ("model", list(models), lambda n: sm.delete_model(ModelName=n)),
+    )
+    for kind, names, delete in calls:
+        for name in names:
+            try:
+                delete(name)
+            except Exception as error:
+                if endpoint_not_found(error):
+                    continue
+                raise
+            deleted.append(f"{kind} {name}")
+    if wait:
+        for name in endpoints:
+            wait_for_endpoint(sm, name, until="Deleted", show=None)
+    return deleted

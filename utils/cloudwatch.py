@@ -1,10 +1,11 @@
-"""CloudWatch reads the lessons share: flush the local telemetry, read an endpoint's data points.
+"""CloudWatch metrics the lessons read: flush the local telemetry, read an endpoint's data points.
 
 SageMaker publishes its endpoint metrics in the ``AWS/SageMaker`` namespace, per minute. The
 invocation metrics carry the ``EndpointName`` and ``VariantName`` dimensions; the asynchronous
 backlog metrics ``EndpointName`` alone. :func:`metric_datapoints` reads either, and
 :func:`wait_for_metrics` keeps reading until what a lesson sent has arrived (on AWS a minute or
-more after the requests).
+more after the requests); :func:`read_endpoint_metrics` is the real-time lesson's summary (counts
+summed, latencies averaged over every request). An endpoint's logs are :mod:`utils.endpoint_logs`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ from typing import Any, TypeVar
 
 from utils.polling import poll_intervals
 
-__all__ = ["flush_telemetry", "metric_datapoints", "wait_for_metrics"]
+__all__ = [
+    "ENDPOINT_METRICS",
+    "flush_telemetry",
+    "metric_datapoints",
+    "read_endpoint_metrics",
+    "wait_for_metrics",
+]
 
 Reading = TypeVar("Reading")
 
@@ -90,3 +97,67 @@ def wait_for_metrics(
             )
             announced = True
         sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))
+
+
+#: (metric, statistic) pairs read by read_endpoint_metrics.
+ENDPOINT_METRICS = (
+    ("Invocations", "Sum"),
+    ("Invocation4XXErrors", "Sum"),
+    ("Invocation5XXErrors", "Sum"),
+    ("ModelLatency", "Average"),
+    ("OverheadLatency", "Average"),
+)
+
+
+def read_endpoint_metrics(
+    cloudwatch: Any,
+    endpoint: str,
+    variant: str = "AllTraffic",
+    minutes: int = 60,
+    min_invocations: int = 0,
+    timeout: float = 180.0,
+    sleep: Callable[[float], None] = time.sleep,
+    show: Callable[[str], None] | None = print,
+    announce_after: float = 5.0,
+) -> dict[str, float]:
+    """The endpoint's ``AWS/SageMaker`` metrics over the last ``minutes``, one number each.
+
+    Counts are summed; latencies (published in microseconds) are averaged over all requests and
+    returned in milliseconds as ``ModelLatency_ms`` and ``OverheadLatency_ms``. Metrics arrive
+    after the requests (on AWS about a minute later, sometimes more), so this polls until
+    ``Invocations`` reaches ``min_invocations`` or ``timeout`` passes, and returns what has
+    arrived by then: compare ``Invocations`` with what you sent. A wait longer than
+    ``announce_after`` seconds (the local SageMaker delivers within about a second) is announced
+    once through ``show``, with how much has arrived and how long it will wait at most.
+    """
+    return wait_for_metrics(
+        lambda: _metric_values(cloudwatch, endpoint, variant, minutes),
+        lambda values: values["Invocations"],
+        min_invocations,
+        "invocations",
+        timeout=timeout,
+        sleep=sleep,
+        show=show,
+        announce_after=announce_after,
+    )
+
+
+def _metric_values(cloudwatch: Any, endpoint: str, variant: str, minutes: int) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for metric, statistic in ENDPOINT_METRICS:
+        points = metric_datapoints(
+            cloudwatch,
+            endpoint,
+            metric,
+            ["Sum", "SampleCount"] if statistic == "Average" else [statistic],
+            variant=variant,
+            minutes=minutes,
+        )
+        if statistic == "Sum":
+            out[metric] = float(sum(p["Sum"] for p in points))
+        else:  # average over every request, not over per-minute averages
+            count = sum(p["SampleCount"] for p in points)
+            total = sum(p["Sum"] for p in points)
+            out[f"{metric}_ms"] = total / count / 1000 if count else float("nan")
+    return out
+

@@ -29,8 +29,8 @@ from typing import Any
 import joblib
 
 from utils.artifact import HANDLER_SOURCE, write_archive
+from utils.concurrency import burst_outcomes
 from utils.data import LABEL, NUMERIC_COLUMNS, load_german_credit
-from utils.endpoints import burst_outcomes
 
 #: ``code/inference.py`` with only ``model_fn``: the container's defaults do the rest.
 MODEL_FN_ONLY = textwrap.dedent(
@@ -146,7 +146,7 @@ def send_burst(
 ) -> dict[str, int]:
     """Send ``clients`` requests at the same moment (one thread each); count answers by outcome.
 
-    :func:`utils.endpoints.burst_outcomes`, as a dict sorted by outcome: ``"ok"`` or the error
+    :func:`utils.concurrency.burst_outcomes`, as a dict sorted by outcome: ``"ok"`` or the error
     code (``ThrottlingException``, ``ModelError``, ...). The errors' texts (:func:`error_text`)
     are appended to ``errors`` when given. Use a client without retries to see every throttle:
     botocore retries throttles by default.

@@ -1,6 +1,6 @@
 """Helpers for notebook 04 (serverless inference): the plumbing, named by what it does.
 
-``timed_invoke`` is :func:`utils.endpoints.timed_invoke`, here so the lesson imports one module.
+``timed_invoke`` is :func:`utils.latency.timed_invoke`, here so the lesson imports one module.
 Everything works on both backends. Where only the local SageMaker can show something (how many
 serverless workers are warm right now), the helper says so on AWS instead of guessing.
 """
@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from utils.cloudwatch import flush_telemetry, metric_datapoints, wait_for_metrics
-from utils.endpoints import burst_outcomes, timed_invoke
+from utils.concurrency import burst_outcomes
+from utils.latency import timed_invoke
 from utils.local_sagemaker import SERVERLESS_IDLE_TAG as IDLE_TAG
 
 __all__ = [
@@ -97,7 +98,7 @@ def burst(
 ) -> Counter:
     """Send ``n`` requests at once; count results, error codes, and requests still hanging.
 
-    :func:`utils.endpoints.burst_outcomes`, with a successful answer counted as ``"result"``;
+    :func:`utils.concurrency.burst_outcomes`, with a successful answer counted as ``"result"``;
     each failed request's exception is appended to ``errors`` when given.
     """
     outcomes = burst_outcomes(runtime, endpoint, body, n, timeout=timeout, errors=errors)

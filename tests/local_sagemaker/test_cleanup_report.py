@@ -12,7 +12,7 @@ import pytest
 
 from utils.artifact import SERVING_ENVIRONMENT
 from utils.cleanup import cleanup, cost_report, find_tagged
-from utils.endpoints import wait_for_endpoint
+from utils.endpoint_status import wait_for_endpoint
 from utils.session import PROJECT_TAG, setup
 
 from .conftest import build_archive, wait_status
