@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 import boto3
+import pytest
+from endpoint_fakes import FakeClock
 
 from utils.endpoint_logs import read_endpoint_logs, requests_per_instance
 
@@ -46,10 +48,10 @@ def test_read_endpoint_logs_merges_streams_in_time_order_and_filters(moto_aws: N
 
 def test_read_endpoint_logs_polls_until_enough_lines_or_timeout(moto_aws: None) -> None:
     logs = boto3.client("logs")
-    sleeps: list[float] = []
+    clock = FakeClock()  # the timeout counts the waits, not how fast this machine answers
     # No log group yet: keeps polling until the timeout, then returns nothing.
-    assert read_endpoint_logs(logs, "missing", timeout=0.5, sleep=sleeps.append) == []
-    assert sleeps
+    assert read_endpoint_logs(logs, "missing", timeout=5, sleep=clock.sleep, clock=clock) == []
+    assert len(clock.sleeps) > 1 and sum(clock.sleeps) == pytest.approx(5)
 
     # Lines arrive while waiting: the second poll finds them.
     def arrive(seconds: float) -> None:

@@ -44,6 +44,7 @@ def read_endpoint_logs(
     min_events: int = 1,
     timeout: float = 60.0,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[LogEvent]:
     """The endpoint's log lines from every instance's stream, oldest first (the last ``limit``).
 
@@ -51,9 +52,10 @@ def read_endpoint_logs(
     time (milliseconds since the epoch, as ``int(time.time() * 1000)`` gives). Logs arrive a
     little after the container writes them (seconds on AWS), so this polls until at least
     ``min_events`` matching lines are there or ``timeout`` passes, then returns what there is.
+    ``sleep`` and ``clock`` are the waiting and the time it goes by (a test passes its own).
     """
     group = log_group_for(endpoint)
-    deadline = time.monotonic() + timeout
+    deadline = clock() + timeout
     intervals = poll_intervals()
     while True:
         events = _all_events(logs, group)
@@ -61,9 +63,9 @@ def read_endpoint_logs(
             events = [e for e in events if contains in e.message]
         if since_ms is not None:
             events = [e for e in events if e.timestamp_ms >= since_ms]
-        if len(events) >= min_events or time.monotonic() >= deadline:
+        if len(events) >= min_events or clock() >= deadline:
             return events[-limit:] if limit else events
-        sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))
+        sleep(min(next(intervals), max(0.0, deadline - clock())))
 
 
 def _all_events(logs: Any, group: str) -> list[LogEvent]:
