@@ -7,19 +7,27 @@ Prints, for the project's loan-approval model and the same request rows:
 * invoke p50: boto3 -> local SageMaker, a raw HTTP POST to the gateway (no boto3; signed once,
   as a signature stays valid for 15 minutes), a direct POST to the worker (the container
   contract, with the worker's secret), and the same handlers called in-process;
-* throughput with 8 concurrent clients, via boto3 and directly to the workers;
+* throughput with 8 concurrent clients on the same two instances, through the local SageMaker
+  and directly to the workers, with the same client on both sides: boto3 (each thread its own
+  client; the direct side's client sends the very same signed request, redirected to the
+  worker's ``/invocations`` just before it goes out), and a pooled raw HTTP client (one
+  keep-alive connection per thread; the gateway side's request signed once). Rounds alternate
+  between the two sides, so a change in machine load hits both;
 
 and the ratios between them. The gateway's own cost is "raw POST to gateway" minus "direct POST
-to the worker"; it includes checking the request's signature. The benchmark starts its own local SageMaker (temporary state folder, free port)
-and stops it at the end, so it never touches a server a notebook is using.
+to the worker"; it includes checking the request's signature. The machine's load average is
+printed with the figures: on a shared machine only the ratios mean something. The benchmark
+starts its own local SageMaker (temporary state folder, free port) and stops it at the end, so
+it never touches a server a notebook is using.
 
-Run: ``python benchmarks/bench_realtime.py [--requests 300] [--creates 3]``
+Run: ``python benchmarks/bench_realtime.py [--requests 300] [--creates 3] [--rounds 3]``
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import statistics
 import sys
 import threading
@@ -91,7 +99,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="requests per latency series")
     parser.add_argument("--creates", type=int, default=3, help="endpoints created for the median")
-    parser.add_argument("--seconds", type=float, default=3.0, help="throughput window")
+    parser.add_argument("--seconds", type=float, default=2.0, help="throughput window")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per side")
     args = parser.parse_args()
 
     from utils.artifact import import_handlers, invoke_handlers, safe_extract
@@ -138,7 +147,9 @@ def main() -> int:
         assert gateway.hostname and gateway.port and worker.hostname and worker.port
 
         def boto_call(state: dict[str, Any] | None = None) -> None:
-            c = rt if state is None else state.setdefault("c", server.client("sagemaker-runtime"))
+            if state is not None and "c" not in state:  # each thread its own client, made once
+                state["c"] = server.client("sagemaker-runtime")
+            c = rt if state is None else state["c"]
             c.invoke_endpoint(
                 EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=body
             )["Body"].read()
@@ -147,11 +158,9 @@ def main() -> int:
             conn = http.client.HTTPConnection(host, port)
 
             def call(state: dict[str, Any] | None = None) -> None:
-                c = (
-                    conn
-                    if state is None
-                    else state.setdefault("c", http.client.HTTPConnection(host, port))
-                )
+                if state is not None and "c" not in state:
+                    state["c"] = http.client.HTTPConnection(host, port)
+                c = conn if state is None else state["c"]
                 c.request("POST", path, body=body, headers=headers)
                 response = c.getresponse()
                 response.read()
@@ -189,19 +198,65 @@ def main() -> int:
             for label, fn in paths.items():
                 series[label].extend(_timed(fn, 1))
         next_worker = iter(range(1 << 30))
+        lock = threading.Lock()
 
-        def worker_rr(state: dict[str, Any]) -> None:
-            if "c" not in state:  # spread the client threads over the instances
-                instance = instances[next(next_worker) % len(instances)]
+        def pick_instance() -> dict[str, Any]:
+            """The next instance, round-robin: the client threads spread over the instances."""
+            with lock:
+                return instances[next(next_worker) % len(instances)]  # type: ignore[no-any-return]
+
+        def boto_worker(state: dict[str, Any]) -> None:
+            """boto3's InvokeEndpoint, sent to a worker's /invocations instead of the gateway."""
+            if "c" not in state:
+                instance = pick_instance()
+                client = server.client("sagemaker-runtime")
+                target = instance["Url"].rstrip("/") + "/invocations"
+                secret = instance["Headers"]
+
+                def redirect(request: Any, **_: Any) -> None:
+                    request.url = target
+                    for key, value in secret.items():
+                        request.headers[key] = value
+
+                client.meta.events.register("before-send.sagemaker-runtime.InvokeEndpoint", redirect)
+                state["c"] = client
+            state["c"].invoke_endpoint(
+                EndpointName=endpoint, ContentType="text/csv", Accept="application/json", Body=body
+            )["Body"].read()
+
+        gateway_host, gateway_port = gateway.hostname, gateway.port
+
+        def raw_gateway(state: dict[str, Any]) -> None:
+            if "c" not in state:
+                state["c"] = http.client.HTTPConnection(gateway_host, gateway_port)
+            state["c"].request("POST", invoke_path, body=body, headers=signed)
+            response = state["c"].getresponse()
+            response.read()
+            assert response.status == 200, response.status
+
+        def raw_worker(state: dict[str, Any]) -> None:
+            if "c" not in state:
+                instance = pick_instance()
                 target = urllib.parse.urlsplit(instance["Url"])
+                assert target.hostname
                 state["c"] = http.client.HTTPConnection(target.hostname, target.port)
                 state["h"] = {**headers, **instance["Headers"]}
             state["c"].request("POST", "/invocations", body=body, headers=state["h"])
             response = state["c"].getresponse()
             response.read()
+            assert response.status == 200, response.status
 
-        tput_boto = _throughput(boto_call, args.seconds)
-        tput_worker = _throughput(worker_rr, args.seconds)
+        sides = {
+            "boto3": (boto_call, boto_worker),
+            "raw HTTP": (raw_gateway, raw_worker),
+        }
+        rates: dict[str, tuple[list[float], list[float]]] = {}
+        for kind, (via_gateway, to_worker) in sides.items():
+            rates[kind] = ([], [])
+            for _ in range(args.rounds):  # alternate: load changes hit both sides alike
+                rates[kind][0].append(_throughput(via_gateway, args.seconds))
+                rates[kind][1].append(_throughput(to_worker, args.seconds))
+        load = os.getloadavg()
 
         print(f"local SageMaker real-time benchmark ({len(rows)} rows per request, 2 instances)")
         print(
@@ -216,9 +271,15 @@ def main() -> int:
             print(f"{label:<28}{p50[label] * 1000:9.3f}{_percentile(samples, 0.9) * 1000:9.3f}")
         print()
         direct = p50["direct POST -> worker"]
+        paired = [
+            g - d
+            for g, d in zip(series["raw POST -> gateway"], series["direct POST -> worker"], strict=True)
+        ]
         print(
             f"gateway added latency (raw gateway - direct worker) p50: "
-            f"{(p50['raw POST -> gateway'] - direct) * 1000:.3f} ms"
+            f"{(p50['raw POST -> gateway'] - direct) * 1000:.3f} ms "
+            f"(median of the {len(paired)} paired differences: "
+            f"{statistics.median(paired) * 1000:.3f} ms)"
         )
         print(
             f"boto3 via local SageMaker / direct worker: {p50['boto3 -> local SageMaker'] / direct:.2f}x"
@@ -227,10 +288,25 @@ def main() -> int:
             f"direct worker / in-process handlers:       {direct / p50['in-process handlers']:.2f}x"
         )
         print()
-        print(f"throughput, {CLIENTS} concurrent clients:")
-        print(f"  boto3 -> local SageMaker: {tput_boto:8.1f} req/s")
-        print(f"  direct -> workers:        {tput_worker:8.1f} req/s")
-        print(f"  ratio (local SageMaker / direct): {tput_boto / tput_worker:.2f}")
+        print(
+            f"throughput, {CLIENTS} concurrent clients, 2 instances, {args.rounds} alternating "
+            f"rounds of {args.seconds:g} s per side (req/s):"
+        )
+        print(f"  {'client':<10}{'via local SageMaker':>22}{'direct to workers':>20}{'ratio':>8}")
+        for kind, (local_rates, direct_rates) in rates.items():
+            ratio = sum(local_rates) / sum(direct_rates)
+            print(
+                f"  {kind:<10}{statistics.median(local_rates):22.1f}"
+                f"{statistics.median(direct_rates):20.1f}{ratio:8.2f}"
+            )
+        print(
+            "  (ratio: all requests served via the local SageMaker / all served directly; the "
+            "boto3 row is the comparison with the same client on both sides)"
+        )
+        print(
+            f"\nload average during the run (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} "
+            f"{load[2]:.2f} on {os.cpu_count()} CPUs"
+        )
     return 0
 
 

@@ -5,7 +5,11 @@ Real-time, serverless, asynchronous and batch requests all reach a worker throug
 
 * **Connection pooling.** Keep-alive connections are kept per instance and reused, so a request
   pays no TCP handshake and the worker no new thread. A small request's headers and body go out
-  in one write (:class:`WorkerConnection`).
+  in one write, and the answer is read with one buffered reader per connection
+  (:class:`PooledConnection`): ``http.client`` would build a new reader and run the e-mail
+  header parser for every answer, which was the largest cost of the gateway's request path
+  (``benchmarks/bench_realtime.py``). The worker is this project's own server, which always
+  frames its answers (``Content-Length`` or chunked, ``core/httpserver.py``).
 * **The retry rule.** A request is sent again, once and on a fresh connection, only when it
   failed on a *reused* connection before any answer came: the worker had closed that idle
   connection, so the request never reached the model. Any other failure is the caller's to
@@ -20,10 +24,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,22 +55,33 @@ class InstanceUnreachable(ConnectionError):
         self.connected = connected
 
 
+class ReplyHeaders:
+    """A reply's headers: ``get`` by name, case-insensitive (repeated headers joined by ``, ``)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values  # lower-case name -> value
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._values.get(name.lower(), default)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+
 @dataclass(frozen=True)
 class InstanceReply:
     """The container's answer: HTTP status, headers and the whole body."""
 
     status: int
-    headers: http.client.HTTPMessage
+    headers: ReplyHeaders
     body: bytes
 
 
 class WorkerConnection(http.client.HTTPConnection):
-    """``HTTPConnection`` to a worker: sends the worker's secret with every request, and a small
-    request's headers and body in one write.
-
-    The stock ``_send_output`` sends them separately, so the worker wakes up for the headers and
-    again for the body; one segment saves that round (TCP_NODELAY is set on the socket).
-    """
+    """``HTTPConnection`` to a worker for the rare GETs (``/ping``, ``/execution-parameters``):
+    sends the worker's secret with every request."""
 
     def __init__(self, host: str, port: int, secret: str, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
@@ -75,19 +91,150 @@ class WorkerConnection(http.client.HTTPConnection):
         super().putrequest(method, url, *args, **kwargs)
         self.putheader(worker_secret.HEADER, self._secret)
 
-    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
-        if (
-            isinstance(message_body, bytes)
-            and message_body
-            and len(message_body) <= COALESCE_LIMIT
-            and not encode_chunked
-        ):
-            self._buffer.extend((b"", message_body))  # type: ignore[attr-defined]
-            msg = b"\r\n".join(self._buffer)  # type: ignore[attr-defined]
-            del self._buffer[:]  # type: ignore[attr-defined]
-            self.send(msg)
-            return
-        super()._send_output(message_body, encode_chunked)  # type: ignore[misc]
+
+#: The longest status or header line accepted in a worker's answer, and the most header lines
+#: (the limits ``http.client`` applies).
+MAX_LINE = 65536
+MAX_HEADERS = 100
+
+#: Request headers the connection writes itself; a caller's own values for them are dropped.
+_FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+
+class PooledConnection:
+    """One keep-alive connection to a worker, for ``POST /invocations`` and nothing else.
+
+    The request goes out in one write when it is small (headers and body); the answer is read
+    through one buffered reader kept for the life of the connection. Headers are checked as
+    ``http.client`` checks them (no line breaks in a name or value).
+    """
+
+    def __init__(self, host: str, port: int, secret: str, timeout: float) -> None:
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.timeout = timeout
+        try:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.reader = self.sock.makefile("rb")
+        except OSError:
+            self.sock.close()
+            raise
+        self._head = (
+            f"POST /invocations HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"{worker_secret.HEADER}: {secret}\r\n"
+        ).encode("latin-1")
+
+    def set_timeout(self, timeout: float) -> None:
+        if timeout != self.timeout:
+            self.sock.settimeout(timeout)
+            self.timeout = timeout
+
+    def post(
+        self, body: bytes, headers: Mapping[str, str], chunked: bool
+    ) -> tuple[int, ReplyHeaders, bytes, bool]:
+        """Send one request and read its whole answer: (status, headers, body, reusable)."""
+        parts = [self._head]
+        for name, value in headers.items():
+            if name.lower() in _FRAMING:
+                continue
+            if _BAD_HEADER.search(name) or _BAD_HEADER.search(value) or not name:
+                raise ValueError(f"Invalid header {name!r}: {value!r}")
+            parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+        if chunked:
+            parts.append(b"Transfer-Encoding: chunked\r\n\r\n")
+            self.sock.sendall(b"".join(parts))
+            view = memoryview(body)
+            for start in range(0, len(body), CHUNK_SIZE):
+                piece = view[start : start + CHUNK_SIZE]
+                self.sock.sendall(b"%x\r\n" % len(piece))
+                self.sock.sendall(piece)
+                self.sock.sendall(b"\r\n")
+            self.sock.sendall(b"0\r\n\r\n")
+        else:
+            parts.append(b"Content-Length: %d\r\n\r\n" % len(body))
+            if len(body) <= COALESCE_LIMIT:
+                parts.append(body)
+                self.sock.sendall(b"".join(parts))
+            else:
+                self.sock.sendall(b"".join(parts))
+                self.sock.sendall(body)
+        return self._read_reply()
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
+
+    # -- the answer -----------------------------------------------------------------------------
+
+    def _read_reply(self) -> tuple[int, ReplyHeaders, bytes, bool]:
+        while True:
+            line = self.reader.readline(MAX_LINE + 1)
+            if not line:
+                # What a keep-alive connection the worker had closed looks like.
+                raise http.client.RemoteDisconnected("Remote end closed connection without response")
+            version, _, rest = line.partition(b" ")
+            code = rest[:3]
+            if not version.startswith(b"HTTP/") or len(line) > MAX_LINE or not code.isdigit():
+                raise http.client.BadStatusLine(line.decode("latin-1", "replace").strip())
+            status = int(code)
+            values = self._read_headers()
+            if not 100 <= status < 200:  # an interim answer (100 Continue) is skipped
+                break
+        reusable = version == b"HTTP/1.1" and values.get("connection", "").lower() != "close"
+        if status in (204, 304):
+            data = b""
+        elif "chunked" in values.get("transfer-encoding", "").lower():
+            data = self._read_chunked()
+        elif "content-length" in values:
+            try:
+                length = int(values["content-length"])
+            except ValueError:
+                raise http.client.HTTPException("invalid Content-Length") from None
+            data = self.reader.read(length)
+            if len(data) < length:
+                raise http.client.IncompleteRead(data, length - len(data))
+        else:  # the answer ends when the worker closes the connection
+            data = self.reader.read()
+            reusable = False
+        return status, ReplyHeaders(values), data, reusable
+
+    def _read_headers(self) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for _ in range(MAX_HEADERS + 1):
+            line = self.reader.readline(MAX_LINE + 1)
+            if len(line) > MAX_LINE:
+                raise http.client.LineTooLong("header line")
+            if line in (b"\r\n", b"\n", b""):
+                return values
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep:
+                continue  # not a header line (http.client skips these too)
+            key = name.strip().lower()
+            text = value.strip()
+            values[key] = f"{values[key]}, {text}" if key in values else text
+        raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
+
+    def _read_chunked(self) -> bytes:
+        pieces: list[bytes] = []
+        while True:
+            line = self.reader.readline(MAX_LINE + 1)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise http.client.IncompleteRead(b"".join(pieces)) from None
+            if size == 0:
+                break
+            piece = self.reader.read(size)
+            if len(piece) < size:
+                raise http.client.IncompleteRead(b"".join(pieces) + piece, size - len(piece))
+            pieces.append(piece)
+            self.reader.readline(MAX_LINE + 1)  # the CRLF after the chunk
+        while self.reader.readline(MAX_LINE + 1) not in (b"\r\n", b"\n", b""):
+            pass  # trailer fields
+        return b"".join(pieces)
+
+
+#: What may not appear in a header name or value (request smuggling; ``http.client``'s rule).
+_BAD_HEADER = re.compile(r"[\r\n\0]")
 
 
 class InstanceClient:
@@ -98,7 +245,7 @@ class InstanceClient:
         self.port = port
         #: Sent with every request: the worker answers only the gateway (``worker_secret``).
         self.secret = secret
-        self._idle: deque[WorkerConnection] = deque()
+        self._idle: deque[PooledConnection] = deque()
         self._lock = threading.Lock()
         self._closed = False
 
@@ -116,22 +263,10 @@ class InstanceClient:
         Raises ``TimeoutError`` when the container does not answer within ``timeout`` seconds
         and :class:`InstanceUnreachable` when no answer can come (see the retry rule above).
         """
-        send = dict(headers)
-        if chunked:
-            send["Transfer-Encoding"] = "chunked"
-        else:
-            send["Content-Length"] = str(len(body))
         for _attempt in (1, 2):
             conn, reused = self._acquire(timeout)
             try:
-                if chunked:
-                    conn.request(
-                        "POST", "/invocations", body=_chunks(body), headers=send, encode_chunked=True
-                    )
-                else:
-                    conn.request("POST", "/invocations", body=body, headers=send)
-                response = conn.getresponse()
-                data = response.read()
+                status, reply_headers, data, reusable = conn.post(body, headers, chunked)
             except TimeoutError:
                 conn.close()
                 raise
@@ -140,8 +275,11 @@ class InstanceClient:
                 if reused:
                     continue  # a keep-alive connection the instance had closed: try a fresh one
                 raise InstanceUnreachable(str(exc), connected=True) from None
-            self._release(conn, not response.will_close)
-            return InstanceReply(response.status, response.headers, data)
+            except BaseException:
+                conn.close()
+                raise
+            self._release(conn, reusable)
+            return InstanceReply(status, reply_headers, data)
         raise InstanceUnreachable("the instance closed the connection", connected=True)
 
     def ping(self, timeout: float = PING_TIMEOUT) -> int:
@@ -181,33 +319,22 @@ class InstanceClient:
 
     # -- the pool ---------------------------------------------------------------------------
 
-    def _acquire(self, timeout: float) -> tuple[WorkerConnection, bool]:
+    def _acquire(self, timeout: float) -> tuple[PooledConnection, bool]:
         """A keep-alive connection to the instance, and whether it was reused from the pool."""
         with self._lock:
             conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = WorkerConnection(self.host, self.port, self.secret, timeout)
             try:
-                conn.connect()
+                conn = PooledConnection(self.host, self.port, self.secret, timeout)
             except OSError as exc:
-                conn.close()
                 raise InstanceUnreachable(str(exc), connected=False) from None
-            assert conn.sock is not None
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return conn, False
-        conn.timeout = timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(timeout)
+        conn.set_timeout(timeout)
         return conn, True
 
-    def _release(self, conn: WorkerConnection, reusable: bool) -> None:
+    def _release(self, conn: PooledConnection, reusable: bool) -> None:
         with self._lock:
             if reusable and not self._closed:
                 self._idle.append(conn)
                 return
         conn.close()
-
-
-def _chunks(body: bytes, size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    for start in range(0, len(body), size):
-        yield body[start : start + size]
