@@ -195,3 +195,12 @@ def autoscaling_time_scale() -> float:
     """
     value = _float_env("LOCAL_SAGEMAKER_AUTOSCALING_TIME_SCALE", 1.0)
     return value if value > 0 else 1.0
+
+
+def save_interval() -> float:
+    """Seconds between two saves of the local account's state (default 1 s).
+
+    A ``kill -9`` of the gateway loses at most about this much of the latest changes; ``stop``
+    saves everything. ``LOCAL_SAGEMAKER_SAVE_INTERVAL`` changes it (read when the server starts).
+    """
+    return _float_env("LOCAL_SAGEMAKER_SAVE_INTERVAL", 1.0)

@@ -1,8 +1,11 @@
-"""Command line: ``python -m utils.local_sagemaker {start,status,stop,env,costs,preflight}``.
+"""Command line: ``python -m utils.local_sagemaker {start,status,stop,reset,env,costs,preflight}``.
 
-* ``start``  start in the background (or reuse the running one) and print its URL;
+* ``start``  start in the background (or reuse the running one) and print its URL; what the
+  previous run saved comes back (a saved part that cannot be read is moved aside, and said);
 * ``status`` print URL and pid, exit status 1 if not running;
-* ``stop``   stop the gateway and every endpoint worker it started;
+* ``stop``   stop the gateway and every endpoint worker it started (the state is saved first);
+* ``reset``  stop it if it runs and delete everything it saved: the next start is a new, empty
+  account (:func:`.daemon.reset`);
 * ``env``    print ``unset`` and ``export`` lines: ``eval "$(python -m utils.local_sagemaker env)"``
   points any AWS client (boto3, the SageMaker SDK v3, the AWS CLI) at the local SageMaker,
   signing with its key (a session token or profile of your own would otherwise get in the way);
@@ -20,7 +23,9 @@ import argparse
 import json
 import shlex
 
+from ..core import settings
 from ..services.meter.report import format_costs
+from ..services.state.persistence import summary
 from . import daemon, preflight_command
 from .costs import current_costs
 
@@ -33,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("start", help="start in the background (idempotent) and print the URL")
     sub.add_parser("status", help="print URL and pid; exit 1 if not running")
     sub.add_parser("stop", help="stop the gateway and all its workers")
+    sub.add_parser("reset", help="stop it and delete all saved state (an empty account)")
     sub.add_parser("env", help="print export lines for AWS clients")
     costs = sub.add_parser("costs", help="what the endpoints have cost so far")
     costs.add_argument("--json", action="store_true", help="print the raw JSON")
@@ -53,6 +59,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "stop":
         print("stopped" if daemon.stop() else "not running")
+        return 0
+    if args.command == "reset":
+        directory = settings.state_dir()
+        stopped = daemon.stop()  # its last save first, so the summary is complete
+        held = summary(directory)
+        removed = daemon.reset()[1]
+        print("stopped the running local SageMaker" if stopped else "it was not running")
+        if removed:
+            print(f"removed from {directory}: {', '.join(removed)}")
+            for line in held:
+                print(f"  {line}")
+        else:
+            print(f"nothing saved in {directory}")
+        for name, why in daemon.RESET_KEEPS.items():
+            if (directory / name).exists():
+                print(f"kept {name}: {why}")
         return 0
     if args.command == "env":
         print("unset " + " ".join(daemon.CONFLICTING_AWS_VARIABLES))

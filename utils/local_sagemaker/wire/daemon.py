@@ -282,6 +282,8 @@ def ensure_running(
             if state and state.get("pid") == proc.pid:
                 health = _health(state["url"])
                 if health and health.get("pid") == proc.pid:
+                    for note in state.get("notes") or []:
+                        notify(f"local SageMaker: {note}")
                     return str(state["url"])
             if proc.poll() is not None:
                 break
@@ -341,11 +343,6 @@ def _terminate_group(pid: int, timeout: float = STOP_TIMEOUT) -> None:
     psutil.wait_procs(left, timeout=timeout)
 
 
-# FIDELITY platform.state-in-memory DIFFERS: nothing persists
-#   local: Resources live in the local SageMaker's memory; `stop` forgets them all.
-#   why: the tutorial's resources are short-lived and every notebook cleans up after itself.
-#   notice: On AWS endpoints, models, jobs and S3 objects stay, and endpoints cost money, until
-#     you delete them.
 def stop() -> bool:
     """Stop the local SageMaker and all its workers. Returns False if nothing was running."""
     with _lock():
@@ -358,6 +355,43 @@ def stop() -> bool:
             _terminate_group(pid)
         _state_path().unlink(missing_ok=True)
         return running
+
+
+#: What ``reset`` removes from the state folder: the saved state of the local account and the
+#: working folders of its endpoints and jobs (leftovers of a killed server), and the server log.
+RESET_ENTRIES = ("saved", "endpoints", "transform-jobs", LOG_FILE)
+
+#: What ``reset`` keeps, and why (said in its output).
+RESET_KEEPS = {
+    "credentials.json": "the local access key, which running notebooks and shells still sign with",
+    "model-environments": "the packages installed for models' requirements.txt (a cache)",
+}
+
+
+def reset() -> tuple[bool, list[str]]:
+    """Stop the local SageMaker if it runs and delete everything it saved for the account.
+
+    Returns whether a server was stopped and the entries of the state folder removed. The
+    next ``start`` begins with an empty account, as a new AWS account would.
+    """
+    import shutil
+
+    stopped = stop()
+    removed: list[str] = []
+    with _lock():
+        directory = settings.state_dir()
+        for name in RESET_ENTRIES:
+            path = directory / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+            else:
+                continue
+            removed.append(name)
+        for path in directory.glob(f"{STATE_FILE}*"):
+            path.unlink(missing_ok=True)
+    return stopped, removed
 
 
 # -- the server process ---------------------------------------------------------------------------
@@ -409,12 +443,15 @@ def serve(port: int) -> None:
     signal.signal(signal.SIGINT, on_signal)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
+    # The saved state comes back before anyone is told the server is up (state.json).
+    notes = gateway.restore()
     state = {
         "pid": os.getpid(),
         "port": bound,
         "url": base_url,
         "started": time.time(),
         "code": code_version(),
+        "notes": notes,
     }
     tmp = directory / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(state))

@@ -35,6 +35,7 @@ from ..core.settings import (
     health_check_interval,
     invocation_timeout,
     model_environments_dir,
+    save_interval,
 )
 from ..core.worker_contract import MODEL_ENVIRONMENTS_ENV
 from ..services.async_inference.service import AsyncService
@@ -53,6 +54,7 @@ from ..services.scaling.metrics import MetricReader
 from ..services.scaling.realtime import RealtimeScaler
 from ..services.scaling.registrations import ScalingRegistrations
 from ..services.serverless.fleet import ServerlessServices
+from ..services.state.persistence import Persistence
 from ..services.telemetry.aws_clients import make_client
 from ..services.telemetry.data_points import MetricSink
 from ..services.telemetry.invocation_metrics import MetricsPublisher
@@ -174,6 +176,16 @@ class Gateway:
         )
         self.control = ControlPlane(self.registry, self.transform_jobs)
         self.runtime = RuntimeRoutes(Runtime(self.registry), self.async_service)
+        self.persistence = Persistence(
+            state_dir,
+            self.client,
+            self.registry,
+            self.transform_jobs,
+            self.async_service,
+            self.meter,
+            save_interval(),
+            lambda line: print(f"local SageMaker: {line}", flush=True),
+        )
         self.local = LocalRoutes(
             url,
             self.registry,
@@ -186,6 +198,14 @@ class Gateway:
             self.metrics,
             self.metric_sink,
         )
+
+    def restore(self) -> list[str]:
+        """Bring back the state saved by the last run (the server must already answer: the
+        AWS services are restored through their APIs on this gateway's URL), then keep saving.
+        Returns the notes about saved parts that could not be restored."""
+        notes = self.persistence.restore()
+        self.persistence.start()
+        return notes
 
     def client(self, service: str) -> Any:
         """A cached boto3 client for ``service`` on this gateway (clients are thread-safe)."""
@@ -303,6 +323,8 @@ class Gateway:
         if call is not None and call.operation is None and call.protocol in NAMED_PROTOCOLS:
             # Names no operation (REST requests are left to moto, which matches its routes).
             return _respond(start_response, *unimplemented.unknown_operation(call, new_request_id()))
+        if _may_change(environ, call):
+            self.persistence.touched(service)
         # FIDELITY services.iam-not-enforced DIFFERS: IAM is not enforced
         #   local: Any role works and no call is denied for lack of a permission.
         #   why: there is no account to grant permissions in; moto stores IAM resources but does not
@@ -342,7 +364,12 @@ class Gateway:
         prewarm()
 
     def shutdown(self) -> None:
-        """Stop every job and endpoint's workers and ship what is left of the logs."""
+        """Save the state, then stop every job and endpoint's workers and ship what is left
+        of the logs."""
+        self.logs.flush(timeout=3.0)
+        self.metrics.flush(timeout=3.0)
+        self.metric_sink.flush(timeout=3.0)
+        self.persistence.close()
         self.transform_jobs.shutdown()
         self.autoscaler.stop()
         self.realtime_scaler.stop()
@@ -373,6 +400,17 @@ def _not_served(service: str | None) -> tuple[int, list[tuple[str, str]], bytes]
             }
         ).encode(),
     )
+
+
+#: Operations that only read (the saver's own reads among them): they never mark a part to save.
+_READ_PREFIXES = ("Describe", "Get", "List", "Head")
+
+
+def _may_change(environ: dict[str, Any], call: unimplemented.Call | None) -> bool:
+    """Whether a request to moto may change what it holds (then its part is saved again)."""
+    if call is not None and call.operation is not None:
+        return not call.operation.startswith(_READ_PREFIXES)
+    return environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
 
 
 def _headers(environ: dict[str, Any]) -> dict[str, str]:

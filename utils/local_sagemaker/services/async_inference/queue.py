@@ -48,6 +48,8 @@ class EndpointQueue:
         self.cond = threading.Condition()
         self.queue: deque[Job] = deque()
         self.in_process = 0
+        #: The requests being processed now (saved with the queue: a restart runs them again).
+        self.active: list[Job] = []
         self.closed = False
         self.dirty = True
         threading.Thread(target=self._dispatch, name=f"async-{name}", daemon=True).start()
@@ -76,6 +78,11 @@ class EndpointQueue:
             self.dirty = True
             self.cond.notify_all()
         self.owner.metrics_changed()
+
+    def pending(self) -> list[Job]:
+        """The requests not finished yet: in process first, then queued, oldest first."""
+        with self.cond:
+            return [*self.active, *self.queue]
 
     def capacity_changed(self) -> None:
         """Instances came or went: dispatch again, and the metrics are due."""
@@ -121,6 +128,7 @@ class EndpointQueue:
                     if fleet is not None and instance is not None:
                         job = self.queue.popleft()
                         self.in_process += 1
+                        self.active.append(job)
                         start = (job, fleet, instance)
                 if expired or start:
                     self.dirty = True
@@ -147,6 +155,7 @@ class EndpointQueue:
             fleet.release(instance)
             with self.cond:
                 self.in_process -= 1
+                self.active.remove(job)
                 if requeue and not self.closed:
                     self.queue.appendleft(job)
                 self.dirty = True

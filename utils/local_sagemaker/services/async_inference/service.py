@@ -25,6 +25,7 @@ Scaling to and from zero is :mod:`..autoscaling`'s, which reads this service's b
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -297,6 +298,67 @@ class AsyncService:
             for e in endpoints
             if e.deployment is not None and async_config(e.deployment.config.request)
         ]
+
+    # -- saved state (services/state) -------------------------------------------------------
+
+    def export_state(self) -> list[dict[str, Any]]:
+        """The requests accepted and not finished yet, as JSON-ready data."""
+        with self.lock:
+            queues = list(self.queues.values())
+        now, clock = time.time(), time.monotonic()
+        return [
+            {
+                "inference_id": job.inference_id,
+                "endpoint": job.endpoint,
+                "content_type": job.content_type,
+                "accept": job.accept,
+                "custom_attributes": job.custom_attributes,
+                "input_location": job.input_location,
+                "body": base64.b64encode(job.body).decode() if job.body is not None else None,
+                "output_location": job.output_location,
+                "failure_location": job.failure_location,
+                "received": job.received,
+                "expires": now + (job.deadline - clock),
+                "timeout": job.timeout,
+            }
+            for queue in queues
+            if not queue.closed
+            for job in queue.pending()
+        ]
+
+    def restore_state(self, records: list[dict[str, Any]], notes: list[str]) -> None:
+        """Queue again the requests :meth:`export_state` saved (after the registry's endpoints
+        are back); they run once their endpoint has instances, or expire by their TTL, which
+        counts from when they were received, the time the machine was off included."""
+        # FIDELITY async.restart-requeues UNCONFIRMED: asynchronous requests pending when the local SageMaker stops
+        #   local: queued requests, and those being processed, are queued again when it starts;
+        #     one being processed runs again from the start.
+        #   why: AWS keeps an endpoint's queue while your machine is off; a request whose
+        #     processing was cut off is retried, as AWS retries a request whose instance goes away.
+        #   notice: a request cut off by a restart may reach your model twice locally.
+        now, clock = time.time(), time.monotonic()
+        for raw in records:
+            try:
+                body = raw.get("body")
+                job = Job(
+                    inference_id=str(raw["inference_id"]),
+                    endpoint=str(raw["endpoint"]),
+                    content_type=raw.get("content_type"),
+                    accept=raw.get("accept"),
+                    custom_attributes=raw.get("custom_attributes"),
+                    input_location=raw.get("input_location"),
+                    body=base64.b64decode(body) if body is not None else None,
+                    output_location=str(raw["output_location"]),
+                    failure_location=str(raw["failure_location"]),
+                    received=float(raw["received"]),
+                    deadline=clock + (float(raw["expires"]) - now),
+                    timeout=float(raw["timeout"]),
+                    enqueued=clock - max(0.0, now - float(raw["received"])),
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                notes.append(f"an asynchronous request could not be restored: {exc!r}")
+                continue
+            self.queue_for(job.endpoint).put(job)
 
     def stop(self) -> None:
         with self._metrics_cond:

@@ -163,7 +163,7 @@ class Deployer:
             raise DeployFailed(
                 f"Request to service failed. ({type(exc).__name__}: {exc})"
             ) from exc
-        return Deployment(cfg, fleets, directory)
+        return Deployment(cfg, fleets, directory, dict(models))
 
     def started(self, endpoint_name: str, deployment: Deployment) -> None:
         """The deployment serves now: its fleets start accruing."""

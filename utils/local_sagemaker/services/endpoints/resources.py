@@ -41,6 +41,8 @@ class Deployment:
     config: EndpointConfig
     fleets: dict[str, EndpointFleet]
     directory: Path
+    #: The model each variant runs, as it was when deployed (AWS lets you delete it meanwhile).
+    models: dict[str, Model] = field(default_factory=dict)
 
 
 @dataclass

@@ -86,6 +86,34 @@ class ServerlessMeter:
                 ep, variant, gb, started = entry
                 self._rows[(ep, variant)]["ProvisionedGbSeconds"] += gb * (time.time() - started)
 
+    def export_state(self) -> dict[str, Any]:
+        """The rows so far and the provisioned concurrency accruing, as JSON-ready data."""
+        with self._lock:
+            rows = [dict(r) for r in self._rows.values()]
+            running = [list(entry) for entry in self._provisioned.values()]
+        return {"rows": rows, "provisioned": running}
+
+    def restore_state(self, data: dict[str, Any], now: float) -> None:
+        """Take back :meth:`export_state`'s rows; provisioned concurrency that was accruing is
+        billed up to ``now`` (the ``cost.time-off`` marker)."""
+        with self._lock:
+            for raw in data.get("rows", []):
+                row = self._row(
+                    str(raw["EndpointName"]), str(raw["VariantName"]), int(raw["MemorySizeInMB"])
+                )
+                for key in ("Requests", "BytesIn", "BytesOut"):
+                    row[key] += int(raw.get(key) or 0)
+                for key in (
+                    "ComputeGbSeconds",
+                    "ProvisionedComputeGbSeconds",
+                    "ProvisionedGbSeconds",
+                ):
+                    row[key] += float(raw.get(key) or 0.0)
+            for endpoint, variant, gb, started in data.get("provisioned", []):
+                running = self._rows.get((str(endpoint), str(variant)))
+                if running is not None:
+                    running["ProvisionedGbSeconds"] += float(gb) * max(0.0, now - float(started))
+
     def rows(self, now: float) -> list[dict[str, Any]]:
         """The ``Serverless`` rows of a cost snapshot; none when the prices cannot be read."""
         try:

@@ -175,6 +175,15 @@ class JobProgress:
         with self.lock:
             self.objects_failed += 1
 
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Set the counters from a :meth:`snapshot` (an ended job after a restart)."""
+        with self.lock:
+            self.objects_total = saved.get("ObjectsTotal")
+            self.objects_completed = int(saved.get("ObjectsCompleted") or 0)
+            self.objects_failed = int(saved.get("ObjectsFailed") or 0)
+            self.records_completed = int(saved.get("RecordsCompleted") or 0)
+            self.requests = int(saved.get("Requests") or 0)
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {

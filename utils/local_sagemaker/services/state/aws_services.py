@@ -1,0 +1,734 @@
+"""The AWS services around SageMaker (moto's), saved and restored: S3, IAM, CloudWatch Logs and
+metrics, SNS, SQS, Application Auto Scaling.
+
+moto keeps everything in memory and nothing on disk. What it holds is **read** through the AWS
+APIs (boto3 on the gateway's own URL, as every service of the local SageMaker reaches moto) and
+**restored** through the same AWS API calls a client makes (CreateBucket, PutObject, CreateRole,
+PutLogEvents, PutMetricData, ...), so moto's own validation and bookkeeping run as they did the
+first time. Three reads go to moto's backend objects in-process instead, each for a reason:
+
+* CloudWatch metric data points: the API has no lossless read (GetMetricData and
+  GetMetricStatistics aggregate per period); the backend's ``metric_data`` list is what
+  PutMetricData stored, value by value;
+* CloudWatch Logs events: the backend's streams are read directly so that a save costs no HTTP
+  round trip per page of events while endpoints log on every request; only groups whose streams
+  changed are read again;
+* SQS messages: ReceiveMessage would hide them from their consumer for the visibility timeout
+  and count a receive; the backend's ``messages`` (visible, not delayed) are read without that.
+
+What is not kept is written next to each reader (and in ``docs/fidelity.md``): ids, ARNs with
+random parts and creation times that AWS would keep are new after a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ...core.settings import ACCOUNT_ID, REGION
+from .store import StateStore, atomic_write
+
+#: The parts, in the order they are restored (queues before the topics that deliver to them,
+#: scaling policies before the alarms that name them).
+PARTS = ("iam", "s3", "sqs", "sns", "application-autoscaling", "cloudwatch")
+
+#: Log groups are saved one file each under this folder (a group changes alone).
+LOGS_PREFIX = "logs/group-"
+
+#: S3 object bodies, one file per distinct content (named by its SHA-256).
+BLOBS = "s3-objects"
+
+ClientFactory = Callable[[str], Any]
+
+
+def _pages(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]:
+    for page in client.get_paginator(operation).paginate(**params):
+        yield from page.get(key, [])
+
+
+def _each(
+    items: Iterable[Any], what: str, notes: list[str], restore: Callable[[Any], None]
+) -> None:
+    """Restore each item on its own: one that AWS refuses is noted, the rest still come back."""
+    for item in items:
+        try:
+            restore(item)
+        except Exception as exc:  # an API error on one item must not lose the others
+            notes.append(f"{what} {_label(item)} could not be restored: {exc}")
+
+
+def _label(item: Any) -> str:
+    if isinstance(item, dict):
+        for key in ("name", "RoleName", "PolicyName", "Key", "TopicArn", "QueueName", "ResourceId"):
+            if key in item:
+                return repr(item[key])
+    return ""
+
+
+class AwsServices:
+    """Saves and restores what moto holds for the local account."""
+
+    def __init__(self, client: ClientFactory, store: StateStore) -> None:
+        self.client = client
+        self.store = store
+        #: (bucket, key) -> the saved entry of an object already in a blob, to skip re-reading it.
+        self._objects: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Log group name -> what its streams looked like when last saved.
+        self._log_signatures: dict[str, list[tuple[str, int, str]]] = {}
+        #: Scaling policy ARNs before the restart -> after (alarms name them in AlarmActions).
+        self._policy_arns: dict[str, str] = {}
+
+    # -- saving -------------------------------------------------------------------------------
+
+    def save(self, part: str) -> None:
+        """Read one part from moto and write it (logs: one file per changed group)."""
+        if part == "logs":
+            self._save_logs()
+            return
+        exporter: dict[str, Callable[[], Any]] = {
+            "iam": self._export_iam,
+            "s3": self._export_s3,
+            "sqs": self._export_sqs,
+            "sns": self._export_sns,
+            "application-autoscaling": self._export_scaling,
+            "cloudwatch": self._export_cloudwatch,
+        }
+        self.store.write(f"{part}.json", exporter[part]())
+        if part == "s3":
+            self._collect_blobs()
+
+    # -- restoring ----------------------------------------------------------------------------
+
+    def restore(self, part: str, data: Any, notes: list[str]) -> None:
+        """Put one saved part back through the AWS APIs."""
+        restorer: dict[str, Callable[[Any, list[str]], None]] = {
+            "iam": self._restore_iam,
+            "s3": self._restore_s3,
+            "sqs": self._restore_sqs,
+            "sns": self._restore_sns,
+            "application-autoscaling": self._restore_scaling,
+            "cloudwatch": self._restore_cloudwatch,
+        }
+        restorer[part](data, notes)
+
+    def restore_logs(self, notes: list[str]) -> None:
+        """Every saved log group (each file on its own: a bad one is moved aside alone)."""
+        for name in self.store.names(LOGS_PREFIX):
+            saved = self.store.read(name)
+            if saved is None:
+                continue
+            try:
+                self._restore_log_group(saved[0], notes)
+            except (KeyError, TypeError, ValueError) as exc:
+                self.store.set_aside(name, f"{type(exc).__name__}: {exc}")
+
+    # -- IAM ----------------------------------------------------------------------------------
+
+    def _export_iam(self) -> dict[str, Any]:
+        # FIDELITY platform.restart-new-ids DIFFERS: ids and times after a restart
+        #   local: After `stop` and `start`, IAM roles get new RoleIds, SNS subscriptions and
+        #     scaling policies new ARNs, S3 objects a new LastModified, and log events a new
+        #     ingestion time; names, contents, ARNs of everything else and SageMaker's own
+        #     times stay. Object versions other than the latest, SQS messages being received
+        #     (in flight) and log events older than 14 days are not kept.
+        #   why: the AWS services around SageMaker are moto's, restored through the AWS API
+        #     calls that create them, and those mint new ids and times.
+        #   notice: On AWS nothing changes while your machine is off.
+        iam = self.client("iam")
+        policies = []
+        for policy in _pages(iam, "list_policies", "Policies", Scope="Local"):
+            version = iam.get_policy_version(
+                PolicyArn=policy["Arn"], VersionId=policy["DefaultVersionId"]
+            )["PolicyVersion"]
+            policies.append(
+                {
+                    "PolicyName": policy["PolicyName"],
+                    "Path": policy.get("Path", "/"),
+                    "Description": policy.get("Description"),
+                    "PolicyDocument": version["Document"],
+                }
+            )
+        roles = []
+        for role in _pages(iam, "list_roles", "Roles"):
+            name = role["RoleName"]
+            full = iam.get_role(RoleName=name)["Role"]
+            inline = {
+                policy: iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+                for policy in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
+            }
+            attached = [
+                p["PolicyArn"]
+                for p in _pages(
+                    iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name
+                )
+            ]
+            roles.append(
+                {
+                    "RoleName": name,
+                    "Path": full.get("Path", "/"),
+                    "AssumeRolePolicyDocument": full.get("AssumeRolePolicyDocument"),
+                    "Description": full.get("Description"),
+                    "MaxSessionDuration": full.get("MaxSessionDuration"),
+                    "PermissionsBoundary": (full.get("PermissionsBoundary") or {}).get(
+                        "PermissionsBoundaryArn"
+                    ),
+                    "Tags": iam.list_role_tags(RoleName=name).get("Tags", []),
+                    "Inline": inline,
+                    "Attached": attached,
+                }
+            )
+        return {"policies": policies, "roles": roles}
+
+    def _restore_iam(self, data: dict[str, Any], notes: list[str]) -> None:
+        iam = self.client("iam")
+
+        def policy(item: dict[str, Any]) -> None:
+            params = {
+                "PolicyName": item["PolicyName"],
+                "Path": item["Path"],
+                "PolicyDocument": _json_text(item["PolicyDocument"]),
+            }
+            if item.get("Description"):
+                params["Description"] = item["Description"]
+            iam.create_policy(**params)
+
+        def role(item: dict[str, Any]) -> None:
+            params: dict[str, Any] = {
+                "RoleName": item["RoleName"],
+                "Path": item["Path"],
+                "AssumeRolePolicyDocument": _json_text(item["AssumeRolePolicyDocument"]),
+            }
+            for key in ("Description", "MaxSessionDuration", "PermissionsBoundary", "Tags"):
+                if item.get(key):
+                    params[key] = item[key]
+            iam.create_role(**params)
+            for name, document in item["Inline"].items():
+                iam.put_role_policy(
+                    RoleName=item["RoleName"], PolicyName=name, PolicyDocument=_json_text(document)
+                )
+            for arn in item["Attached"]:
+                iam.attach_role_policy(RoleName=item["RoleName"], PolicyArn=arn)
+
+        _each(data["policies"], "IAM policy", notes, policy)
+        _each(data["roles"], "IAM role", notes, role)
+
+    # -- S3 -----------------------------------------------------------------------------------
+
+    def _export_s3(self) -> list[dict[str, Any]]:
+        s3 = self.client("s3")
+        buckets = []
+        seen: set[tuple[str, str]] = set()
+        for bucket in s3.list_buckets().get("Buckets", []):
+            name = bucket["Name"]
+            record: dict[str, Any] = {"name": name, "objects": []}
+            with contextlib.suppress(s3.exceptions.ClientError):
+                record["tags"] = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+            with contextlib.suppress(s3.exceptions.ClientError):
+                record["policy"] = s3.get_bucket_policy(Bucket=name)["Policy"]
+            with contextlib.suppress(s3.exceptions.ClientError):
+                record["versioning"] = s3.get_bucket_versioning(Bucket=name).get("Status")
+            for obj in _pages(s3, "list_objects_v2", "Contents", Bucket=name):
+                seen.add((name, obj["Key"]))
+                record["objects"].append(self._export_object(s3, name, obj))
+            buckets.append(record)
+        for gone in set(self._objects) - seen:
+            del self._objects[gone]
+        return buckets
+
+    def _export_object(self, s3: Any, bucket: str, listed: dict[str, Any]) -> dict[str, Any]:
+        """One object's entry; its body is read (and stored as a blob) only when it changed."""
+        stamp = [listed["ETag"], int(listed["Size"]), listed["LastModified"].isoformat()]
+        known = self._objects.get((bucket, listed["Key"]))
+        if known is not None and known["stamp"] == stamp and self._blob(known["blob"]).exists():
+            return known
+        answer = s3.get_object(Bucket=bucket, Key=listed["Key"])
+        body = answer["Body"].read()
+        digest = hashlib.sha256(body).hexdigest()
+        if not self._blob(digest).exists():
+            atomic_write(self._blob(digest), body)
+        entry: dict[str, Any] = {"Key": listed["Key"], "blob": digest, "stamp": stamp}
+        for key in (
+            "ContentType",
+            "ContentEncoding",
+            "ContentDisposition",
+            "ContentLanguage",
+            "CacheControl",
+            "Metadata",
+        ):
+            if answer.get(key):
+                entry[key] = answer[key]
+        with contextlib.suppress(s3.exceptions.ClientError):
+            tags = s3.get_object_tagging(Bucket=bucket, Key=listed["Key"]).get("TagSet")
+            if tags:
+                entry["Tagging"] = urllib.parse.urlencode({t["Key"]: t["Value"] for t in tags})
+        self._objects[(bucket, listed["Key"])] = entry
+        return entry
+
+    def _blob(self, digest: str) -> Path:
+        return self.store.directory / BLOBS / digest
+
+    def _collect_blobs(self) -> None:
+        """Remove the bodies no saved object names any more."""
+        folder = self.store.directory / BLOBS
+        if not folder.is_dir():
+            return
+        used = {entry["blob"] for entry in self._objects.values()}
+        for path in folder.iterdir():
+            if path.name not in used and not path.name.startswith("."):
+                path.unlink(missing_ok=True)
+
+    def _restore_s3(self, data: list[dict[str, Any]], notes: list[str]) -> None:
+        s3 = self.client("s3")
+        for bucket in data:
+            name = bucket["name"]
+            try:
+                s3.create_bucket(Bucket=name)
+                if bucket.get("versioning"):
+                    s3.put_bucket_versioning(
+                        Bucket=name, VersioningConfiguration={"Status": bucket["versioning"]}
+                    )
+                if bucket.get("tags"):
+                    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": bucket["tags"]})
+                if bucket.get("policy"):
+                    s3.put_bucket_policy(Bucket=name, Policy=bucket["policy"])
+            except Exception as exc:
+                notes.append(f"S3 bucket {name!r} could not be restored: {exc}")
+                continue
+
+            def put(entry: dict[str, Any], name: str = name) -> None:
+                path = self._blob(entry["blob"])
+                if not path.exists():
+                    raise FileNotFoundError(f"its saved body {path.name} is missing")
+                params = {
+                    k: entry[k]
+                    for k in (
+                        "ContentType",
+                        "ContentEncoding",
+                        "ContentDisposition",
+                        "ContentLanguage",
+                        "CacheControl",
+                        "Metadata",
+                        "Tagging",
+                    )
+                    if entry.get(k)
+                }
+                s3.put_object(Bucket=name, Key=entry["Key"], Body=path.read_bytes(), **params)
+
+            _each(bucket["objects"], f"S3 object in {name!r}", notes, put)
+
+    # -- SQS ----------------------------------------------------------------------------------
+
+    #: Queue attributes CreateQueue accepts (the others are read-only).
+    SQS_SETTABLE = (
+        "DelaySeconds",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "Policy",
+        "ReceiveMessageWaitTimeSeconds",
+        "VisibilityTimeout",
+        "RedrivePolicy",
+        "RedriveAllowPolicy",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+        "KmsMasterKeyId",
+        "KmsDataKeyReusePeriodSeconds",
+        "SqsManagedSseEnabled",
+        "DeduplicationScope",
+        "FifoThroughputLimit",
+    )
+
+    def _export_sqs(self) -> list[dict[str, Any]]:
+        from moto.sqs.models import sqs_backends
+
+        sqs = self.client("sqs")
+        backend = sqs_backends[ACCOUNT_ID][REGION]
+        queues = []
+        for url in sqs.list_queues().get("QueueUrls", []):
+            name = url.rstrip("/").rsplit("/", 1)[-1]
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
+                "Attributes"
+            ]
+            queue = backend.queues.get(name)
+            messages = []
+            for message in list(queue.messages) if queue is not None else []:
+                saved: dict[str, Any] = {"Body": message.body}
+                if message.group_id:
+                    saved["MessageGroupId"] = message.group_id
+                if message.deduplication_id:
+                    saved["MessageDeduplicationId"] = message.deduplication_id
+                messages.append(saved)
+            queues.append(
+                {
+                    "QueueName": name,
+                    "Attributes": {k: v for k, v in attributes.items() if k in self.SQS_SETTABLE},
+                    "Tags": sqs.list_queue_tags(QueueUrl=url).get("Tags", {}),
+                    "Messages": messages,
+                }
+            )
+        return queues
+
+    def _restore_sqs(self, data: list[dict[str, Any]], notes: list[str]) -> None:
+        sqs = self.client("sqs")
+
+        def queue(item: dict[str, Any]) -> None:
+            params: dict[str, Any] = {"QueueName": item["QueueName"]}
+            if item.get("Attributes"):
+                params["Attributes"] = item["Attributes"]
+            if item.get("Tags"):
+                params["tags"] = item["Tags"]
+            url = sqs.create_queue(**params)["QueueUrl"]
+            for message in item.get("Messages", []):
+                sqs.send_message(
+                    QueueUrl=url,
+                    MessageBody=message["Body"],
+                    **{k: v for k, v in message.items() if k != "Body"},
+                )
+
+        _each(data, "SQS queue", notes, queue)
+
+    # -- SNS ----------------------------------------------------------------------------------
+
+    SNS_TOPIC_SETTABLE = (
+        "DisplayName",
+        "Policy",
+        "DeliveryPolicy",
+        "KmsMasterKeyId",
+        "FifoTopic",
+        "ContentBasedDeduplication",
+        "SignatureVersion",
+        "TracingConfig",
+    )
+    SNS_SUBSCRIPTION_SETTABLE = (
+        "RawMessageDelivery",
+        "FilterPolicy",
+        "FilterPolicyScope",
+        "RedrivePolicy",
+        "DeliveryPolicy",
+        "SubscriptionRoleArn",
+    )
+
+    def _export_sns(self) -> dict[str, Any]:
+        sns = self.client("sns")
+        topics = []
+        for topic in _pages(sns, "list_topics", "Topics"):
+            arn = topic["TopicArn"]
+            attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+            topics.append(
+                {
+                    "TopicArn": arn,
+                    "Name": arn.rsplit(":", 1)[-1],
+                    "Attributes": {
+                        k: v for k, v in attributes.items() if k in self.SNS_TOPIC_SETTABLE
+                    },
+                    "Tags": sns.list_tags_for_resource(ResourceArn=arn).get("Tags", []),
+                }
+            )
+        subscriptions = []
+        for sub in _pages(sns, "list_subscriptions", "Subscriptions"):
+            attributes = sns.get_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"])[
+                "Attributes"
+            ]
+            subscriptions.append(
+                {
+                    "TopicArn": sub["TopicArn"],
+                    "Protocol": sub["Protocol"],
+                    "Endpoint": sub["Endpoint"],
+                    "Attributes": {
+                        k: v
+                        for k, v in attributes.items()
+                        if k in self.SNS_SUBSCRIPTION_SETTABLE and v not in ("", None)
+                    },
+                }
+            )
+        return {"topics": topics, "subscriptions": subscriptions}
+
+    def _restore_sns(self, data: dict[str, Any], notes: list[str]) -> None:
+        sns = self.client("sns")
+
+        def topic(item: dict[str, Any]) -> None:
+            params: dict[str, Any] = {"Name": item["Name"]}
+            if item.get("Attributes"):
+                params["Attributes"] = item["Attributes"]
+            if item.get("Tags"):
+                params["Tags"] = item["Tags"]
+            sns.create_topic(**params)
+
+        def subscription(item: dict[str, Any]) -> None:
+            params: dict[str, Any] = {
+                "TopicArn": item["TopicArn"],
+                "Protocol": item["Protocol"],
+                "Endpoint": item["Endpoint"],
+                "ReturnSubscriptionArn": True,
+            }
+            if item.get("Attributes"):
+                params["Attributes"] = item["Attributes"]
+            sns.subscribe(**params)
+
+        _each(data["topics"], "SNS topic", notes, topic)
+        _each(data["subscriptions"], "SNS subscription to", notes, subscription)
+
+    # -- Application Auto Scaling (SageMaker's scalable targets) ------------------------------
+
+    NAMESPACE = "sagemaker"
+
+    def _export_scaling(self) -> dict[str, Any]:
+        scaling = self.client("application-autoscaling")
+        ns = {"ServiceNamespace": self.NAMESPACE}
+        targets = list(_pages(scaling, "describe_scalable_targets", "ScalableTargets", **ns))
+        policies = list(_pages(scaling, "describe_scaling_policies", "ScalingPolicies", **ns))
+        actions = list(_pages(scaling, "describe_scheduled_actions", "ScheduledActions", **ns))
+        return {
+            "targets": [
+                {
+                    k: v
+                    for k, v in t.items()
+                    if k
+                    in (
+                        "ServiceNamespace",
+                        "ResourceId",
+                        "ScalableDimension",
+                        "MinCapacity",
+                        "MaxCapacity",
+                        "RoleARN",
+                        "SuspendedState",
+                    )
+                }
+                for t in targets
+            ],
+            "policies": [
+                {
+                    k: v
+                    for k, v in p.items()
+                    if k
+                    in (
+                        "PolicyARN",
+                        "PolicyName",
+                        "ServiceNamespace",
+                        "ResourceId",
+                        "ScalableDimension",
+                        "PolicyType",
+                        "StepScalingPolicyConfiguration",
+                        "TargetTrackingScalingPolicyConfiguration",
+                    )
+                }
+                for p in policies
+            ],
+            "scheduled": [
+                {
+                    k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                    for k, v in a.items()
+                    if k
+                    in (
+                        "ScheduledActionName",
+                        "ServiceNamespace",
+                        "ResourceId",
+                        "ScalableDimension",
+                        "Schedule",
+                        "Timezone",
+                        "StartTime",
+                        "EndTime",
+                        "ScalableTargetAction",
+                    )
+                }
+                for a in actions
+            ],
+        }
+
+    def _restore_scaling(self, data: dict[str, Any], notes: list[str]) -> None:
+        scaling = self.client("application-autoscaling")
+
+        def target(item: dict[str, Any]) -> None:
+            scaling.register_scalable_target(**item)
+
+        def policy(item: dict[str, Any]) -> None:
+            params = {k: v for k, v in item.items() if k != "PolicyARN"}
+            new = scaling.put_scaling_policy(**params)["PolicyARN"]
+            if item.get("PolicyARN"):
+                self._policy_arns[item["PolicyARN"]] = new
+
+        def scheduled(item: dict[str, Any]) -> None:
+            scaling.put_scheduled_action(**item)
+
+        _each(data["targets"], "scalable target", notes, target)
+        _each(data["policies"], "scaling policy", notes, policy)
+        _each(data.get("scheduled", []), "scheduled action", notes, scheduled)
+
+    # -- CloudWatch: metric data and alarms ---------------------------------------------------
+
+    ALARM_SETTABLE = (
+        "AlarmName",
+        "AlarmDescription",
+        "ActionsEnabled",
+        "OKActions",
+        "AlarmActions",
+        "InsufficientDataActions",
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "ExtendedStatistic",
+        "Dimensions",
+        "Period",
+        "Unit",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "Threshold",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "EvaluateLowSampleCountPercentile",
+        "Metrics",
+        "ThresholdMetricId",
+    )
+
+    def _export_cloudwatch(self) -> dict[str, Any]:
+        from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
+
+        backend = cloudwatch_backends[ACCOUNT_ID][REGION]
+        data = []
+        for datum in list(backend.metric_data):
+            point: dict[str, Any] = {
+                "Namespace": datum.namespace,
+                "MetricName": datum.name,
+                "Dimensions": [{"Name": d.name, "Value": d.value} for d in datum.dimensions],
+                "Timestamp": datum.timestamp.timestamp(),
+            }
+            if datum.unit:
+                point["Unit"] = datum.unit
+            if isinstance(datum, MetricAggregatedDatum):
+                point["StatisticValues"] = {
+                    "SampleCount": datum.sample_count,
+                    "Sum": datum.sum,
+                    "Minimum": datum.min,
+                    "Maximum": datum.max,
+                }
+            elif isinstance(datum, MetricDatum):
+                point["Value"] = datum.value
+            data.append(point)
+        cloudwatch = self.client("cloudwatch")
+        alarms = [
+            {k: v for k, v in alarm.items() if k in self.ALARM_SETTABLE}
+            for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms")
+        ]
+        return {"metrics": data, "alarms": alarms}
+
+    def _restore_cloudwatch(self, data: dict[str, Any], notes: list[str]) -> None:
+        from datetime import UTC, datetime
+
+        cloudwatch = self.client("cloudwatch")
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        for point in data["metrics"]:
+            item = {k: v for k, v in point.items() if k != "Namespace"}
+            item["Timestamp"] = datetime.fromtimestamp(float(point["Timestamp"]), UTC)
+            by_namespace.setdefault(point["Namespace"], []).append(item)
+        for namespace, points in by_namespace.items():
+            for start in range(0, len(points), 1000):  # PutMetricData takes 1,000 at most
+                try:
+                    cloudwatch.put_metric_data(
+                        Namespace=namespace, MetricData=points[start : start + 1000]
+                    )
+                except Exception as exc:
+                    notes.append(f"metric data in {namespace!r} could not be restored: {exc}")
+
+        def alarm(item: dict[str, Any]) -> None:
+            params = dict(item)
+            for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+                if key in params:
+                    params[key] = [self._policy_arns.get(a, a) for a in params[key]]
+            cloudwatch.put_metric_alarm(**params)
+
+        _each(data["alarms"], "CloudWatch alarm", notes, alarm)
+
+    # -- CloudWatch Logs ----------------------------------------------------------------------
+
+    def _save_logs(self) -> None:
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[ACCOUNT_ID][REGION]
+        groups = dict(list(backend.groups.items()))
+        for name, group in groups.items():
+            streams = list(group.streams.items())
+            signature = [
+                (stream_name, len(stream.events), str(stream.last_ingestion_time))
+                for stream_name, stream in streams
+            ]
+            if self._log_signatures.get(name) == signature:
+                continue
+            record = {
+                "name": name,
+                "retention": group.retention_in_days,
+                "streams": [
+                    {
+                        "name": stream_name,
+                        "events": [[e.timestamp, e.message] for e in list(stream.events)],
+                    }
+                    for stream_name, stream in streams
+                ],
+            }
+            self.store.write(_log_part(name), record)
+            self._log_signatures[name] = signature
+        for gone in set(self._log_signatures) - set(groups):
+            self.store.remove(_log_part(gone))
+            del self._log_signatures[gone]
+
+    def _restore_log_group(self, record: dict[str, Any], notes: list[str]) -> None:
+        logs = self.client("logs")
+        name = record["name"]
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=name)
+        if record.get("retention"):
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(record["retention"]))
+        dropped = 0
+        for stream in record["streams"]:
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_stream(logGroupName=name, logStreamName=stream["name"])
+            events: list[dict[str, Any]] = sorted(
+                ({"timestamp": int(ts), "message": str(msg)} for ts, msg in stream["events"]),
+                key=lambda e: int(e["timestamp"]),
+            )
+            for batch in _log_batches(events):
+                answer = logs.put_log_events(
+                    logGroupName=name, logStreamName=stream["name"], logEvents=batch
+                )
+                rejected = answer.get("rejectedLogEventsInfo") or {}
+                if "tooOldLogEventEndIndex" in rejected:
+                    dropped += int(rejected["tooOldLogEventEndIndex"])
+        if dropped:
+            notes.append(
+                f"{dropped} log events of {name} were older than 14 days, the oldest "
+                "PutLogEvents accepts, and were not restored"
+            )
+
+
+def _log_part(group: str) -> str:
+    return f"{LOGS_PREFIX}{hashlib.sha256(group.encode()).hexdigest()[:24]}.json"
+
+
+def _log_batches(events: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """PutLogEvents batches: at most 10,000 events, 1 MiB (26 bytes per event), 24 hours."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        cost = len(event["message"].encode()) + 26
+        if batch and (
+            len(batch) >= 10_000
+            or size + cost > 1_048_576
+            or event["timestamp"] - batch[0]["timestamp"] >= 24 * 3600 * 1000
+        ):
+            yield batch
+            batch, size = [], 0
+        batch.append(event)
+        size += cost
+    if batch:
+        yield batch
+
+
+def _json_text(document: Any) -> str:
+    """A policy document as IAM takes it (boto3 hands documents back decoded)."""
+    import json
+
+    if isinstance(document, str):
+        return urllib.parse.unquote(document) if document.startswith("%7B") else document
+    return json.dumps(document)

@@ -1,0 +1,244 @@
+"""State that survives a restart: saved while the local SageMaker runs, restored when it starts.
+
+What is saved (in ``saved/`` under the state folder, :func:`...core.settings.state_dir`):
+
+* ``sagemaker.json``: models, endpoint configs, endpoints (with the capacity each variant had),
+  tags, transform jobs, asynchronous requests not finished yet (:class:`Registry`,
+  :class:`TransformJobs`, :class:`AsyncService` ``export_state``);
+* ``meter.json``: the cost meter's segments and serverless usage (:class:`CostMeter`);
+* one part per AWS service around SageMaker, and the S3 bodies (:mod:`.aws_services`).
+
+**When.** A saver thread looks every :func:`~...core.settings.save_interval` seconds (1 s by
+default): SageMaker's parts are exported each time (small, and written only when their bytes
+changed), an AWS service's part only when a request that may change it reached moto since the
+last look (the gateway says so through :meth:`Persistence.touched`). ``stop`` saves once more
+before anything is stopped. So a ``kill -9`` of the gateway loses at most the last second or so
+of changes (the interval plus the time a save takes); a clean stop loses nothing.
+
+**Restoring.** At start, before the server says it is up: IAM, S3, SQS, SNS; then SageMaker's
+resources (endpoints start fresh instances in the background, ``SystemUpdating`` until they pass
+their health checks), transform jobs, asynchronous requests and the meter; then scaling
+registrations, CloudWatch and the logs. A part that cannot be read or restored is moved aside
+(:class:`.store.StateStore`) and reported, never a reason not to start.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..async_inference.service import AsyncService
+from ..endpoints.registry import Registry
+from ..meter.cost_meter import CostMeter
+from ..transform.jobs import TransformJobs
+from .aws_services import LOGS_PREFIX, AwsServices
+from .store import StateStore
+
+#: The folder under the state folder that holds the saved parts.
+SAVED_DIR = "saved"
+
+#: SigV4 signing names of the services moto serves -> the part that keeps them.
+SIGNING_PARTS = {
+    "s3": "s3",
+    "iam": "iam",
+    "sqs": "sqs",
+    "sns": "sns",
+    "logs": "logs",
+    "monitoring": "cloudwatch",
+    "application-autoscaling": "application-autoscaling",
+}
+
+
+class Persistence:
+    """Saves the local account's state while the gateway runs and restores it at start."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        client: Callable[[str], Any],
+        registry: Registry,
+        transform_jobs: TransformJobs,
+        async_service: AsyncService,
+        meter: CostMeter,
+        interval: float,
+        log: Callable[[str], None],
+    ) -> None:
+        self.store = StateStore(state_dir / SAVED_DIR)
+        self.aws = AwsServices(client, self.store)
+        self.registry = registry
+        self.transform_jobs = transform_jobs
+        self.async_service = async_service
+        self.meter = meter
+        self.interval = interval
+        self.log = log
+        #: Parts whose service got a request that may have changed it since the last save
+        #: (the restore's own requests mark what it restored, so the first save re-reads it).
+        self._dirty: set[str] = set()
+        self._dirty_lock = threading.Lock()
+        self._save_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- what changed -------------------------------------------------------------------------
+
+    def touched(self, signing_service: str | None) -> None:
+        """A request that may change state reached moto for this service (its SigV4 name)."""
+        # a request signed in its query string or a browser's POST policy upload carries no
+        # Authorization header: only S3 is reached that way
+        part = SIGNING_PARTS.get(signing_service or "s3")
+        if part is not None:
+            with self._dirty_lock:
+                self._dirty.add(part)
+
+    # -- restoring ----------------------------------------------------------------------------
+
+    def restore(self) -> list[str]:
+        """Bring back everything saved; returns the notes about parts that could not be."""
+        notes: list[str] = []
+        started = time.monotonic()
+        for part in ("iam", "s3", "sqs", "sns"):
+            self._restore_aws(part, notes)
+        saved = self.store.read("sagemaker.json")
+        if saved is not None:
+            self._restore_part(
+                "sagemaker.json", notes, lambda: self._restore_sagemaker(saved[0], notes)
+            )
+        meter = self.store.read("meter.json")
+        if meter is not None:
+            now = time.time()
+            self._restore_part(
+                "meter.json", notes, lambda: self.meter.restore_state(meter[0], meter[1], now)
+            )
+        for part in ("application-autoscaling", "cloudwatch"):
+            self._restore_aws(part, notes)
+        self.aws.restore_logs(notes)
+        notes = [*self.store.notes, *notes]
+        if saved is not None or notes:
+            self.log(
+                f"state restored from {self.store.directory} in {time.monotonic() - started:.1f} s"
+            )
+        for note in notes:
+            self.log(f"WARNING: {note}")
+        return notes
+
+    def _restore_sagemaker(self, data: dict[str, Any], notes: list[str]) -> None:
+        self.registry.restore_state(data["registry"], notes)
+        self.transform_jobs.restore_state(data["transform_jobs"], notes)
+        self.async_service.restore_state(data["async_requests"], notes)
+
+    def _restore_aws(self, part: str, notes: list[str]) -> None:
+        name = f"{part}.json"
+        saved = self.store.read(name)
+        if saved is not None and _holds_something(saved[0]):
+            self._restore_part(name, notes, lambda: self.aws.restore(part, saved[0], notes))
+
+    def _restore_part(self, name: str, notes: list[str], restore: Callable[[], None]) -> None:
+        try:
+            restore()
+        except Exception as exc:  # a part we cannot use must never stop the start
+            self.log(traceback.format_exc())
+            self.store.set_aside(name, f"{type(exc).__name__}: {exc}")
+
+    # -- saving -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start saving in the background (after :meth:`restore`)."""
+        self._thread = threading.Thread(target=self._loop, name="state-saver", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        # a periodic save, on an event so close() ends the wait at once (not a state wait)
+        while not self._stop.wait(self.interval):
+            self.save()
+
+    def save(self) -> None:
+        """Write every part that may have changed (each on its own: one failure skips one)."""
+        with self._save_lock:
+            self._save("sagemaker.json", self._export_sagemaker)
+            self._save("meter.json", self.meter.export_state)
+            with self._dirty_lock:
+                dirty, self._dirty = self._dirty, set()
+            for part in sorted(dirty):
+                try:
+                    self.aws.save(part)
+                except Exception as exc:  # moto busy or a bug: keep the part dirty, retry
+                    with self._dirty_lock:
+                        self._dirty.add(part)
+                    self.log(f"saving {part} failed, will retry: {exc!r}")
+
+    def _save(self, name: str, export: Callable[[], Any]) -> None:
+        try:
+            self.store.write(name, export())
+        except Exception as exc:
+            self.log(f"saving {name} failed, will retry: {exc!r}")
+
+    def _export_sagemaker(self) -> dict[str, Any]:
+        return {
+            "registry": self.registry.export_state(),
+            "transform_jobs": self.transform_jobs.export_state(),
+            "async_requests": self.async_service.export_state(),
+        }
+
+    def close(self) -> None:
+        """Stop the saver and save one last time (the gateway is stopping; nothing is lost)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.save()
+
+
+def _holds_something(data: Any) -> bool:
+    """Whether a saved part has anything in it (an empty one is not restored: that spares moto
+    setting up a service nobody used, which takes a while for some)."""
+    if isinstance(data, dict):
+        return any(bool(value) for value in data.values())
+    return bool(data)
+
+
+def summary(state_dir: Path) -> list[str]:
+    """What the saved state holds, one line per kind (``reset`` says what it removes)."""
+    store = StateStore(state_dir / SAVED_DIR)
+    lines: list[str] = []
+
+    def data(name: str) -> Any:
+        path = store.path(name)
+        if not path.exists():
+            return None
+        try:
+            import json
+
+            return json.loads(path.read_bytes())["data"]
+        except (OSError, ValueError, KeyError, TypeError):
+            lines.append(f"{name} (unreadable)")
+            return None
+
+    def count(label: str, items: Any) -> None:
+        if items:
+            lines.append(f"{len(items)} {label}")
+
+    sagemaker = data("sagemaker.json") or {}
+    registry = sagemaker.get("registry") or {}
+    count("models", registry.get("models"))
+    count("endpoint configs", registry.get("configs"))
+    count("endpoints", registry.get("endpoints"))
+    count("transform jobs", sagemaker.get("transform_jobs"))
+    count("pending asynchronous requests", sagemaker.get("async_requests"))
+    buckets = data("s3.json") or []
+    if buckets:
+        objects = sum(len(b.get("objects", [])) for b in buckets)
+        lines.append(f"{len(buckets)} S3 buckets holding {objects} objects")
+    count("IAM roles", (data("iam.json") or {}).get("roles"))
+    count("SNS topics", (data("sns.json") or {}).get("topics"))
+    count("SQS queues", data("sqs.json"))
+    count("scalable targets", (data("application-autoscaling.json") or {}).get("targets"))
+    cloudwatch = data("cloudwatch.json") or {}
+    count("metric data points", cloudwatch.get("metrics"))
+    count("CloudWatch alarms", cloudwatch.get("alarms"))
+    count("log groups", store.names(LOGS_PREFIX))
+    if data("meter.json") is not None:
+        lines.append("the cost meter's record")
+    return lines
