@@ -323,8 +323,6 @@ class Gateway:
         if call is not None and call.operation is None and call.protocol in NAMED_PROTOCOLS:
             # Names no operation (REST requests are left to moto, which matches its routes).
             return _respond(start_response, *unimplemented.unknown_operation(call, new_request_id()))
-        if _may_change(environ, call):
-            self.persistence.touched(service)
         # FIDELITY services.iam-not-enforced DIFFERS: IAM is not enforced
         #   local: Any role works and no call is denied for lack of a permission.
         #   why: there is no account to grant permissions in; moto stores IAM resources but does not
@@ -333,6 +331,9 @@ class Gateway:
         #     logs, ...) and a call without one fails with AccessDenied.
         try:
             response: Iterable[bytes] = self.moto(environ, start_response)
+            if _may_change(environ, call):
+                # after moto applied it, so the save that this starts sees the change
+                self.persistence.touched(service)
         except Exception as exc:
             if call is None:
                 return _respond(start_response, *_not_served(service))

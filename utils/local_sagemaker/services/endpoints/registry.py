@@ -89,6 +89,9 @@ class Registry:
         self.configs: dict[str, EndpointConfig] = {}
         self.endpoints: dict[str, Endpoint] = {}
         self.tags: dict[str, list[dict[str, str]]] = {}
+        #: What restored endpoints deployed, until their fresh instances serve (saved again as
+        #: it was if the server stops before that).
+        self._restoring: dict[str, dict[str, Any]] = {}
 
     # -- models -------------------------------------------------------------------------------
 
@@ -547,6 +550,8 @@ class Registry:
                     "failure_reason": endpoint.failure_reason,
                 }
                 deployment = endpoint.deployment
+                if deployment is None and endpoint.name.lower() in self._restoring:
+                    record["deployed"] = self._restoring[endpoint.name.lower()]
                 if deployment is not None:
                     # the config and models deployed, kept with the endpoint: AWS lets you delete
                     # both while the endpoint keeps serving them
@@ -645,6 +650,8 @@ class Registry:
             self.endpoints[name.lower()] = endpoint
             self.tags.setdefault(endpoint.arn, [])
             generation = endpoint.generation
+            if deployed and status == "SystemUpdating":
+                self._restoring[name.lower()] = deployed
         if cfg is None or models is None or endpoint.status == "Failed":
             return
         build = cfg
@@ -682,12 +689,19 @@ class Registry:
             built = self.deployer.build(endpoint.name, build, models, self.tags.get(endpoint.arn))
         except DeployFailed as failure:
             self._finish(endpoint, generation, "Failed", failure.reason)
+            self._restored(endpoint)
             return
         deployment = Deployment(cfg, built.fleets, built.directory, models)
-        if self._finish(endpoint, generation, "InService", deployment=deployment):
+        serving = self._finish(endpoint, generation, "InService", deployment=deployment)
+        self._restored(endpoint)
+        if serving:
             self.deployer.started(endpoint.name, deployment)
         else:
             self.deployer.stop(endpoint.name, deployment, metered=False)
+
+    def _restored(self, endpoint: Endpoint) -> None:
+        with self.lock:
+            self._restoring.pop(endpoint.name.lower(), None)
 
     # -- tags ---------------------------------------------------------------------------------
 

@@ -41,15 +41,16 @@ from .store import StateStore
 #: The folder under the state folder that holds the saved parts.
 SAVED_DIR = "saved"
 
-#: SigV4 signing names of the services moto serves -> the part that keeps them.
+#: SigV4 signing names of the services moto serves -> the parts a request to it may change
+#: (SNS delivers to SQS queues as it publishes).
 SIGNING_PARTS = {
-    "s3": "s3",
-    "iam": "iam",
-    "sqs": "sqs",
-    "sns": "sns",
-    "logs": "logs",
-    "monitoring": "cloudwatch",
-    "application-autoscaling": "application-autoscaling",
+    "s3": ("s3",),
+    "iam": ("iam",),
+    "sqs": ("sqs",),
+    "sns": ("sns", "sqs"),
+    "logs": ("logs",),
+    "monitoring": ("cloudwatch",),
+    "application-autoscaling": ("application-autoscaling",),
 }
 
 
@@ -89,10 +90,9 @@ class Persistence:
         """A request that may change state reached moto for this service (its SigV4 name)."""
         # a request signed in its query string or a browser's POST policy upload carries no
         # Authorization header: only S3 is reached that way
-        part = SIGNING_PARTS.get(signing_service or "s3")
-        if part is not None:
-            with self._dirty_lock:
-                self._dirty.add(part)
+        parts = SIGNING_PARTS.get(signing_service or "s3", ())
+        with self._dirty_lock:
+            self._dirty.update(parts)
 
     # -- restoring ----------------------------------------------------------------------------
 
