@@ -252,6 +252,33 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
             "both requests accepted",
         )
         local_route(url, "/_local/flush")
+        logs = make_client("logs", url)
+        endpoint_streams = {
+            stream["logStreamName"]: [
+                e["message"]
+                for e in logs.get_log_events(
+                    logGroupName="/aws/sagemaker/Endpoints/rt",
+                    logStreamName=stream["logStreamName"],
+                )["events"]
+            ]
+            for stream in logs.describe_log_streams(logGroupName="/aws/sagemaker/Endpoints/rt")[
+                "logStreams"
+            ]
+        }
+        assert any(endpoint_streams.values())
+        invocations_before = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SageMaker",
+            MetricName="Invocations",
+            Dimensions=[
+                {"Name": "EndpointName", "Value": "rt"},
+                {"Name": "VariantName", "Value": "AllTraffic"},
+            ],
+            StartTime=time.time() - 3600,
+            EndTime=time.time() + 1,
+            Period=3600,
+            Statistics=["SampleCount"],
+        )["Datapoints"]
+        assert invocations_before[0]["SampleCount"] >= 1
         costs_before = local_route(url, "/_local/costs")
         before = {
             "rt": sm.describe_endpoint(EndpointName="rt"),
@@ -261,6 +288,7 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
             "job": job,
         }
         assert daemon.stop() is True
+        stopped_at = time.time()
 
         url = start()
         s3 = make_client("s3", url)
@@ -327,33 +355,43 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
         )
         assert json.loads(later[0]["Body"])["Message"] == "after the restart"
         # logs, metrics, scaling registrations
+        # the history (log events, metric data) comes back in the background: polled
         logs = make_client("logs", url)
-        events = logs.get_log_events(logGroupName="/course/notes", logStreamName="one")["events"]
-        assert [e["message"] for e in events] == ["remember me"]
-        endpoint_groups = logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/rt")
-        assert endpoint_groups["logGroups"]
-        stats = make_client("cloudwatch", url).get_metric_statistics(
-            Namespace="Course",
-            MetricName="Lessons",
-            StartTime=time.time() - 3600,
-            EndTime=time.time() + 60,
-            Period=3600,
-            Statistics=["Sum"],
-        )["Datapoints"]
+
+        def messages(group: str, stream: str) -> list[str]:
+            events = logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]
+            return [e["message"] for e in events]
+
+        assert poll(lambda: messages("/course/notes", "one"), "log events") == ["remember me"]
+        for stream, lines in endpoint_streams.items():
+            assert (
+                poll(
+                    lambda stream=stream: messages("/aws/sagemaker/Endpoints/rt", stream),
+                    "the endpoint's log before the restart",
+                )[: len(lines)]
+                == lines
+            )
+        cloudwatch = make_client("cloudwatch", url)
+
+        def points(namespace: str, name: str, dimensions: list[dict[str, str]]) -> Any:
+            return cloudwatch.get_metric_statistics(
+                Namespace=namespace,
+                MetricName=name,
+                Dimensions=dimensions,
+                StartTime=stopped_at - 3600,
+                EndTime=stopped_at,
+                Period=3600,
+                Statistics=["Sum", "SampleCount"],
+            )["Datapoints"]
+
+        stats = poll(lambda: points("Course", "Lessons", []), "metric data")
         assert [d["Sum"] for d in stats] == [7.0]
-        invocations = make_client("cloudwatch", url).get_metric_statistics(
-            Namespace="AWS/SageMaker",
-            MetricName="Invocations",
-            Dimensions=[
-                {"Name": "EndpointName", "Value": "rt"},
-                {"Name": "VariantName", "Value": "AllTraffic"},
-            ],
-            StartTime=time.time() - 3600,
-            EndTime=time.time() + 60,
-            Period=3600,
-            Statistics=["SampleCount"],
-        )["Datapoints"]
-        assert invocations and invocations[0]["SampleCount"] >= 1
+        dimensions = [
+            {"Name": "EndpointName", "Value": "rt"},
+            {"Name": "VariantName", "Value": "AllTraffic"},
+        ]
+        invocations = poll(lambda: points("AWS/SageMaker", "Invocations", dimensions), "metrics")
+        assert invocations[0]["SampleCount"] == invocations_before[0]["SampleCount"]
         scaling = make_client("application-autoscaling", url)
         targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
         assert [(t["ResourceId"], t["MaxCapacity"]) for t in targets] == [

@@ -115,16 +115,26 @@ class AwsServices:
         }
         restorer[part](data, notes)
 
-    def restore_logs(self, notes: list[str]) -> None:
-        """Every saved log group (each file on its own: a bad one is moved aside alone)."""
+    def read_logs(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every saved log group that can be read (a bad file is moved aside alone)."""
+        groups = []
         for name in self.store.names(LOGS_PREFIX):
             saved = self.store.read(name)
             if saved is None:
                 continue
+            if isinstance(saved[0], dict) and isinstance(saved[0].get("streams"), list):
+                groups.append((name, saved[0]))
+            else:
+                self.store.set_aside(name, "not a saved log group")
+        return groups
+
+    def restore_logs(self, groups: list[tuple[str, dict[str, Any]]], notes: list[str]) -> None:
+        """Put the log groups :meth:`read_logs` read back, each on its own."""
+        for name, record in groups:
             try:
-                self._restore_log_group(saved[0], notes)
-            except (KeyError, TypeError, ValueError) as exc:
-                self.store.set_aside(name, f"{type(exc).__name__}: {exc}")
+                self._restore_log_group(record, notes)
+            except Exception as exc:  # one group AWS refuses must not lose the others
+                notes.append(f"log group file {name} could not be restored: {exc}")
 
     # -- IAM ----------------------------------------------------------------------------------
 
@@ -319,6 +329,17 @@ class AwsServices:
                 s3.put_object(Bucket=name, Key=entry["Key"], Body=path.read_bytes(), **params)
 
             _each(bucket["objects"], f"S3 object in {name!r}", notes, put)
+            # What was just put is what the blobs hold: the next save need not read it back.
+            restored = {entry["Key"]: entry for entry in bucket["objects"]}
+            for listed in _pages(s3, "list_objects_v2", "Contents", Bucket=name):
+                entry = restored.get(listed["Key"])
+                if entry is not None:
+                    stamp = [
+                        listed["ETag"],
+                        int(listed["Size"]),
+                        listed["LastModified"].isoformat(),
+                    ]
+                    self._objects[(name, listed["Key"])] = {**entry, "stamp": stamp}
 
     # -- SQS ----------------------------------------------------------------------------------
 
@@ -615,22 +636,8 @@ class AwsServices:
         return {"metrics": data, "alarms": alarms}
 
     def _restore_cloudwatch(self, data: dict[str, Any], notes: list[str]) -> None:
-        from datetime import UTC, datetime
-
+        """The alarms (the metric data points come back later: :meth:`restore_metrics`)."""
         cloudwatch = self.client("cloudwatch")
-        by_namespace: dict[str, list[dict[str, Any]]] = {}
-        for point in data["metrics"]:
-            item = {k: v for k, v in point.items() if k != "Namespace"}
-            item["Timestamp"] = datetime.fromtimestamp(float(point["Timestamp"]), UTC)
-            by_namespace.setdefault(point["Namespace"], []).append(item)
-        for namespace, points in by_namespace.items():
-            for start in range(0, len(points), 1000):  # PutMetricData takes 1,000 at most
-                try:
-                    cloudwatch.put_metric_data(
-                        Namespace=namespace, MetricData=points[start : start + 1000]
-                    )
-                except Exception as exc:
-                    notes.append(f"metric data in {namespace!r} could not be restored: {exc}")
 
         def alarm(item: dict[str, Any]) -> None:
             params = dict(item)
@@ -640,6 +647,26 @@ class AwsServices:
             cloudwatch.put_metric_alarm(**params)
 
         _each(data["alarms"], "CloudWatch alarm", notes, alarm)
+
+    def restore_metrics(self, data: dict[str, Any], notes: list[str]) -> None:
+        """The metric data points of a saved ``cloudwatch`` part, through PutMetricData."""
+        from datetime import UTC, datetime
+
+        cloudwatch = self.client("cloudwatch")
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        for point in data["metrics"]:
+            item = {k: v for k, v in point.items() if k != "Namespace"}
+            item["Timestamp"] = datetime.fromtimestamp(float(point["Timestamp"]), UTC)
+            by_namespace.setdefault(point["Namespace"], []).append(item)
+        for namespace, points in by_namespace.items():
+            # PutMetricData takes 1,000 at most; moto parses 100 at a time twice as fast
+            for start in range(0, len(points), 100):
+                try:
+                    cloudwatch.put_metric_data(
+                        Namespace=namespace, MetricData=points[start : start + 100]
+                    )
+                except Exception as exc:
+                    notes.append(f"metric data in {namespace!r} could not be restored: {exc}")
 
     # -- CloudWatch Logs ----------------------------------------------------------------------
 

@@ -18,8 +18,12 @@ of changes (the interval plus the time a save takes); a clean stop loses nothing
 **Restoring.** At start, before the server says it is up: IAM, S3, SQS, SNS; then SageMaker's
 resources (endpoints start fresh instances in the background, ``SystemUpdating`` until they pass
 their health checks), transform jobs, asynchronous requests and the meter; then scaling
-registrations, CloudWatch and the logs. A part that cannot be read or restored is moved aside
-(:class:`.store.StateStore`) and reported, never a reason not to start.
+registrations and CloudWatch alarms. The history, metric data points and log events, is read
+then too but put back in the background (thousands of points take seconds, and nothing waits
+for them); until it is back, those two parts are not saved over, so a stop meanwhile keeps the
+saved history whole (new points and log lines of those few seconds are then not saved). A part
+that cannot be read or restored is moved aside (:class:`.store.StateStore`) and reported,
+never a reason not to start.
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ SIGNING_PARTS = {
 }
 
 
+#: Parts whose restore runs in the background after the start (metric data, log events).
+HISTORY_PARTS = frozenset({"cloudwatch", "logs"})
+
+
 class Persistence:
     """Saves the local account's state while the gateway runs and restores it at start."""
 
@@ -83,6 +91,10 @@ class Persistence:
         self._save_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._timings: list[str] = []
+        #: The saved metric data and log groups, until :meth:`start` has put them back.
+        self._history: tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]] = ({}, [])
+        self._history_done = threading.Event()
 
     # -- what changed -------------------------------------------------------------------------
 
@@ -113,40 +125,75 @@ class Persistence:
             self._restore_part(
                 "meter.json", notes, lambda: self.meter.restore_state(meter[0], meter[1], now)
             )
-        for part in ("application-autoscaling", "cloudwatch"):
-            self._restore_aws(part, notes)
-        self.aws.restore_logs(notes)
+        self._restore_aws("application-autoscaling", notes)
+        cloudwatch = self._restore_aws("cloudwatch", notes)  # its alarms
+        # The history (metric data points, log events) is read now, so a bad file is known and
+        # reported by start, and put back by :meth:`start` in the background: it can take
+        # seconds and nothing waits for it.
+        self._history = (cloudwatch or {}, self.aws.read_logs())
         notes = [*self.store.notes, *notes]
         if saved is not None or notes:
             self.log(
-                f"state restored from {self.store.directory} in {time.monotonic() - started:.1f} s"
+                f"state restored from {self.store.directory} in "
+                f"{time.monotonic() - started:.1f} s ({', '.join(self._timings)}); "
+                "metric data and log events follow in the background"
             )
         for note in notes:
             self.log(f"WARNING: {note}")
         return notes
+
+    def _restore_history(self) -> None:
+        """Put back the metric data points and log events :meth:`restore` read."""
+        metrics, groups = self._history
+        notes: list[str] = []
+        started = time.monotonic()
+        try:
+            if metrics.get("metrics"):
+                self.aws.restore_metrics(metrics, notes)
+            self.aws.restore_logs(groups, notes)
+        except Exception as exc:  # nothing here may take the gateway down
+            notes.append(f"metric data or log events could not be restored: {exc!r}")
+        finally:
+            self._history = ({}, [])
+            self._history_done.set()
+        if metrics.get("metrics") or groups:
+            self.log(f"metric data and log events restored in {time.monotonic() - started:.1f} s")
+        for note in notes:
+            self.log(f"WARNING: {note}")
 
     def _restore_sagemaker(self, data: dict[str, Any], notes: list[str]) -> None:
         self.registry.restore_state(data["registry"], notes)
         self.transform_jobs.restore_state(data["transform_jobs"], notes)
         self.async_service.restore_state(data["async_requests"], notes)
 
-    def _restore_aws(self, part: str, notes: list[str]) -> None:
+    def _restore_aws(self, part: str, notes: list[str]) -> Any:
+        """Restore one saved AWS part; returns its data (None if there was none to use)."""
         name = f"{part}.json"
         saved = self.store.read(name)
-        if saved is not None and _holds_something(saved[0]):
-            self._restore_part(name, notes, lambda: self.aws.restore(part, saved[0], notes))
+        if saved is None or not _holds_something(saved[0]):
+            return None
+        if self._restore_part(name, notes, lambda: self.aws.restore(part, saved[0], notes)):
+            return saved[0]
+        return None
 
-    def _restore_part(self, name: str, notes: list[str], restore: Callable[[], None]) -> None:
+    def _restore_part(self, name: str, notes: list[str], restore: Callable[[], None]) -> bool:
+        """Run one part's restore; a failure moves the part aside. True if it went through."""
+        started = time.monotonic()
         try:
             restore()
         except Exception as exc:  # a part we cannot use must never stop the start
             self.log(traceback.format_exc())
             self.store.set_aside(name, f"{type(exc).__name__}: {exc}")
+            return False
+        finally:
+            self._timings.append(f"{name} {time.monotonic() - started:.1f} s")
+        return True
 
     # -- saving -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start saving in the background (after :meth:`restore`)."""
+        """After :meth:`restore`: put the history back and start saving, in the background."""
+        threading.Thread(target=self._restore_history, name="state-history", daemon=True).start()
         self._thread = threading.Thread(target=self._loop, name="state-saver", daemon=True)
         self._thread.start()
 
@@ -162,6 +209,12 @@ class Persistence:
             self._save("meter.json", self.meter.export_state)
             with self._dirty_lock:
                 dirty, self._dirty = self._dirty, set()
+                if not self._history_done.is_set():
+                    # their files still hold the whole history being put back: keep them as
+                    # they are until it is in moto (changes meanwhile are saved right after)
+                    held = dirty & HISTORY_PARTS
+                    self._dirty |= held
+                    dirty -= held
             for part in sorted(dirty):
                 try:
                     self.aws.save(part)
