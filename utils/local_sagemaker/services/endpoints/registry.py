@@ -523,7 +523,7 @@ class Registry:
         shutil.rmtree(self.deployer.endpoint_dir(endpoint.name), ignore_errors=True)
 
     def shutdown(self) -> None:
-        """Stop every fleet (gateway shutdown); resources vanish with the process."""
+        """Stop every fleet (gateway shutdown; the state was saved before, see services/state)."""
         with self.lock:
             endpoints = list(self.endpoints.values())
             for endpoint in endpoints:

@@ -6,7 +6,7 @@ background thread of the gateway, so every call answers at once, as on AWS:
 * CreateTransformJob -> ``InProgress`` -> ``Completed``, or ``Failed`` with a FailureReason;
 * StopTransformJob on an ``InProgress`` job -> ``Stopping`` -> ``Stopped`` (no output is kept);
 * a job is never deleted (there is no DeleteTransformJob), so its name stays taken
-  (amazon-sagemaker-examples#633); the record lives as long as the local SageMaker process.
+  (amazon-sagemaker-examples#633); the record is saved and survives a restart (:mod:`..state`).
 
 Request validation is the transform library's (:func:`validate_create_transform_job`: the
 botocore model plus the cross-field rules); the model must exist (``Could not find model``).
