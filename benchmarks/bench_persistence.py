@@ -115,8 +115,12 @@ def main() -> None:
         while sm.describe_endpoint(EndpointName="bench")["EndpointStatus"] != "InService":
             time.sleep(0.05)  # polling the restored endpoint's status
         back = time.perf_counter() - started
-        log = (server.state_dir / "gateway.log").read_text().splitlines()
+        log_file = server.state_dir / "gateway.log"
+        while "metric data and log events restored" not in log_file.read_text():
+            time.sleep(0.05)  # polling the log for the background restore's end
+        log = log_file.read_text().splitlines()
         restored = [line for line in log if "state restored" in line][-1]
+        history = [line for line in log if "metric data and log events restored" in line][-1]
         assert len(
             server.client("s3").list_objects_v2(Bucket=BUCKET, Prefix="data/")["Contents"]
         ) == min(args.objects, 1000)
@@ -132,6 +136,7 @@ def main() -> None:
     print(f"the endpoint is InService again {back:.2f} s after start returned")
     print("restore, part by part (from the server log):")
     print("  " + restored)
+    print("  " + history)
 
 
 if __name__ == "__main__":
