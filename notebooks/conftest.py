@@ -41,22 +41,25 @@ _own_server = False  # this process started a local SageMaker of its own (see py
 
 def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist, point this process (and the kernels it starts) at its own local
-    SageMaker: a state folder per process and any free port."""
+    SageMaker: a state folder per process and any free port. Its account starts empty and is
+    emptied at the end (``reset``: the local SageMaker keeps what it holds across a restart)."""
     global _own_server
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker and "LOCAL_SAGEMAKER_STATE_DIR" not in os.environ:
+        from utils.local_sagemaker import reset
         from utils.paths import BUILD_DIR
 
         os.environ["LOCAL_SAGEMAKER_STATE_DIR"] = str(BUILD_DIR / f"local-sagemaker-{worker}")
         os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
         _own_server = True
+        reset()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _own_server:
-        from utils.local_sagemaker import stop
+        from utils.local_sagemaker import reset
 
-        stop()
+        reset()
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

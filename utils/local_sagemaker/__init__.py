@@ -9,7 +9,8 @@ This module is its **public face**: the lessons (``utils/*.py``) and the noteboo
 names, its HTTP routes and its command line (``python -m utils.local_sagemaker``), never the
 modules behind them (an import-linter contract keeps it so):
 
-* the server: :func:`ensure_running`, :func:`stop`, :func:`status`, :func:`is_running`,
+* the server: :func:`ensure_running`, :func:`stop`, :func:`reset` (stop it and delete the
+  account it saved), :func:`status`, :func:`is_running`,
   :func:`url`, :func:`client_environment` (the AWS settings and local key that reach it),
   :func:`sdk_environment` (what the SageMaker SDK v3 needs besides, offline),
   :func:`local_route` (a signed read of one of its ``/_local`` routes);
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
         ensure_running,
         is_running,
         local_route,
+        reset,
         sdk_environment,
         status,
         stop,
@@ -68,6 +70,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "ensure_running": (".wire.daemon", "ensure_running"),
     "is_running": (".wire.daemon", "is_running"),
     "local_route": (".wire.daemon", "local_route"),
+    "reset": (".wire.daemon", "reset"),
     "sdk_environment": (".wire.daemon", "sdk_environment"),
     "status": (".wire.daemon", "status"),
     "stop": (".wire.daemon", "stop"),
@@ -116,6 +119,7 @@ __all__ = [
     "is_running",
     "local_route",
     "open_archive",
+    "reset",
     "safe_extract",
     "sdk_environment",
     "status",
