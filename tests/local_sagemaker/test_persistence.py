@@ -85,7 +85,15 @@ def read(s3: Any, uri: str) -> bytes:
 def create_model(sm: Any, name: str, url: str) -> None:
     sm.create_model(
         ModelName=name,
-        PrimaryContainer={"Image": "sklearn-inference:1.4-2", "ModelDataUrl": url},
+        PrimaryContainer={
+            "Image": "sklearn-inference:1.4-2",
+            "ModelDataUrl": url,
+            # the container has no default script (as on AWS): name the archive's code/inference.py
+            "Environment": {
+                "SAGEMAKER_PROGRAM": "inference.py",
+                "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+            },
+        },
         ExecutionRoleArn=ROLE,
         Tags=[{"Key": "course", "Value": "persist"}],
     )
