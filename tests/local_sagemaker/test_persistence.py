@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -259,6 +260,11 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
             lambda: local_route(url, "/_local/async/queued")["ApproximateBacklogSize"] == 2,
             "both requests accepted",
         )
+        # target tracking's two alarms, which name the policy in their actions
+        alarms_before = sorted(
+            a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]
+        )
+        assert len(alarms_before) == 2
         local_route(url, "/_local/flush")
         logs = make_client("logs", url)
         endpoint_streams = {
@@ -409,6 +415,23 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
             "ScalingPolicies"
         ]
         assert [p["PolicyName"] for p in policies] == ["per-instance"]
+        # the same alarms, once each, invoking the policy as it is now (its ARN is new)
+        assert sorted(a["AlarmName"] for a in policies[0]["Alarms"]) == alarms_before
+        alarms = cloudwatch.describe_alarms()["MetricAlarms"]
+        assert sorted(a["AlarmName"] for a in alarms) == alarms_before
+        assert all(a["AlarmActions"] == [policies[0]["PolicyARN"]] for a in alarms)
+        # the restored instances are watched: a killed one is replaced, the endpoint InService
+        killed = local_route(url, "/_local/endpoints/rt")["Instances"][0]
+        os.kill(killed["Pid"], signal.SIGKILL)
+
+        def replaced() -> bool:
+            live = [i for i in local_route(url, "/_local/endpoints/rt")["Instances"] if i["Alive"]]
+            ids = {i["InstanceId"] for i in live}
+            return len(live) == 2 and killed["InstanceId"] not in ids
+
+        poll(replaced, "the killed instance replaced")
+        assert sm.describe_endpoint(EndpointName="rt")["EndpointStatus"] == "InService"
+        assert invoke(url, "rt") == answer
         # the meter: nothing billed before is lost, and the endpoint is billed on
         costs = local_route(url, "/_local/costs")
         rows = {r["EndpointName"]: r for r in costs["Endpoints"]}
@@ -525,3 +548,39 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
     target.write_bytes(b"\x00not json")
     assert store.read("part.json") is None
     assert "moved to part.json.corrupt-" in store.notes[0]
+
+
+def test_autoscaling_activities_and_cooldowns_survive_a_restart() -> None:
+    """The real-time scaler's own record (no server: its saved form, read back)."""
+    import threading
+    from types import SimpleNamespace
+    from typing import cast
+
+    from utils.local_sagemaker.services.scaling.realtime import RealtimeScaler
+
+    def scaler() -> RealtimeScaler:
+        no_endpoints = SimpleNamespace(lock=threading.Lock(), endpoints={})
+        unused = cast(Any, None)
+        return RealtimeScaler(cast(Any, no_endpoints), unused, unused, unused)
+
+    resource = "endpoint/rt/variant/AllTraffic"
+    done = {"ActivityId": "a", "StatusCode": "Successful", "StartTime": 10.0, "EndTime": 20.0}
+    running = {"ActivityId": "b", "StatusCode": "InProgress", "StartTime": 30.0}
+    saved = {
+        "activities": {resource: [done, running]},
+        "last_out": {resource: 30.0},
+        "last_in": {},
+        "last_step": {f"{resource}:steps": 5.0},
+    }
+    before = scaler()
+    before.restore_state(json.loads(json.dumps(saved)))
+    after = scaler()
+    after.restore_state(json.loads(json.dumps(before.export_state())))
+    activities = {a["ActivityId"]: a for a in after.activities(resource)}
+    assert activities["a"] == done
+    # the change the stopped server was making did not complete, and says so
+    assert activities["b"]["StatusCode"] == "Failed"
+    assert "stopped before the change completed" in activities["b"]["StatusMessage"]
+    state = after.export_state()
+    assert state["last_out"] == {resource: 30.0}
+    assert state["last_step"] == {f"{resource}:steps": 5.0}

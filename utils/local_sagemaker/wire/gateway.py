@@ -183,6 +183,7 @@ class Gateway:
             self.transform_jobs,
             self.async_service,
             self.meter,
+            self.realtime_scaler,
             save_interval(),
             lambda line: print(f"local SageMaker: {line}", flush=True),
         )

@@ -37,6 +37,8 @@ HIGH_PERIODS = 3
 LOW_PERIODS = 15
 LOW_FRACTION = 0.9
 PERIOD_SECONDS = 60
+#: How the names of the alarms target tracking creates begin.
+ALARM_PREFIX = "TargetTracking-"
 
 
 def resource_id(endpoint: str, variant: str) -> str:
@@ -169,7 +171,7 @@ class ScalingRegistrations:
         target = config.get("TargetValue")
         if metric is None or not isinstance(target, (int, float)):
             return []
-        prefix = f"TargetTracking-{request['ResourceId']}"
+        prefix = f"{ALARM_PREFIX}{request['ResourceId']}"
         description = f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {policy_arn}."
         wanted = [
             (
@@ -226,7 +228,7 @@ class ScalingRegistrations:
         names = [
             a["AlarmName"]
             for a in self.alarms_of(policy_arn)
-            if str(a["AlarmName"]).startswith("TargetTracking-")
+            if str(a["AlarmName"]).startswith(ALARM_PREFIX)
         ]
         if names:
             self.client("cloudwatch").delete_alarms(AlarmNames=names)

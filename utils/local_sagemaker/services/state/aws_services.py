@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ...core.settings import ACCOUNT_ID, REGION
+from ..scaling.registrations import ALARM_PREFIX
 from .store import StateStore, atomic_write
 
 #: The parts, in the order they are restored (queues before the topics that deliver to them,
@@ -81,6 +82,8 @@ class AwsServices:
         self._log_signatures: dict[str, list[tuple[str, int, str]]] = {}
         #: Scaling policy ARNs before the restart -> after (alarms name them in AlarmActions).
         self._policy_arns: dict[str, str] = {}
+        #: Restored target-tracking policy ARN -> the alarms PutScalingPolicy created for it.
+        self._recreated_alarms: dict[str, list[str]] = {}
 
     # -- saving -------------------------------------------------------------------------------
 
@@ -567,9 +570,13 @@ class AwsServices:
 
         def policy(item: dict[str, Any]) -> None:
             params = {k: v for k, v in item.items() if k != "PolicyARN"}
-            new = scaling.put_scaling_policy(**params)["PolicyARN"]
+            answer = scaling.put_scaling_policy(**params)
+            new = answer["PolicyARN"]
             if item.get("PolicyARN"):
                 self._policy_arns[item["PolicyARN"]] = new
+            # target tracking created its alarms again, under new names: the saved ones replace
+            # them when the CloudWatch part is restored (kept if it cannot be)
+            self._recreated_alarms[new] = [a["AlarmName"] for a in answer.get("Alarms") or []]
 
         def scheduled(item: dict[str, Any]) -> None:
             scaling.put_scheduled_action(**item)
@@ -639,14 +646,32 @@ class AwsServices:
         """The alarms (the metric data points come back later: :meth:`restore_metrics`)."""
         cloudwatch = self.client("cloudwatch")
 
+        replaced: set[str] = set()
+
         def alarm(item: dict[str, Any]) -> None:
             params = dict(item)
             for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
                 if key in params:
                     params[key] = [self._policy_arns.get(a, a) for a in params[key]]
+            description = str(params.get("AlarmDescription") or "")
+            for old, new in self._policy_arns.items():
+                description = description.replace(old, new)
+            if "AlarmDescription" in params:
+                params["AlarmDescription"] = description
             cloudwatch.put_metric_alarm(**params)
+            if str(params["AlarmName"]).startswith(ALARM_PREFIX):
+                replaced.update(
+                    a for a in params.get("AlarmActions", []) if a in self._recreated_alarms
+                )
 
         _each(data["alarms"], "CloudWatch alarm", notes, alarm)
+        # the alarms target tracking made again when its policies were restored, where the saved
+        # ones (their names, as DescribeScalingPolicies showed them before) came back instead
+        extra = [name for arn in replaced for name in self._recreated_alarms.pop(arn)]
+        saved = {str(item.get("AlarmName")) for item in data["alarms"]}
+        extra = [name for name in extra if name not in saved]
+        for start in range(0, len(extra), 100):  # DeleteAlarms takes 100 names at most
+            cloudwatch.delete_alarms(AlarmNames=extra[start : start + 100])
 
     def restore_metrics(self, data: dict[str, Any], notes: list[str]) -> None:
         """The metric data points of a saved ``cloudwatch`` part, through PutMetricData."""

@@ -3,8 +3,9 @@
 What is saved (in ``saved/`` under the state folder, :func:`...core.settings.state_dir`):
 
 * ``sagemaker.json``: models, endpoint configs, endpoints (with the capacity each variant had),
-  tags, transform jobs, asynchronous requests not finished yet (:class:`Registry`,
-  :class:`TransformJobs`, :class:`AsyncService` ``export_state``);
+  tags, transform jobs, asynchronous requests not finished yet, real-time autoscaling's
+  activities and cooldowns (:class:`Registry`, :class:`TransformJobs`, :class:`AsyncService`,
+  :class:`RealtimeScaler` ``export_state``);
 * ``meter.json``: the cost meter's segments and serverless usage (:class:`CostMeter`);
 * one part per AWS service around SageMaker, and the S3 bodies (:mod:`.aws_services`).
 
@@ -38,6 +39,7 @@ from typing import Any
 from ..async_inference.service import AsyncService
 from ..endpoints.registry import Registry
 from ..meter.cost_meter import CostMeter
+from ..scaling.realtime import RealtimeScaler
 from ..transform.jobs import TransformJobs
 from .aws_services import LOGS_PREFIX, AwsServices
 from .store import StateStore
@@ -73,6 +75,7 @@ class Persistence:
         transform_jobs: TransformJobs,
         async_service: AsyncService,
         meter: CostMeter,
+        scaler: RealtimeScaler,
         interval: float,
         log: Callable[[str], None],
     ) -> None:
@@ -82,6 +85,7 @@ class Persistence:
         self.transform_jobs = transform_jobs
         self.async_service = async_service
         self.meter = meter
+        self.scaler = scaler
         self.interval = interval
         self.log = log
         #: Parts whose service got a request that may have changed it since the last save
@@ -165,6 +169,7 @@ class Persistence:
         self.registry.restore_state(data["registry"], notes)
         self.transform_jobs.restore_state(data["transform_jobs"], notes)
         self.async_service.restore_state(data["async_requests"], notes)
+        self.scaler.restore_state(data.get("autoscaling") or {})
 
     def _restore_aws(self, part: str, notes: list[str]) -> Any:
         """Restore one saved AWS part; returns its data (None if there was none to use)."""
@@ -234,6 +239,7 @@ class Persistence:
             "registry": self.registry.export_state(),
             "transform_jobs": self.transform_jobs.export_state(),
             "async_requests": self.async_service.export_state(),
+            "autoscaling": self.scaler.export_state(),
         }
 
     def close(self) -> None:
