@@ -97,3 +97,14 @@ def test_unsigned_requests_are_not_recorded_and_the_log_reads_back(tmp_path) -> 
     log.record({"PATH_INFO": "/_local/health", "REQUEST_METHOD": "GET"})
     log.record(_environ("iam", body=b"Action=GetRole&RoleName=r"))
     assert [e["operation"] for e in read(tmp_path / "calls.jsonl")] == ["GetRole"]
+
+
+def test_the_local_sagemakers_own_state_saving_is_not_recorded(tmp_path) -> None:
+    """Saving and restoring the state is no AWS call (the rehearsal must not check it against
+    the execution role); the service's own calls on the learner's behalf still are."""
+    from utils.local_sagemaker.core.settings import SERVICE_APP_ID, STATE_APP_ID
+
+    log = CallLog(tmp_path / "calls.jsonl")
+    for app in (STATE_APP_ID, SERVICE_APP_ID):
+        log.record(_environ("s3", method="GET", HTTP_USER_AGENT=f"Boto3/1.35 md/x app/{app}"))
+    assert [e["app"] for e in read(tmp_path / "calls.jsonl")] == [SERVICE_APP_ID]

@@ -23,6 +23,11 @@ ACCOUNT_ID = "123456789012"
 #: made it (:mod:`utils.local_sagemaker.call_log`).
 SERVICE_APP_ID = "local-sagemaker"
 
+#: The app id of the local SageMaker's bookkeeping calls, saving and restoring its state
+#: (``services/state``): no AWS service makes them, so the call log leaves them out (else the
+#: AWS rehearsal would check them against the execution role's policy).
+STATE_APP_ID = "local-sagemaker-state"
+
 #: The only region the local SageMaker serves (the notebooks' default region).
 REGION = "us-east-1"
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from ..core.settings import ACCOUNT_ID
+from ..core.settings import ACCOUNT_ID, STATE_APP_ID
 
 #: IAM service prefix per SigV4 signing name, where they differ.
 IAM_PREFIX = {"monitoring": "cloudwatch", "runtime.sagemaker": "sagemaker"}
@@ -315,8 +315,8 @@ class CallLog:
 
     def record(self, environ: dict[str, Any]) -> None:
         entry = describe_request(environ)
-        if entry is None:
-            return
+        if entry is None or entry.get("app") == STATE_APP_ID:
+            return  # not an AWS call: the local SageMaker saving or restoring its own state
         line = json.dumps(entry, sort_keys=True) + "\n"
         with self._lock, self.path.open("a", encoding="utf-8") as out:
             out.write(line)

@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 from ..core.credentials import client_environment_for, load_or_create
 from ..core.settings import (
     SERVICE_APP_ID,
+    STATE_APP_ID,
     autoscaling_time_scale,
     call_log_path,
     health_check_interval,
@@ -178,7 +179,7 @@ class Gateway:
         self.runtime = RuntimeRoutes(Runtime(self.registry), self.async_service)
         self.persistence = Persistence(
             state_dir,
-            self.client,
+            self.state_client,
             self.registry,
             self.transform_jobs,
             self.async_service,
@@ -210,10 +211,19 @@ class Gateway:
 
     def client(self, service: str) -> Any:
         """A cached boto3 client for ``service`` on this gateway (clients are thread-safe)."""
+        return self._client(service, SERVICE_APP_ID)
+
+    def state_client(self, service: str) -> Any:
+        """The same, for saving and restoring the state: its calls are not the service's
+        (the call log leaves them out)."""
+        return self._client(service, STATE_APP_ID)
+
+    def _client(self, service: str, app_id: str) -> Any:
         with self._clients_lock:
-            if service not in self._clients:
-                self._clients[service] = make_client(service, self.url, self.credentials)
-            return self._clients[service]
+            key = f"{app_id}/{service}"
+            if key not in self._clients:
+                self._clients[key] = make_client(service, self.url, self.credentials, app_id)
+            return self._clients[key]
 
     # -- WSGI ---------------------------------------------------------------------------------
 

@@ -15,8 +15,11 @@ from ...core.credentials import LocalCredentials
 from ...core.settings import REGION, SERVICE_APP_ID
 
 
-def make_client(service: str, url: str, credentials: LocalCredentials) -> Any:
-    """A boto3 client for ``service`` on the local gateway, signing with the local key."""
+def make_client(
+    service: str, url: str, credentials: LocalCredentials, app_id: str = SERVICE_APP_ID
+) -> Any:
+    """A boto3 client for ``service`` on the local gateway, signing with the local key and
+    naming itself ``app_id`` in its User-Agent."""
     return boto3.session.Session().client(
         service,
         endpoint_url=url,
@@ -26,6 +29,6 @@ def make_client(service: str, url: str, credentials: LocalCredentials) -> Any:
         config=Config(
             retries={"max_attempts": 2, "mode": "standard"},
             connect_timeout=5,
-            user_agent_appid=SERVICE_APP_ID,  # the call log tells the service's calls by it
+            user_agent_appid=app_id,  # the call log tells the service's calls by it
         ),
     )
