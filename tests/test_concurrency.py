@@ -119,3 +119,20 @@ def test_plot_load_curve_labels_axes_and_values(monkeypatch: pytest.MonkeyPatch)
     import matplotlib.pyplot as plt
 
     plt.close(figure)
+
+
+def _rounds(*rates: float) -> concurrency.ConcurrencyResult:
+    return concurrency.ConcurrencyResult(
+        clients=8, requests=80 * len(rates), errors=0, seconds=1.0, latencies_ms=[],
+        round_throughputs=list(rates),
+    )
+
+
+def test_compare_rounds_calls_a_change_only_when_the_rounds_do_not_overlap() -> None:
+    one = _rounds(30, 34, 32, 31, 33)
+    assert concurrency.compare_rounds(one, _rounds(35, 40, 38, 36, 37)) == "more"
+    assert concurrency.compare_rounds(one, _rounds(20, 25, 29, 22, 21)) == "fewer"
+    # the totals differ by a fifth, but one round of each overlaps the other: noise
+    assert concurrency.compare_rounds(one, _rounds(33, 40, 39, 41, 40)) == "cannot tell"
+    assert concurrency.compare_rounds(one, _rounds(50)) == "cannot tell"  # one round: no noise
+    assert concurrency.compare_rounds(_rounds(30), one) == "cannot tell"

@@ -68,3 +68,50 @@ def test_wait_for_metrics_returns_what_arrived_when_time_is_up() -> None:
     got = wait_for_metrics(lambda: 1, lambda n: n, 5, "samples", timeout=0.0,
                            sleep=lambda s: None, show=shown.append)
     assert got == 1 and shown == []
+
+
+def test_record_attempts_notes_what_each_retried_attempt_got(monkeypatch) -> None:
+    """Two throttles then an answer, from a stand-in runtime on 127.0.0.1: three entries, and the
+    response's RetryAttempts counts the two retries."""
+    import http.server
+    import threading
+
+    import botocore.endpoint
+
+    answers = [(400, b'{"__type": "ThrottlingException", "message": "Rate exceeded"}')] * 2
+    answers.append((200, b"0.1,approve\n"))
+
+    class Runtime(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            status, body = answers.pop(0)
+            self.send_response(status)
+            if status != 200:
+                self.send_header("x-amzn-ErrorType", "ThrottlingException")
+            self.send_header("Content-Type", "text/csv" if status == 200 else "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Runtime)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # botocore sleeps its backoff with time.sleep (the time module, patched for this test only)
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", lambda seconds: None)
+    try:
+        tut = _tut(True)
+        config = serverless.runtime_with_attempts(tut, attempts=5).meta.config  # standard mode
+        client = tut.boto_session.client(
+            "sagemaker-runtime", endpoint_url=f"http://127.0.0.1:{server.server_port}",
+            config=config,
+        )
+        attempts = serverless.record_attempts(client)
+        answer = client.invoke_endpoint(EndpointName="ep", ContentType="text/csv", Body="1,2\n")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert attempts == ["ThrottlingException", "ThrottlingException", "200"]
+    assert answer["ResponseMetadata"]["RetryAttempts"] == 2
+    assert answer["Body"].read() == b"0.1,approve\n"

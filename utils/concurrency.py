@@ -2,6 +2,7 @@
 
 * :func:`run_concurrent_clients`: several threads invoking at once, with throughput;
   :func:`load_curve` and :func:`plot_load_curve`: the same for 1, 2, 4, 8 clients, drawn;
+  :func:`compare_rounds`: whether one such result was faster than another, beyond the noise;
 * :func:`clients_calling`: clients that keep calling while something else happens (an update);
 * :func:`burst_outcomes`: ``n`` requests at the same moment, counted by outcome (throttles).
 
@@ -28,6 +29,7 @@ __all__ = [
     "ConcurrencyResult",
     "burst_outcomes",
     "clients_calling",
+    "compare_rounds",
     "load_curve",
     "plot_load_curve",
     "run_concurrent_clients",
@@ -214,6 +216,29 @@ def _added_up(clients: int, runs: list[ConcurrencyResult]) -> ConcurrencyResult:
         error_messages=[m for r in runs for m in r.error_messages],
         round_throughputs=[r.throughput for r in runs],
     )
+
+
+def compare_rounds(before: ConcurrencyResult, after: ConcurrencyResult) -> str:
+    """``"more"`` when every round of ``after`` completed more requests per second than every
+    round of ``before``, ``"fewer"`` when every one completed fewer, else ``"cannot tell"``.
+
+    Why rounds and not the totals: on a shared machine two measurements differ by whatever else
+    ran meanwhile, and a ratio of totals hides how much each one varied. Only rounds that do not
+    overlap say that the difference is larger than the noise. With five rounds each, all ten
+    falling on one side by chance alone happens 2 times in 252 (every order of the rounds equally
+    likely), so a "more" or "fewer" is rarely luck, and "cannot tell" is the honest answer when
+    the rounds overlap. Fewer than two rounds on either side cannot show their noise:
+    ``"cannot tell"``.
+    """
+    earlier = [r for r in before.round_throughputs if r > 0]
+    later = [r for r in after.round_throughputs if r > 0]
+    if len(earlier) < 2 or len(later) < 2:
+        return "cannot tell"
+    if min(later) > max(earlier):
+        return "more"
+    if max(later) < min(earlier):
+        return "fewer"
+    return "cannot tell"
 
 
 def plot_load_curve(results: Sequence[ConcurrencyResult], title: str = "One endpoint") -> None:

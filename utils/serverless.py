@@ -21,6 +21,7 @@ __all__ = [
     "IDLE_TAG",
     "burst",
     "metric_sum",
+    "record_attempts",
     "runtime_with_attempts",
     "serverless_cost_lines",
     "serverless_costs",
@@ -48,6 +49,29 @@ def runtime_with_attempts(tut: Any, attempts: int, mode: str = "standard") -> An
             max_pool_connections=64,
         ),
     )
+
+
+def record_attempts(client: Any) -> list[str]:
+    """From now on, note what every attempt of ``client`` got: ``"200"`` or the error code.
+
+    botocore retries throttles quietly: a call that succeeds on its third attempt returns like one
+    that succeeded at once, and its answer only counts the retries
+    (``ResponseMetadata["RetryAttempts"]``). The list this returns grows by one entry per
+    attempt (an exception that never reached the server, such as a read timeout, by its class
+    name), read from botocore's ``needs-retry`` event, which it emits after every attempt.
+    """
+    outcomes: list[str] = []
+
+    def note(response: Any = None, caught_exception: Exception | None = None, **_: Any) -> None:
+        if caught_exception is not None:
+            outcomes.append(type(caught_exception).__name__)
+        elif response is not None:
+            http, parsed = response
+            outcomes.append(parsed.get("Error", {}).get("Code") or str(http.status_code))
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"needs-retry.{service}", note)
+    return outcomes
 
 
 def warm_workers(tut: Any, endpoint: str) -> int | None:
