@@ -27,6 +27,8 @@ from typing import Any
 
 from private_server import private_local_sagemaker
 
+from utils.artifact import SERVING_ENVIRONMENT
+
 MODES = {
     "template": "forked from the warm template",
     "fresh": "fresh process (the fallback)",
@@ -58,7 +60,11 @@ def measure(mode: str, creates: int, instances: int) -> list[float]:
         model_url, _ = server.upload_loan_model()
         sm.create_model(
             ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url},
+            PrimaryContainer={
+                "Image": "sklearn",
+                "ModelDataUrl": model_url,
+                "Environment": SERVING_ENVIRONMENT,
+            },
             ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
         )
         sm.create_endpoint_config(
