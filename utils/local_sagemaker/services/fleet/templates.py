@@ -203,11 +203,15 @@ class WorkerTemplate:
 
     def close(self) -> None:
         """Stop the template (its idle state ends; running workers follow it)."""
+        importing = not self._ready.is_set()
         self._gone = True
         if self.process.stdin is not None:
             self.process.stdin.close()
         with contextlib.suppress(OSError):
             self._control.shutdown(socket.SHUT_RDWR)  # wakes the reader thread
+        if importing:  # it reads its stdin only once its imports are done: nothing to lose
+            with contextlib.suppress(OSError):
+                self.process.kill()
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
