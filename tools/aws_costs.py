@@ -88,9 +88,9 @@ USAGES = (
     Usage("08", "nothing (deletes what is left)"),
     Usage(
         "09",
-        "2 endpoints: the first about 20 min, the second about 15 min (start included); "
-        "the preflight checks run on your machine",
-        instance_minutes=20 + 15,
+        "3 endpoints: the first about 25 min, the second about 20 min, the ModelBuilder one "
+        "about 10 min (start included); the preflight checks run on your machine",
+        instance_minutes=25 + 20 + 10,
     ),
 )
 

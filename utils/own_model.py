@@ -5,7 +5,8 @@ numeric columns of the German Credit data only (no one-hot encoding), with a han
 notebook writes itself. :func:`package` builds ``model.tar.gz`` with the script inside
 (``code/inference.py``); :func:`package_sourcedir` builds the SDK v2 pair, a model-only archive
 and a ``sourcedir.tar.gz`` for ``SAGEMAKER_SUBMIT_DIRECTORY``. :func:`preflight` runs
-``python -m utils.local_sagemaker preflight`` exactly as a learner would in a terminal or in CI.
+``python -m utils.local_sagemaker preflight`` exactly as a learner would in a terminal or in CI,
+on an archive or (``--model``) on a model already created, such as ``ModelBuilder.build()``'s.
 """
 
 from __future__ import annotations
@@ -85,13 +86,14 @@ def package_sourcedir(model: RiskModel, handler: str, out_dir: Path) -> tuple[Pa
     return model_only, source
 
 
-def preflight(archive: Path, *options: str) -> int:
-    """Run ``python -m utils.local_sagemaker preflight ARCHIVE OPTIONS``, print the command and
-    its report, and return its exit status (0: it would deploy and answer)."""
-    args = [project_relative(archive), *(project_relative(o) if Path(o).exists() else o for o in options)]
-    print("$ python -m utils.local_sagemaker preflight " + shlex.join(args))
+def preflight(*args: str | Path) -> int:
+    """Run ``python -m utils.local_sagemaker preflight ARGS`` (an archive and options, or
+    ``--model NAME`` and options), print the command and its report, and return its exit status
+    (0: it would deploy and answer). Paths are printed relative to the project."""
+    shown = [project_relative(a) if Path(a).exists() else str(a) for a in args]
+    print("$ python -m utils.local_sagemaker preflight " + shlex.join(shown))
     done = subprocess.run(
-        [sys.executable, "-m", "utils.local_sagemaker", "preflight", *args],
+        [sys.executable, "-m", "utils.local_sagemaker", "preflight", *shown],
         cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
     )
     print(done.stdout.rstrip())
