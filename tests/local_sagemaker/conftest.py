@@ -44,6 +44,13 @@ def predict_fn(data, model):
     time.sleep(4)  # deliberately slower than the test's invocation timeout
     return model.predict(data)
 """,
+    # loads for a second: a new instance stays starting long enough for a poll to see it
+    "slow_load": """
+import os, time, joblib
+def model_fn(model_dir):
+    time.sleep(1)
+    return joblib.load(os.path.join(model_dir, "model.joblib"))
+""",
     "custom": MODEL_FN
     + """
 import json
