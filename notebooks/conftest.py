@@ -22,6 +22,12 @@ the process ends: notebook 08 cleans up *everything* it finds, which must never 
 notebook's endpoint mid-lesson. A notebook's cells stay together on one process, in order
 (``--dist loadfile``). The run ends with the slowest notebooks (the sum of their cells' times),
 so a regression shows.
+
+The same process may also run test files whose session fixture (``tests/local_server.py``)
+exports its own server's settings (``LOCAL_SAGEMAKER_STATE_DIR``, test-speed clocks and timeouts)
+for as long as the session lasts. A notebook's kernel inherits the environment, so while a
+notebook runs, the ``LOCAL_SAGEMAKER_*`` variables are the ones this process started with, and
+the test settings come back after its last cell.
 """
 
 from __future__ import annotations
@@ -37,6 +43,21 @@ import pytest
 _baseline: dict[str, dict[str, set[str]]] = {}  # notebook file -> what existed after its first cell
 _seconds: dict[str, float] = {}  # notebook file name -> time its cells took (setup, call, teardown)
 _own_server = False  # this process started a local SageMaker of its own (see pytest_configure)
+_notebook_env: dict[str, str] = {}  # the LOCAL_SAGEMAKER_* settings notebooks run with
+_set_aside: dict[str, str] | None = None  # what a running notebook's settings replaced
+
+
+def _local_sagemaker_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith("LOCAL_SAGEMAKER_")}
+
+
+def _use_settings(settings: dict[str, str]) -> dict[str, str]:
+    """Replace every ``LOCAL_SAGEMAKER_*`` variable by ``settings``; return what was there."""
+    previous = _local_sagemaker_settings()
+    for key in previous:
+        del os.environ[key]
+    os.environ.update(settings)
+    return previous
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["LOCAL_SAGEMAKER_PORT"] = "0"
         _own_server = True
         reset()
+    _notebook_env.update(_local_sagemaker_settings())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -137,9 +159,27 @@ def _notebook_of(item: pytest.Item | None) -> Path | None:
     return Path(item.path)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before a notebook's first cell starts its kernel: the notebooks' own settings."""
+    global _set_aside
+    if _set_aside is None and _notebook_of(item) is not None:
+        _set_aside = _use_settings(_notebook_env)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    yield
+    global _set_aside
+    try:
+        yield
+        _check_clean_up(item, nextitem)
+    finally:
+        if _set_aside is not None and _notebook_of(nextitem) != _notebook_of(item):
+            _use_settings(_set_aside)  # the notebook's kernel is gone: the tests' settings back
+            _set_aside = None
+
+
+def _check_clean_up(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     notebook_file = _notebook_of(item)
     if notebook_file is None or not notebook_file.name[:2].isdigit():
         return None
