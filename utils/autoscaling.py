@@ -263,17 +263,25 @@ def summarize_autoscaling(run: ScalingRun) -> list[str]:
             f"invocations per instance first went above the target of {run.target:g} a minute "
             f"in the period starting at {first_high:.1f} s"
         )
-    if out is None or done is None:
+    alarm = (
+        f"the high alarm needs {HIGH_PERIODS} periods above the target "
+        f"({HIGH_PERIODS * minute:.0f} s here, {HIGH_PERIODS} minutes on AWS)"
+    )
+    if done is None:
         lines.append(
             f"the endpoint did not reach {run.high} instances while the load ran "
             f"({run.load_seconds:.0f} s): look at the plot for what the alarm saw"
         )
+    elif out is None or out.seconds > done.seconds:
+        lines.append(
+            f"scale-out: {done.current} instances InService at {done.seconds:.1f} s (the "
+            f"Updating spell was shorter than the watch's polling interval); {alarm}"
+        )
     else:
         lines.append(
             f"scale-out: Updating at {out.seconds:.1f} s (DesiredInstanceCount {out.desired}), "
-            f"{done.current} instances InService at {done.seconds:.1f} s; the high alarm needs "
-            f"{HIGH_PERIODS} periods above the target ({HIGH_PERIODS * minute:.0f} s here, "
-            f"{HIGH_PERIODS} minutes on AWS), the rest is starting the new instances"
+            f"{done.current} instances InService at {done.seconds:.1f} s; {alarm}, the rest is "
+            "starting the new instances"
         )
     back = run.first(lambda s: s.status == "InService" and s.current <= run.low, run.load_seconds)
     start_in = run.first(lambda s: s.desired < s.current or s.current < run.high, run.load_seconds)
