@@ -28,21 +28,8 @@ import signal
 import statistics
 import sys
 import time
-from typing import Any
 
-from private_server import private_local_sagemaker
-
-from utils.artifact import SERVING_ENVIRONMENT
-
-
-def _wait_in_service(sm: Any, name: str) -> None:
-    while True:
-        status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
-        if status == "InService":
-            return
-        if status == "Failed":
-            raise RuntimeError(sm.describe_endpoint(EndpointName=name).get("FailureReason"))
-        time.sleep(0.02)  # polling DescribeEndpoint, as a client must
+from private_server import create_endpoint, private_local_sagemaker
 
 
 def _summary(label: str, samples: list[float]) -> str:
@@ -67,23 +54,7 @@ def main() -> int:
     with private_local_sagemaker() as server:
         sm = server.client("sagemaker")
         rt = server.client("sagemaker-runtime", retries={"max_attempts": 1, "mode": "standard"})
-        model_url, _ = server.upload_loan_model()
-        sm.create_model(
-            ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url,
-                              "Environment": SERVING_ENVIRONMENT},
-        )
-        sm.create_endpoint_config(
-            EndpointConfigName="bench",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": "bench",
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": 1,
-                }
-            ],
-        )
+        server.create_loan_config(sm)
         body = load_german_credit()[FEATURE_COLUMNS].head(5).to_csv(header=False, index=False)
 
         def call(name: str) -> str | None:
@@ -100,10 +71,7 @@ def main() -> int:
         gap_errors: collections.Counter[str] = collections.Counter()
         for i in range(args.kills):
             name = f"bench-heal-{i}"
-            started = time.perf_counter()
-            sm.create_endpoint(EndpointName=name, EndpointConfigName="bench")
-            _wait_in_service(sm, name)
-            creates.append(time.perf_counter() - started)
+            creates.append(create_endpoint(sm, name))
             assert call(name) is None
             [instance] = server.local_route(f"/_local/endpoints/{name}")["Instances"]
             killed = time.perf_counter()

@@ -23,31 +23,13 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import statistics
 import threading
 import time
 from typing import Any
 
-from private_server import private_local_sagemaker
-
-from utils.artifact import SERVING_ENVIRONMENT
+from private_server import latency_ms, private_local_sagemaker
 
 MB = 1024 * 1024
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def _wait_in_service(sm: Any, name: str) -> None:
-    while True:
-        status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
-        if status == "InService":
-            return
-        if status == "Failed":
-            raise RuntimeError(sm.describe_endpoint(EndpointName=name).get("FailureReason"))
-        time.sleep(0.02)  # polling DescribeEndpoint, as a client must
 
 
 def main() -> int:
@@ -69,28 +51,7 @@ def main() -> int:
         assert state is not None
         gateway = psutil.Process(int(state["pid"]))
         sm = server.client("sagemaker")
-        model_url, _ = server.upload_loan_model()
-        sm.create_model(
-            ModelName="bench",
-            PrimaryContainer={
-                "Image": "sklearn",
-                "ModelDataUrl": model_url,
-                "Environment": SERVING_ENVIRONMENT,
-            },
-        )
-        sm.create_endpoint_config(
-            EndpointConfigName="bench",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": "bench",
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": 1,
-                }
-            ],
-        )
-        sm.create_endpoint(EndpointName="bench-load", EndpointConfigName="bench")
-        _wait_in_service(sm, "bench-load")
+        server.deploy_loan_endpoint(sm, "bench-load")
         [instance] = server.local_route("/_local/endpoints/bench-load")["Instances"]
         worker = psutil.Process(int(instance["Pid"]))
         body = load_german_credit()[FEATURE_COLUMNS].head(5).to_csv(header=False, index=False)
@@ -166,10 +127,10 @@ def main() -> int:
     )
     print(f"{'rate':<26} {len(every) / elapsed:7.1f} requests/s")
     if every:
+        stats = latency_ms(every)
         print(
-            f"{'latency':<26} p50 {statistics.median(every) * 1000:6.1f} ms   "
-            f"p90 {_percentile(every, 0.9) * 1000:6.1f} ms   "
-            f"p99 {_percentile(every, 0.99) * 1000:6.1f} ms   max {max(every) * 1000:6.1f} ms"
+            f"{'latency':<26} p50 {stats['p50']:6.1f} ms   p90 {stats['p90']:6.1f} ms   "
+            f"p99 {stats['p99']:6.1f} ms   max {stats['max']:6.1f} ms"
         )
     print(f"{'endpoint after the load':<26} {status}")
     print(f"{'gateway RSS before':<26} {rss_start / MB:7.1f} MB (after {args.warmup} warm-up calls)")

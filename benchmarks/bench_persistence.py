@@ -19,9 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from private_server import BUCKET, private_local_sagemaker
-
-from utils.artifact import SERVING_ENVIRONMENT
+from private_server import BUCKET, private_local_sagemaker, wait_for_status
 
 
 def timed(action: object) -> float:
@@ -61,8 +59,8 @@ def main() -> None:
         empty_start = timed(daemon.ensure_running)
         server.url = daemon.ensure_running()  # a new port after each start
 
-        model_url, _ = server.upload_loan_model()
         s3 = server.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
         for index in range(args.objects):
             s3.put_object(
                 Bucket=BUCKET, Key=f"data/part-{index:05d}.bin", Body=os.urandom(64 * 1024)
@@ -87,30 +85,7 @@ def main() -> None:
                 ],
             )
         sm = server.client("sagemaker")
-        sm.create_model(
-            ModelName="bench",
-            PrimaryContainer={
-                "Image": "sklearn-inference:1.4-2",
-                "ModelDataUrl": model_url,
-                "Environment": SERVING_ENVIRONMENT,  # the container has no default script
-            },
-            ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
-        )
-        sm.create_endpoint_config(
-            EndpointConfigName="bench",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": "bench",
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": 1,
-                }
-            ],
-        )
-        sm.create_endpoint(EndpointName="bench", EndpointConfigName="bench")
-        sm.get_waiter("endpoint_in_service").wait(
-            EndpointName="bench", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-        )
+        server.deploy_loan_endpoint(sm, "bench", image="sklearn-inference:1.4-2")
         # right after the account was filled the saver is still writing it: a change waits for
         # that; once it has caught up, a change waits for the next look (about a second)
         window = saved_within(s3, server.state_dir, "bench-loss-window")
@@ -122,8 +97,7 @@ def main() -> None:
         server.url = daemon.ensure_running()
         sm = server.client("sagemaker")
         started = time.perf_counter()
-        while sm.describe_endpoint(EndpointName="bench")["EndpointStatus"] != "InService":
-            time.sleep(0.05)  # polling the restored endpoint's status
+        wait_for_status(sm, "bench")
         back = time.perf_counter() - started
         log_file = server.state_dir / "gateway.log"
         while "metric data and log events restored" not in log_file.read_text():

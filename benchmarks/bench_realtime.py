@@ -36,16 +36,9 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-from private_server import private_local_sagemaker
-
-from utils.artifact import SERVING_ENVIRONMENT
+from private_server import create_endpoint, latency_ms, private_local_sagemaker
 
 CLIENTS = 8
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def _timed(fn: Any, n: int) -> list[float]:
@@ -55,18 +48,6 @@ def _timed(fn: Any, n: int) -> list[float]:
         fn()
         samples.append(time.perf_counter() - start)
     return samples
-
-
-def _wait_in_service(sm: Any, name: str) -> None:
-    delay = 0.005
-    while True:
-        status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
-        if status == "InService":
-            return
-        if status == "Failed":
-            raise RuntimeError(sm.describe_endpoint(EndpointName=name).get("FailureReason"))
-        time.sleep(delay)  # polling DescribeEndpoint, as a client must
-        delay = min(delay * 2, 0.05)
 
 
 def _throughput(worker: Any, seconds: float) -> float:
@@ -108,31 +89,12 @@ def main() -> int:
 
     with private_local_sagemaker() as server:
         sm, rt = server.client("sagemaker"), server.client("sagemaker-runtime")
-        model_url, archive = server.upload_loan_model()
-        sm.create_model(
-            ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url,
-                              "Environment": SERVING_ENVIRONMENT},
-        )
-        sm.create_endpoint_config(
-            EndpointConfigName="bench",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": "bench",
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": 2,
-                }
-            ],
-        )
+        archive = server.create_loan_config(sm, instances=2)
 
         creates = []
         for i in range(args.creates):
             name = f"bench-create-{i}"
-            start = time.perf_counter()
-            sm.create_endpoint(EndpointName=name, EndpointConfigName="bench")
-            _wait_in_service(sm, name)
-            creates.append(time.perf_counter() - start)
+            creates.append(create_endpoint(sm, name))
             if i < args.creates - 1:
                 sm.delete_endpoint(EndpointName=name)
         endpoint = f"bench-create-{args.creates - 1}"
@@ -267,8 +229,9 @@ def main() -> int:
         print(f"{'invoke path':<28}{'p50 ms':>9}{'p90 ms':>9}")
         p50 = {}
         for label, samples in series.items():
-            p50[label] = _percentile(samples, 0.5)
-            print(f"{label:<28}{p50[label] * 1000:9.3f}{_percentile(samples, 0.9) * 1000:9.3f}")
+            stats = latency_ms(samples)
+            p50[label] = stats["p50"] / 1000
+            print(f"{label:<28}{stats['p50']:9.3f}{stats['p90']:9.3f}")
         print()
         direct = p50["direct POST -> worker"]
         paired = [

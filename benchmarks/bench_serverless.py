@@ -21,14 +21,7 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from private_server import private_local_sagemaker
-
-from utils.artifact import SERVING_ENVIRONMENT
-
-
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from private_server import latency_ms, private_local_sagemaker
 
 
 def main() -> int:
@@ -52,29 +45,8 @@ def main() -> int:
             server.client("sagemaker", **config),
             server.client("sagemaker-runtime", **config),
         )
-        model_url, _ = server.upload_loan_model()
-        sm.create_model(
-            ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url,
-                              "Environment": SERVING_ENVIRONMENT},
-            ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
-        )
-        sm.create_endpoint_config(
-            EndpointConfigName="bench-sl",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": "bench",
-                    "ServerlessConfig": {
-                        "MemorySizeInMB": 2048,
-                        "MaxConcurrency": args.max_concurrency,
-                    },
-                }
-            ],
-        )
-        sm.create_endpoint(EndpointName="bench-sl", EndpointConfigName="bench-sl")
-        while sm.describe_endpoint(EndpointName="bench-sl")["EndpointStatus"] != "InService":
-            time.sleep(0.01)
+        serverless = {"MemorySizeInMB": 2048, "MaxConcurrency": args.max_concurrency}
+        server.deploy_loan_endpoint(sm, "bench-sl", serverless=serverless)
         body = data.to_csv_rows(data.generate_applications(1, seed=1))
 
         def invoke() -> float:
@@ -111,13 +83,14 @@ def main() -> int:
         other = len(outcomes) - results - throttles
 
         cold_median = statistics.median(colds)
-        warm_p50 = _percentile(warms, 0.5)
+        warm = latency_ms(warms)
+        warm_p50 = warm["p50"] / 1000
         print(f"serverless endpoint, 2048 MB, MaxConcurrency {args.max_concurrency}")
         print(
             f"{'cold start (median of ' + str(args.colds) + ')':<34}{cold_median * 1000:>10.1f} ms"
         )
         print(f"{'warm p50 (' + str(args.warm) + ' requests)':<34}{warm_p50 * 1000:>10.1f} ms")
-        print(f"{'warm p95':<34}{_percentile(warms, 0.95) * 1000:>10.1f} ms")
+        print(f"{'warm p95':<34}{warm['p95']:>10.1f} ms")
         print(f"{'cold / warm':<34}{cold_median / warm_p50:>10.0f} x")
         print(f"burst of {burst} at once (2 x MaxConcurrency, botocore retries off):")
         print(

@@ -22,12 +22,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
-from typing import Any
 
-from private_server import private_local_sagemaker
-
-from utils.artifact import SERVING_ENVIRONMENT
+from private_server import create_endpoint, private_local_sagemaker, wait_for_status
 
 MODES = {
     "template": "forked from the warm template",
@@ -35,60 +31,19 @@ MODES = {
 }
 
 
-def _wait_status(sm: Any, name: str, wanted: str) -> None:
-    """Poll DescribeEndpoint (as a client must) until ``wanted``; raise on Failed."""
-    delay = 0.005
-    while True:
-        try:
-            status = sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
-        except sm.exceptions.ClientError:
-            if wanted == "gone":
-                return
-            raise
-        if status == wanted:
-            return
-        if status == "Failed":
-            raise RuntimeError(sm.describe_endpoint(EndpointName=name).get("FailureReason"))
-        time.sleep(delay)
-        delay = min(delay * 2, 0.02)
-
-
 def measure(mode: str, creates: int, instances: int) -> list[float]:
     """create -> InService seconds for ``creates`` endpoints (after one warm-up) in ``mode``."""
     with private_local_sagemaker(LOCAL_SAGEMAKER_WORKER_START=mode) as server:
         sm = server.client("sagemaker")
-        model_url, _ = server.upload_loan_model()
-        sm.create_model(
-            ModelName="bench",
-            PrimaryContainer={
-                "Image": "sklearn",
-                "ModelDataUrl": model_url,
-                "Environment": SERVING_ENVIRONMENT,
-            },
-            ExecutionRoleArn="arn:aws:iam::123456789012:role/bench",
-        )
-        sm.create_endpoint_config(
-            EndpointConfigName="bench",
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": "bench",
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": instances,
-                }
-            ],
-        )
+        server.create_loan_config(sm, instances=instances)
         samples = []
         for i in range(creates + 1):
             name = f"bench-startup-{i}"
-            start = time.perf_counter()
-            sm.create_endpoint(EndpointName=name, EndpointConfigName="bench")
-            _wait_status(sm, name, "InService")
-            elapsed = time.perf_counter() - start
+            elapsed = create_endpoint(sm, name)
             if i:  # the first one is the warm-up
                 samples.append(elapsed)
             sm.delete_endpoint(EndpointName=name)
-            _wait_status(sm, name, "gone")
+            wait_for_status(sm, name, "Deleted")
         return samples
 
 

@@ -22,21 +22,13 @@ import argparse
 import io
 import sys
 import time
+from types import SimpleNamespace
 from typing import Any
 
-from private_server import private_local_sagemaker
+from private_server import LOAN, private_local_sagemaker
 
-from utils.artifact import SERVING_ENVIRONMENT
-
-
-def _wait(sm: Any, name: str) -> dict[str, Any]:
-    delay = 0.005
-    while True:
-        described = sm.describe_transform_job(TransformJobName=name)
-        if described["TransformJobStatus"] in ("Completed", "Failed", "Stopped"):
-            return described
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
+#: DescribeTransformJob poll interval: small beside a job (seconds), so the wall time is exact.
+JOB_POLL_SECONDS = 0.05
 
 
 def main() -> int:
@@ -47,16 +39,14 @@ def main() -> int:
     args = parser.parse_args()
 
     from utils.artifact import import_handlers, remove_tree, safe_extract
+    from utils.batch import wait_for_transform_job
     from utils.data import FEATURE_COLUMNS, ID_COLUMN, generate_applications
 
     with private_local_sagemaker() as server:
         sm, s3 = server.client("sagemaker"), server.client("s3")
-        model_url, archive = server.upload_loan_model()
-        sm.create_model(
-            ModelName="bench",
-            PrimaryContainer={"Image": "sklearn", "ModelDataUrl": model_url,
-                              "Environment": SERVING_ENVIRONMENT},
-        )
+        archive = server.create_loan_model(sm)
+        # what utils.batch's waiter needs of a tutorial session: the client and the server's URL
+        session = SimpleNamespace(sagemaker=sm, endpoint_url=server.url)
 
         apps = generate_applications(args.rows, seed=0)
         plain = apps[FEATURE_COLUMNS].to_csv(header=False, index=False, lineterminator="\n")
@@ -92,7 +82,7 @@ def main() -> int:
         )
 
         base: dict[str, Any] = {
-            "ModelName": "bench",
+            "ModelName": LOAN,
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": ""}},
                 "ContentType": "text/csv",
@@ -144,7 +134,9 @@ def main() -> int:
             }
             start = time.perf_counter()
             sm.create_transform_job(**request)
-            described = _wait(sm, request["TransformJobName"])
+            described = wait_for_transform_job(
+                session, request["TransformJobName"], quiet=True, max_poll_seconds=JOB_POLL_SECONDS
+            )
             wall = time.perf_counter() - start
             if described["TransformJobStatus"] != "Completed":
                 print(

@@ -19,6 +19,7 @@ def test_latency_stats_percentiles() -> None:
     assert stats["n"] == 100
     assert stats["mean"] == pytest.approx(50.5)
     assert stats["p50"] == pytest.approx(50.5)
+    assert stats["p90"] == pytest.approx(90.1)
     assert stats["p95"] == pytest.approx(95.05)
     assert stats["p99"] == pytest.approx(99.01)
     assert stats["max"] == 100

@@ -35,18 +35,19 @@ __all__ = [
 
 
 def latency_stats(samples_ms: Sequence[float]) -> dict[str, float]:
-    """``n``, ``mean``, ``p50``, ``p95``, ``p99`` and ``max`` of latencies in milliseconds.
+    """``n``, ``mean``, ``p50``, ``p90``, ``p95``, ``p99`` and ``max`` of latencies in milliseconds.
 
     Percentiles use linear interpolation between the closest ranks (numpy's default).
     """
     values = np.asarray(list(samples_ms), dtype=float)
     if values.size == 0:
         raise ValueError("no latency samples")
-    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    p50, p90, p95, p99 = np.percentile(values, [50, 90, 95, 99])
     return {
         "n": int(values.size),
         "mean": float(values.mean()),
         "p50": float(p50),
+        "p90": float(p90),
         "p95": float(p95),
         "p99": float(p99),
         "max": float(values.max()),
