@@ -64,7 +64,7 @@ browser: $(STAMP)
 # slowest tests and notebooks and the whole command's duration.
 # pytest exits 5 when it collected nothing: make treats that as the failure it is.
 PYTEST_WORKERS ?= 3
-PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 test: $(STAMP)
 	@start=$$(date +%s); status=0; \

@@ -65,9 +65,23 @@ def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The AWS rehearsal first: it is the longest single piece of ``make test`` (every notebook,
-    one after another, on one process), so it starts while the other processes share the rest."""
-    items.sort(key=lambda item: item.get_closest_marker("rehearsal") is None)
+    """Longest pieces first, so no process starts a long one while the others are finishing.
+
+    ``make test`` hands whole files to its processes in the order collected here (pytest-xdist's
+    ``--dist loadfile`` with ``--no-loadscope-reorder``; its default reorder puts the files with
+    the most items first, which started the rehearsal minutes late). The AWS rehearsal comes
+    first: it runs every notebook in three stand-in accounts and is the longest single piece;
+    then the notebooks, each a minute or two of cells that cannot be split; then the test files,
+    mostly seconds each, which fill in around them. Within each group the collection order
+    stays (``sort`` is stable).
+    """
+
+    def group(item: pytest.Item) -> int:
+        if item.get_closest_marker("rehearsal") is not None:
+            return 0
+        return 1 if item.path.suffix == ".ipynb" else 2
+
+    items.sort(key=group)
 
 
 @pytest.fixture

@@ -72,6 +72,7 @@ def wait_for_metrics(
     sleep: Callable[[float], None] = time.sleep,
     show: Callable[[str], None] | None = print,
     announce_after: float = 5.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Reading:
     """Call ``read`` until ``count`` of its result reaches ``wanted`` or ``timeout`` passes.
 
@@ -79,24 +80,25 @@ def wait_for_metrics(
     Metrics arrive after the requests (on AWS about a minute later, sometimes more; the local
     SageMaker delivers within about a second), so a wait longer than ``announce_after`` seconds
     is announced once through ``show``, with how much has arrived and how long it waits at most:
-    a wait on AWS's pace is never silent and never unbounded.
+    a wait on AWS's pace is never silent and never unbounded. ``sleep`` and ``clock`` are
+    replaceable so a test can run the wait on a fake clock.
     """
-    start = time.monotonic()
+    start = clock()
     deadline = start + timeout
     intervals = poll_intervals()
     announced = False
     while True:
         reading = read()
         arrived = count(reading)
-        if arrived >= wanted or time.monotonic() >= deadline:
+        if arrived >= wanted or clock() >= deadline:
             return reading
-        if show is not None and not announced and time.monotonic() - start >= announce_after:
+        if show is not None and not announced and clock() - start >= announce_after:
             show(
                 f"CloudWatch has {arrived:.0f} of {wanted:.0f} {what} so far (on AWS metrics "
                 f"arrive about a minute after the requests); waiting at most {timeout:.0f} s in all."
             )
             announced = True
-        sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))
+        sleep(min(next(intervals), max(0.0, deadline - clock())))
 
 
 #: (metric, statistic) pairs read by read_endpoint_metrics.
@@ -119,6 +121,7 @@ def read_endpoint_metrics(
     sleep: Callable[[float], None] = time.sleep,
     show: Callable[[str], None] | None = print,
     announce_after: float = 5.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, float]:
     """The endpoint's ``AWS/SageMaker`` metrics over the last ``minutes``, one number each.
 
@@ -139,6 +142,7 @@ def read_endpoint_metrics(
         sleep=sleep,
         show=show,
         announce_after=announce_after,
+        clock=clock,
     )
 
 
