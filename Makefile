@@ -31,12 +31,27 @@ help:
 
 setup: $(STAMP)
 
+# Packages are installed by uv (installed from PyPI into the venv first): it downloads and unpacks
+# in parallel, about four times faster than pip on a fresh venv, and resolves the same versions.
+# uv does not read pip's configuration (pip.conf, PIP_INDEX_URL: a company mirror, find-links):
+# where you rely on it, or where uv cannot be installed, pip does the whole install
+# (`make setup INSTALLER=pip` forces it). Both compile bytecode as they install.
+INSTALLER ?= uv
+define install_requirements
+	$(1) -m pip install --upgrade pip
+	if [ "$(INSTALLER)" = uv ] && $(1) -m pip install --quiet uv; then \
+	  $(1) -m uv pip install --python $(1) --compile-bytecode -r requirements.txt; \
+	else \
+	  $(1) -m pip install -r requirements.txt; \
+	fi
+	$(1) -m pip install --no-deps -e .
+endef
+
 $(STAMP): requirements.txt pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.12 not found: install it, or run make PYTHON=/path/to/python3.12 ..." >&2; exit 1; }
 	$(PYTHON) -m venv --clear $(VENV)
-	$(PY) -m pip install --upgrade pip
-	$(PY) -m pip install -r requirements.txt
-	$(PY) -m pip install --no-deps -e .
+	$(call install_requirements,$(PY))
+	@echo "$(VENV): $$(du -sm $(VENV) | cut -f1) MB"
 	touch $(STAMP)
 
 # Starts the local SageMaker and JupyterLab, prints the address to open and how to stop.
@@ -76,9 +91,7 @@ test: $(STAMP)
 $(STAMP311): requirements.txt pyproject.toml
 	@test -n "$(PYTHON311)" || { echo "Python 3.11 not found: install it, or run make PYTHON311=/path/to/python3.11 ..." >&2; exit 1; }
 	$(PYTHON311) -m venv --clear $(VENV311)
-	$(VENV311)/bin/python -m pip install --upgrade pip
-	$(VENV311)/bin/python -m pip install -r requirements.txt
-	$(VENV311)/bin/python -m pip install --no-deps -e .
+	$(call install_requirements,$(VENV311)/bin/python)
 	touch $(STAMP311)
 
 # The unit and conformance tests on Python 3.11 (the browser test and the rehearsal: 3.12 only).
