@@ -81,6 +81,14 @@ class PrivateServer:
         SigV4Auth(credentials, service, env["AWS_DEFAULT_REGION"]).add_auth(request)
         return dict(request.headers.items())
 
+    def gateway_pid(self) -> int:
+        """The process id of this server's gateway."""
+        from utils.local_sagemaker.wire import daemon
+
+        state = daemon.status()
+        assert state is not None, "the private local SageMaker is not running"
+        return int(state["pid"])
+
     def local_route(self, path: str) -> Any:
         """The JSON of one of the server's ``/_local`` routes (a signed GET)."""
         from utils.local_sagemaker import local_route
