@@ -1,11 +1,13 @@
 """How instance workers start: forked from the warm template, or as a fresh process.
 
-Behaviour only (no timings): which way a worker started, that it serves, logs and is cleaned up
-either way, that the memory bound and a model's own environment still apply.
+Behaviour only (no timings): which way a worker started, that it serves (in a session of its own),
+logs and is cleaned up either way, that the memory bound and a model's own environment still
+apply.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -117,6 +119,8 @@ def _serve_and_stop(instance: Instance, lines: list[str]) -> None:
     assert instance.startup is not None and instance.startup.total > 0
     assert any("Serving the SageMaker container contract" in line for line in lines)
     process = psutil.Process(instance.process.pid)  # type: ignore[union-attr]
+    if sys.platform != "win32":  # a session of its own (Linux schedules sessions as groups)
+        assert os.getsid(process.pid) == process.pid != os.getsid(0)
     instance.stop(grace=2.0)
     assert not instance.alive
     _, alive = psutil.wait_procs([process], timeout=5)  # exited and reaped: no zombie left

@@ -7,6 +7,8 @@ separate process for jobs with DataProcessing: results, and the data errors that
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -42,6 +44,12 @@ def agent() -> Iterator[BatchAgent]:
     yield started
     started.stop()
     assert started.process.returncode is not None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sessions are POSIX")
+def test_the_agent_is_scheduled_apart_from_the_gateway(agent: BatchAgent) -> None:
+    """Its own session: Linux schedules each session as one group (autogroup)."""
+    assert os.getsid(agent.process.pid) == agent.process.pid != os.getsid(0)
 
 
 def test_agent_results_equal_in_process(agent: BatchAgent) -> None:

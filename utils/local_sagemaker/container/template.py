@@ -94,6 +94,10 @@ def _become_worker(request: dict[str, Any], fds: list[int], inherited: list[int]
     """In the forked child: take the instance's pipes, environment and folder, then serve."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # A session of its own, as a fresh worker gets (launcher): Linux schedules each session as
+    # one group (autogroup), so every instance gets its own share of a busy machine instead of
+    # all instances sharing the gateway's (ARCHITECTURE.md, "Instances are sessions").
+    os.setsid()
     stdin_fd, output_fd = fds
     os.dup2(stdin_fd, 0)
     os.dup2(output_fd, 1)

@@ -195,6 +195,9 @@ def start_worker(
             stderr=subprocess.STDOUT,
             env=env,
             cwd=cwd,
+            # Its own session, as a forked worker takes one (ARCHITECTURE.md, "Instances are
+            # sessions"); ignored on Windows.
+            start_new_session=True,
         )
     )
 

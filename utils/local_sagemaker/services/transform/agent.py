@@ -78,6 +78,9 @@ class BatchAgent:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
+            # Scheduled apart from the gateway, like its instance (ARCHITECTURE.md, "Instances
+            # are sessions"); ignored on Windows.
+            start_new_session=True,
         )
         self._lock = threading.Lock()
 

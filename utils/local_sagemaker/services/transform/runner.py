@@ -32,13 +32,25 @@ completed, Amazon SageMaker doesn't store the job's output in Amazon S3" (StopTr
 reference). Deleting outputs that were already written is how the local SageMaker honours that
 (the ``transform.stop-keeps-no-output`` marker).
 
-Speed: the per-object data work (split, InputFilter, batch; split responses, join, OutputFilter)
-is :func:`.agent.prepare` / :func:`.agent.finish`. For jobs with DataProcessing it runs in one
+Speed: a job's CPU time is mostly the model's, in the instances (the handlers parse, predict
+and write every record). What runs here on threads (S3 reads and uploads through the gateway,
+splitting bytes, assembling, HTTP to the instances) is small beside it: for the plain job of
+``benchmarks/bench_transform.py --phases`` the gateway used about one CPU-second where the two
+instances used about nine, and each instance always has its next mini-batches queued (the
+reading thread stays ``2 * MaxConcurrentTransforms`` requests ahead), so no instance waits for
+the gateway. What held two instances to the speed of one was scheduling: every instance and
+batch agent now starts a session of its own, so that Linux gives each its own share of a busy
+machine rather than one share to the gateway and all its processes together (ARCHITECTURE.md,
+"Instances are sessions").
+
+The per-object data work (split, InputFilter, batch; split responses, join, OutputFilter) is
+:func:`.agent.prepare` / :func:`.agent.finish`. For jobs with DataProcessing it runs in one
 batch agent process per instance (:mod:`.agent`), because parsing and writing every record twice
 on gateway threads is GIL-bound and held the whole job to one core; jobs without it only split
-bytes and call the same functions here. The agents start with the instance threads and are
-stopped with the instances: at the end of the job, on StopTransformJob and on gateway shutdown
-(which stops every job); an agent also exits by itself when the gateway dies (its stdin closes).
+bytes (about 20 ms of CPU for a 6.5 MB object) and call the same functions here. The agents
+start with the instance threads and are stopped with the instances: at the end of the job, on
+StopTransformJob and on gateway shutdown (which stops every job); an agent also exits by itself
+when the gateway dies (its stdin closes).
 """
 
 from __future__ import annotations
