@@ -10,8 +10,9 @@ environment, ``<fd>`` being this process's end of a ``SOCK_SEQPACKET`` control s
 * the template sends ``{"ready": <pid>}`` once its imports are done;
 * each request is one JSON message ``{"id", "env", "cwd"}`` carrying two file descriptors, the
   worker's stdin (a pipe from the gateway) and its stdout/stderr (a pipe to the gateway, the
-  instance's log). The template forks; the child takes those pipes as fds 0, 1 and 2, the
-  instance's environment and folder, and then runs exactly what a fresh worker runs
+  instance's log). The template forks; the child starts a session of its own (as a fresh
+  worker does), takes those pipes as fds 0, 1 and 2, the instance's environment and folder, and
+  then runs exactly what a fresh worker runs
   (:func:`.server.main`: the secret, the memory bound, following the gateway, the image's
   libraries, the user's code, serving on its port). The template answers ``{"id", "pid"}``;
 * when a child exits the template reaps it and sends ``{"exited": <pid>, "code": <code>}``

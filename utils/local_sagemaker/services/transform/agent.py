@@ -32,7 +32,9 @@ The agent (``python -m utils.local_sagemaker.services.transform.agent``) imports
 transform library, the core settings and the standard library. Protocol on its stdin/stdout: each message is an 8-byte length
 and a pickle; requests ``(function name, args)``, replies ``(True, result)`` or
 ``(False, exception)``. It serves one call at a time and exits when its stdin closes: when
-:meth:`BatchAgent.stop` closes it, and also when the gateway dies, so no agent outlives it.
+:meth:`BatchAgent.stop` closes it, and also when the gateway dies, so no agent outlives it. Like
+an instance worker, it runs in a session of its own, which Linux schedules apart from the
+gateway's (ARCHITECTURE.md, "Instances are sessions").
 """
 
 from __future__ import annotations
