@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,8 +30,14 @@ class FakeClock:
         self.now += seconds
 
 
+#: Where a stand-in client says its requests go: AWS's address, so waits keep AWS's pace.
+AWS_META = SimpleNamespace(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com")
+
+
 class ScriptedSageMaker:
     """DescribeEndpoint answers from a script of statuses (an exception ends the endpoint)."""
+
+    meta = AWS_META
 
     def __init__(self, statuses: list[Any], reason: str = "") -> None:
         self.statuses = list(statuses)

@@ -13,6 +13,8 @@ from utils import batch
 class ScriptedTransformJobs:
     """DescribeTransformJob answers from a script of statuses (the last one repeats)."""
 
+    meta = SimpleNamespace(endpoint_url="https://api.sagemaker.us-east-1.amazonaws.com")
+
     def __init__(self, statuses: list[str]) -> None:
         self.statuses = list(statuses)
         self.calls = 0
@@ -68,6 +70,27 @@ def test_wait_polls_up_to_the_cap_and_times_out(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(TimeoutError, match="still InProgress"):
         batch.wait_for_transform_job(_tut(["InProgress"]), "job", quiet=True, timeout=60)
     assert max(sleeps) == 15.0 and sleeps == sorted(sleeps)
+
+
+def test_wait_on_the_local_sagemaker_polls_at_most_every_quarter_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from utils.polling import LOCAL_MAX_POLL_SECONDS
+
+    now = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(batch.time, "sleep", sleep)
+    monkeypatch.setattr(batch.time, "monotonic", lambda: now[0])
+    tut = _tut(["InProgress"] * 20 + ["Completed"])
+    tut.sagemaker.meta = SimpleNamespace(endpoint_url="http://127.0.0.1:8765")
+    batch.wait_for_transform_job(tut, "job", quiet=True)
+    assert sleeps[0] == pytest.approx(0.1)
+    assert max(sleeps) == LOCAL_MAX_POLL_SECONDS
 
 
 def test_transform_cost_reads_the_local_meter(monkeypatch: pytest.MonkeyPatch) -> None:

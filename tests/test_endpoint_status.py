@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 from endpoint_fakes import FakeClock, ScriptedSageMaker, not_found
 
 from utils.endpoint_status import EndpointFailed, wait_for_endpoint
-from utils.polling import FIRST_POLL_SECONDS, MAX_POLL_SECONDS
+from utils.polling import FIRST_POLL_SECONDS, LOCAL_MAX_POLL_SECONDS, MAX_POLL_SECONDS
 
 
 def test_wait_prints_each_status_change_once_and_returns_the_description() -> None:
@@ -29,6 +29,17 @@ def test_default_polling_starts_fast_and_slows_down_to_a_cap() -> None:
     assert clock.sleeps[0] == pytest.approx(FIRST_POLL_SECONDS)
     assert clock.sleeps == sorted(clock.sleeps)
     assert max(clock.sleeps) == MAX_POLL_SECONDS
+
+
+def test_default_polling_of_the_local_sagemaker_stops_growing_at_its_local_cap() -> None:
+    from types import SimpleNamespace
+
+    sm = ScriptedSageMaker(["Creating"] * 30 + ["InService"])
+    sm.meta = SimpleNamespace(endpoint_url="http://127.0.0.1:8765")
+    clock = FakeClock()
+    wait_for_endpoint(sm, "ep", show=None, sleep=clock.sleep, clock=clock)
+    assert clock.sleeps[0] == pytest.approx(FIRST_POLL_SECONDS)
+    assert max(clock.sleeps) == LOCAL_MAX_POLL_SECONDS
 
 
 def test_fixed_poll_interval() -> None:

@@ -17,3 +17,40 @@ def test_poll_intervals_grow_to_a_cap_or_stay_fixed() -> None:
     )
     assert list(islice(poll_intervals(2.0, 2.0), 3)) == [2.0, 2.0, 2.0]
     assert next(poll_intervals()) == FIRST_POLL_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("endpoint_url", "cap"),
+    [
+        ("http://127.0.0.1:8765", "LOCAL_MAX_POLL_SECONDS"),
+        ("http://localhost:41234", "LOCAL_MAX_POLL_SECONDS"),
+        ("https://api.sagemaker.eu-west-1.amazonaws.com", "MAX_POLL_SECONDS"),
+        ("https://runtime.sagemaker.us-east-1.amazonaws.com", "MAX_POLL_SECONDS"),
+    ],
+)
+def test_the_cap_follows_where_the_client_sends_its_requests(endpoint_url: str, cap: str) -> None:
+    from types import SimpleNamespace
+
+    from utils import polling
+
+    client = SimpleNamespace(meta=SimpleNamespace(endpoint_url=endpoint_url))
+    assert polling.max_poll_seconds(client) == getattr(polling, cap)
+    assert polling.LOCAL_MAX_POLL_SECONDS < polling.MAX_POLL_SECONDS
+
+
+def test_a_real_boto3_client_pointed_at_the_local_sagemaker_gets_the_local_cap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    from utils import polling
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SAGEMAKER"):
+        monkeypatch.delenv(name, raising=False)  # the AWS client below takes AWS's address
+
+    local = boto3.client("sagemaker", region_name="us-east-1", endpoint_url="http://127.0.0.1:8765",
+                         aws_access_key_id="x", aws_secret_access_key="y")
+    aws = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x",
+                       aws_secret_access_key="y")
+    assert polling.max_poll_seconds(local) == polling.LOCAL_MAX_POLL_SECONDS
+    assert polling.max_poll_seconds(aws) == polling.MAX_POLL_SECONDS

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from utils.polling import poll_intervals
+from utils.polling import MAX_POLL_SECONDS, max_poll_seconds, poll_intervals
 
 __all__ = [
     "ENDPOINT_METRICS",
@@ -73,6 +73,7 @@ def wait_for_metrics(
     show: Callable[[str], None] | None = print,
     announce_after: float = 5.0,
     clock: Callable[[], float] = time.monotonic,
+    poll_cap: float = MAX_POLL_SECONDS,
 ) -> Reading:
     """Call ``read`` until ``count`` of its result reaches ``wanted`` or ``timeout`` passes.
 
@@ -81,11 +82,12 @@ def wait_for_metrics(
     SageMaker delivers within about a second), so a wait longer than ``announce_after`` seconds
     is announced once through ``show``, with how much has arrived and how long it waits at most:
     a wait on AWS's pace is never silent and never unbounded. ``sleep`` and ``clock`` are
-    replaceable so a test can run the wait on a fake clock.
+    replaceable so a test can run the wait on a fake clock. The interval between reads grows
+    up to ``poll_cap`` (:func:`utils.polling.max_poll_seconds` of the reading client).
     """
     start = clock()
     deadline = start + timeout
-    intervals = poll_intervals()
+    intervals = poll_intervals(most=poll_cap)
     announced = False
     while True:
         reading = read()
@@ -141,6 +143,7 @@ def read_endpoint_metrics(
         timeout=timeout,
         sleep=sleep,
         show=show,
+        poll_cap=max_poll_seconds(cloudwatch),
         announce_after=announce_after,
         clock=clock,
     )

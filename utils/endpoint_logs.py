@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from utils.polling import poll_intervals
+from utils.polling import max_poll_seconds, poll_intervals
 
 __all__ = ["LogEvent", "log_group_for", "read_endpoint_logs", "requests_per_instance"]
 
@@ -56,7 +56,7 @@ def read_endpoint_logs(
     """
     group = log_group_for(endpoint)
     deadline = clock() + timeout
-    intervals = poll_intervals()
+    intervals = poll_intervals(most=max_poll_seconds(logs))  # AWS's pace, or the local one
     while True:
         events = _all_events(logs, group)
         if contains is not None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from utils.polling import poll_intervals
+from utils.polling import max_poll_seconds, poll_intervals
 from utils.progress import LiveWait
 
 __all__ = ["EndpointFailed", "endpoint_not_found", "wait_for_endpoint"]
@@ -23,11 +23,12 @@ __all__ = ["EndpointFailed", "endpoint_not_found", "wait_for_endpoint"]
 _TERMINAL = {"Failed", "UpdateRollbackFailed"}
 
 
-def _poll_intervals(poll_seconds: float | None) -> Iterator[float]:
-    """Fixed ``poll_seconds``, or (None) 0.2 s growing by half each time up to 15 s."""
+def _poll_intervals(poll_seconds: float | None, sm: Any) -> Iterator[float]:
+    """Fixed ``poll_seconds``, or (None) 0.2 s growing by half each time up to 15 s on AWS and
+    a quarter of a second on the local SageMaker (:func:`utils.polling.max_poll_seconds`)."""
     if poll_seconds is not None:
         return poll_intervals(poll_seconds, poll_seconds)
-    return poll_intervals()
+    return poll_intervals(most=max_poll_seconds(sm))
 
 
 def endpoint_not_found(error: Exception) -> bool:
@@ -59,15 +60,16 @@ def wait_for_endpoint(
 
     ``until`` is an endpoint status (``InService``, ...) or ``"Deleted"`` (wait until
     DescribeEndpoint no longer finds it; returns ``{}``). By default the poll interval adapts:
-    0.2 s at first, growing to 15 s, so a local endpoint is seen the moment it is ready and a
-    real one (minutes) is not polled hundreds of times. Raises :class:`EndpointFailed` with
+    0.2 s at first, growing to 15 s on AWS, so a real endpoint (minutes) is not polled hundreds
+    of times, and to a quarter of a second on the local SageMaker, so a local endpoint is seen
+    the moment it is ready. Raises :class:`EndpointFailed` with
     the ``FailureReason`` if the endpoint fails, ``TimeoutError`` after ``timeout`` seconds.
     Each printed line is ``<status>  <seconds since the call> s``; in between, a live line shows
     the status and the time elapsed (:class:`utils.progress.LiveWait`).
     """
     start = clock()
     last: str | None = None
-    intervals = _poll_intervals(poll_seconds)
+    intervals = _poll_intervals(poll_seconds, sm)
     with LiveWait(f"endpoint {name}", show, clock) as live:
 
         def report(status: str, final: bool = False) -> None:

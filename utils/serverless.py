@@ -16,6 +16,7 @@ from utils.cloudwatch import flush_telemetry, metric_datapoints, wait_for_metric
 from utils.concurrency import burst_outcomes
 from utils.latency import timed_invoke
 from utils.local_sagemaker import SERVERLESS_IDLE_TAG as IDLE_TAG
+from utils.polling import max_poll_seconds
 
 __all__ = [
     "IDLE_TAG",
@@ -150,7 +151,8 @@ def metric_sum(
         points = metric_datapoints(tut.cloudwatch, endpoint, name, [statistic], variant=variant)
         return sum(p[statistic] for p in points)
 
-    return wait_for_metrics(read, lambda total: total, at_least, f"{name} samples", timeout=timeout)
+    return wait_for_metrics(read, lambda total: total, at_least, f"{name} samples", timeout=timeout,
+                            poll_cap=max_poll_seconds(tut.cloudwatch))
 
 
 def serverless_costs(tut: Any) -> list[dict[str, Any]]:
