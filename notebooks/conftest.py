@@ -99,14 +99,38 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{seconds:7.1f}s {name}")
 
 
+#: The checks' connection to the local SageMaker, by its URL: the Tutorial and the environment
+#: setup() gave the process. Connecting again for every check (twice per notebook) built a new
+#: boto3 session and a client per service each time, seconds per notebook on a busy machine.
+_checks_connection: dict[str, tuple[Any, dict[str, str]]] = {}
+
+
 @contextmanager
 def _connected(notebook: str) -> Iterator[Any]:
-    """The tutorial's clients for ``notebook``; the process environment is left as it was."""
+    """The tutorial's clients for the checks; the process environment is left as it was.
+
+    Against the local SageMaker the first connection is kept for as long as the same server
+    runs (its URL): the clean-up checks name the notebook they look for (``find_tagged``, the
+    S3 prefix), so one Tutorial serves them all, with setup()'s environment put back while it
+    is in use (a client it creates then goes where setup()'s would).
+    """
+    from utils import local_sagemaker
     from utils.session import setup
 
     saved = dict(os.environ)
     try:
-        yield setup(notebook=notebook, quiet=True)
+        backend = os.environ.get("HANDSON_BACKEND", "local").lower()
+        url = local_sagemaker.url() if backend == "local" else None
+        if url is not None and url in _checks_connection:
+            tut, environment = _checks_connection[url]
+            os.environ.clear()
+            os.environ.update(environment)
+        else:
+            tut = setup(notebook=notebook, quiet=True)
+            if url is not None and tut.endpoint_url == url:
+                _checks_connection.clear()
+                _checks_connection[url] = (tut, dict(os.environ))
+        yield tut
     finally:
         os.environ.clear()
         os.environ.update(saved)
