@@ -6,8 +6,8 @@ starts it and always stops it (with all its workers) and removes its state folde
 
 The benchmarks deploy the same model the same way, so that is written once here: the loan model
 in the server's S3 and a model for it (:meth:`PrivateServer.create_loan_model`), an endpoint
-configuration (:meth:`PrivateServer.create_loan_config`), an endpoint timed from CreateEndpoint
-to InService (:func:`create_endpoint`), or all of it at once
+configuration (:meth:`PrivateServer.create_loan_config`, :func:`create_config`), an endpoint
+timed from CreateEndpoint to InService (:func:`create_endpoint`), or all of it at once
 (:meth:`PrivateServer.deploy_loan_endpoint`). Waits poll through the lessons' own
 :func:`utils.endpoint_status.wait_for_endpoint`, and latencies go through
 :func:`utils.latency.latency_stats`, so a benchmark's figures mean what the notebooks' do.
@@ -142,12 +142,7 @@ class PrivateServer:
         ``serverless`` ``ServerlessConfig``. Returns the model's local archive.
         """
         archive = self.create_loan_model(sm, image)
-        variant: dict[str, Any] = {"VariantName": "AllTraffic", "ModelName": LOAN}
-        if serverless is not None:
-            variant["ServerlessConfig"] = serverless
-        else:
-            variant.update(InstanceType="ml.m5.large", InitialInstanceCount=instances)
-        sm.create_endpoint_config(EndpointConfigName=LOAN, ProductionVariants=[variant])
+        create_config(sm, LOAN, instances, serverless)
         return archive
 
     def deploy_loan_endpoint(
@@ -162,6 +157,22 @@ class PrivateServer:
         archive = self.create_loan_config(sm, instances, serverless, image)
         create_endpoint(sm, name)
         return archive
+
+
+def create_config(
+    sm: Any, name: str, instances: int = 1, serverless: dict[str, int] | None = None
+) -> None:
+    """An endpoint configuration ``name`` with one variant for the loan model (already created).
+
+    The variant has ``instances`` ml.m5.large instances, or is serverless with the
+    ``serverless`` ``ServerlessConfig``.
+    """
+    variant: dict[str, Any] = {"VariantName": "AllTraffic", "ModelName": LOAN}
+    if serverless is not None:
+        variant["ServerlessConfig"] = serverless
+    else:
+        variant.update(InstanceType="ml.m5.large", InitialInstanceCount=instances)
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[variant])
 
 
 def wait_for_status(sm: Any, name: str, until: str = "InService") -> None:
