@@ -134,7 +134,6 @@ def main() -> int:
 
     from utils.artifact import import_handlers, invoke_handlers, safe_extract
     from utils.data import FEATURE_COLUMNS, load_german_credit
-    from utils.local_sagemaker.wire import daemon
 
     with private_local_sagemaker() as server:
         sm, rt = server.client("sagemaker"), server.client("sagemaker-runtime")
@@ -229,9 +228,7 @@ def main() -> int:
             {**headers, **paired_instance["Headers"]},
         )
         _paired_differences(paired_gateway, paired_direct, 50)  # warm-up
-        state = daemon.status()
-        assert state is not None
-        gateway_process = psutil.Process(int(state["pid"]))
+        gateway_process = psutil.Process(server.gateway_pid())
         cpu_before = gateway_process.cpu_times()
         differences = _paired_differences(paired_gateway, paired_direct, args.pairs)
         cpu_after = gateway_process.cpu_times()
