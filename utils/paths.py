@@ -7,6 +7,7 @@ here looks at ``os.getcwd()``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 #: The checkout's top folder (the one holding ``utils/``, ``data/`` and ``notebooks/``).
@@ -16,8 +17,10 @@ PROJECT_ROOT: Path = Path(__file__).resolve().parent.parent
 DATA_DIR: Path = PROJECT_ROOT / "data"
 
 #: Everything produced at run time: model artifacts, synthetic data, local SageMaker state.
-#: Git ignores it, and deleting it is always safe.
-BUILD_DIR: Path = PROJECT_ROOT / "build"
+#: Git ignores it, and deleting it is always safe. ``HANDSON_BUILD_DIR`` puts it elsewhere: the
+#: test suite's AWS rehearsal runs every notebook a second time while the local run of the same
+#: notebook may be going on, and the two must not write (and clean up) the same folders.
+BUILD_DIR: Path = Path(os.environ.get("HANDSON_BUILD_DIR") or PROJECT_ROOT / "build")
 
 
 def project_relative(path: str | Path) -> str:

@@ -109,6 +109,9 @@ class StandIn:
                 "no_proxy": "127.0.0.1,localhost",
                 # `!python -m utils.local_sagemaker ...` in notebook 00 finds this server
                 "LOCAL_SAGEMAKER_STATE_DIR": str(self.folder / "server"),
+                # the notebook's files (artifacts, code folders) apart from the local run's:
+                # `make test` may run the same notebook under nbval at the same time
+                "HANDSON_BUILD_DIR": str(self.folder / "build"),
             }
         )
         return env
