@@ -67,6 +67,7 @@ from .autoscaling_front import Answer, ScalingFront
 from .call_log import CallLog
 from .control_plane import ControlPlane
 from .local_routes import LocalRoutes
+from .logs_front import LogsFront
 from .runtime_routes import ASYNC_PATH, INVOKE_PATH, RuntimeRoutes, new_request_id
 
 StartResponse = Callable[..., Any]
@@ -160,7 +161,9 @@ class Gateway:
             events=events,
         )
         registrations = ScalingRegistrations(self.client)
-        self.registry = Registry(self.deployer, self.logs.ensure_stream, registrations)
+        self.registry = Registry(
+            self.deployer, self.logs.ensure_stream, registrations, flush_logs=self.logs.flush
+        )
         self.async_service = AsyncService(self.registry, self.client, self.metric_sink)
         events.on_started(self.async_service.capacity_changed)
         self.autoscaler = AutoScaler(self.registry, self.async_service, self.client)
@@ -172,8 +175,10 @@ class Gateway:
         )
         self.realtime_scaler.start()
         self.scaling_front = ScalingFront(registrations, self.realtime_scaler)
+        self.logs_front = LogsFront()
         self.transform_jobs = TransformJobs(
-            self.registry, self.deployer, self.logs.ensure_stream, self.meter
+            self.registry, self.deployer, self.logs.ensure_stream, self.meter,
+            flush_logs=self.logs.flush,
         )
         self.control = ControlPlane(self.registry, self.transform_jobs)
         self.runtime = RuntimeRoutes(Runtime(self.registry), self.async_service)
@@ -277,10 +282,20 @@ class Gateway:
             amended = self.scaling_front.handle(environ, self._moto_answer)
             if amended is not None:
                 return _respond(start_response, *amended)
+        if service == "logs" and environ.get("REQUEST_METHOD") == "POST":
+            amended = self.logs_front.handle(environ, self._moto_logs_answer)
+            if amended is not None:
+                return _respond(start_response, *amended)
         return self._moto(environ, start_response, service)
 
-    def _moto_answer(self, environ: dict[str, Any]) -> Answer:
-        """moto's answer to an Application Auto Scaling call, kept to be amended."""
+    def _moto_logs_answer(self, environ: dict[str, Any]) -> Answer:
+        """moto's answer to a CloudWatch Logs call, kept to be amended."""
+        return self._moto_answer(environ, "logs")
+
+    def _moto_answer(
+        self, environ: dict[str, Any], service: str = "application-autoscaling"
+    ) -> Answer:
+        """moto's answer to a call (Application Auto Scaling unless told), kept to be amended."""
         status: list[str] = []
         headers: list[tuple[str, str]] = []
 
@@ -289,7 +304,7 @@ class Gateway:
             headers.extend(response_headers)
             return lambda _data: None
 
-        body = b"".join(self._moto(environ, start, "application-autoscaling"))
+        body = b"".join(self._moto(environ, start, service))
         kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
         return int(status[0].split()[0]), kept, body
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ...core.errors import AwsError, resource_limit, validation
@@ -80,9 +81,14 @@ class Registry:
         deployer: Deployer,
         ensure_log_stream: LogStreamCreator,
         scaling: ScalableTargets | None = None,
+        flush_logs: Callable[[], object] = lambda: True,
     ) -> None:
         self.deployer = deployer
         self.ensure_log_stream = ensure_log_stream
+        #: Waits until every log line queued so far reached CloudWatch Logs: a deleted
+        #: endpoint's last lines are there before DescribeEndpoint stops finding it, so a
+        #: clean-up that deletes its log group then is not followed by lines that create it again.
+        self.flush_logs = flush_logs
         self.scaling: ScalableTargets = scaling or NoScalableTargets()
         self.lock = threading.RLock()
         self.models: dict[str, Model] = {}
@@ -515,6 +521,7 @@ class Registry:
     def _delete_worker(self, endpoint: Endpoint, deployment: Deployment | None) -> None:
         if deployment is not None:
             self.deployer.stop(endpoint.name, deployment)
+        self.flush_logs()
         with self.lock:
             endpoint.deleted.set()
             if self.endpoints.get(endpoint.name.lower()) is endpoint:

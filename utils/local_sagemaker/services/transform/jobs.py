@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,14 @@ class TransformJobs:
         deployer: Deployer,
         ensure_log_stream: LogStreamCreator,
         meter: CostMeter,
+        flush_logs: Callable[[], object] = lambda: True,
     ) -> None:
         self.registry = registry
         self.deployer = deployer
         self.ensure_log_stream = ensure_log_stream
+        #: Waits until every log line queued so far reached CloudWatch Logs: a job's last lines
+        #: are there when it is seen ended, so deleting its streams then leaves them deleted.
+        self.flush_logs = flush_logs
         self.meter = meter
         self.lock = threading.RLock()
         self.jobs: dict[str, TransformJob] = {}
@@ -323,6 +328,7 @@ class TransformJobs:
         assert job.runner is not None
         try:
             outcome = job.runner.run(started)
+            self.flush_logs()
             with self.lock:
                 if job.status == "Stopping" or outcome.status == "Stopped":
                     job.status = "Stopped"
