@@ -8,9 +8,11 @@ notebook's own clean-up should have deleted:
 * endpoints, endpoint configurations, models, running transform jobs, SNS topics and SQS queues
   tagged ``notebook=<NN>`` (:func:`utils.cleanup.find_tagged`);
 * objects under the notebook's S3 prefix (``NN_<name>/`` in the tutorial bucket);
-* Application Auto Scaling targets and CloudWatch alarms that appeared while it ran (they carry
-  no tags, so they are compared with a snapshot taken after the notebook's first cell, its
-  setup cell, which creates nothing);
+* Application Auto Scaling targets, CloudWatch alarms, SageMaker's CloudWatch Logs log groups
+  (``/aws/sagemaker/...``) and the streams in ``/aws/sagemaker/TransformJobs`` that appeared
+  while it ran (they carry no tags, so they are compared with a snapshot taken after the
+  notebook's first cell, its setup cell, which creates nothing). A log group of an endpoint
+  the notebook deleted, or a transform job's streams, cost storage on AWS until deleted;
 * its folders under ``build/`` (``build/NN_*``).
 
 Anything found fails the last cell's teardown with a message naming each leftover. Finished
@@ -137,7 +139,8 @@ def _connected(notebook: str) -> Iterator[Any]:
 
 
 def _untagged_kinds(tut: Any) -> dict[str, set[str]]:
-    """What cannot carry the tutorial's tags: scalable targets and alarms, by name."""
+    """What cannot carry the tutorial's tags: scalable targets, alarms and SageMaker's logs, by
+    name."""
     targets = set()
     for page in tut.autoscaling.get_paginator("describe_scalable_targets").paginate(
         ServiceNamespace="sagemaker"
@@ -146,7 +149,37 @@ def _untagged_kinds(tut: Any) -> dict[str, set[str]]:
     alarms = set()
     for page in tut.cloudwatch.get_paginator("describe_alarms").paginate():
         alarms |= {a["AlarmName"] for a in page.get("MetricAlarms", [])}
-    return {"autoscaling targets": targets, "CloudWatch alarms": alarms}
+    return {
+        "autoscaling targets": targets,
+        "CloudWatch alarms": alarms,
+        **_sagemaker_logs(tut.logs),
+    }
+
+
+def _sagemaker_logs(logs: Any) -> dict[str, set[str]]:
+    """SageMaker's log groups, except the shared TransformJobs one, and that group's streams.
+
+    The TransformJobs group is every job's (SageMaker creates it with the first job): an empty
+    one stores nothing, so only its streams count.
+    """
+    from utils.endpoint_logs import TRANSFORM_JOBS_LOG_GROUP
+
+    groups = set()
+    for page in logs.get_paginator("describe_log_groups").paginate(
+        logGroupNamePrefix="/aws/sagemaker/"
+    ):
+        groups |= {g["logGroupName"] for g in page["logGroups"]}
+    streams = set()
+    if TRANSFORM_JOBS_LOG_GROUP in groups:
+        groups.discard(TRANSFORM_JOBS_LOG_GROUP)
+        for page in logs.get_paginator("describe_log_streams").paginate(
+            logGroupName=TRANSFORM_JOBS_LOG_GROUP
+        ):
+            streams |= {s["logStreamName"] for s in page["logStreams"]}
+    return {
+        "CloudWatch log groups": groups,
+        f"log streams in {TRANSFORM_JOBS_LOG_GROUP}": streams,
+    }
 
 
 def leftovers(tut: Any, notebook_file: Path, baseline: dict[str, set[str]]) -> list[str]:

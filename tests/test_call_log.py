@@ -54,6 +54,19 @@ def test_query_protocol_and_requests_needing_no_permission() -> None:
     assert sts["operation"] == "GetCallerIdentity" and sts["actions"] == []
 
 
+def test_deleting_a_log_stream_is_authorised_on_the_stream() -> None:
+    body = json.dumps(
+        {"logGroupName": "/aws/sagemaker/TransformJobs", "logStreamName": "job/i-1-17/data-log"}
+    ).encode()
+    environ = _environ("logs", body=body, HTTP_X_AMZ_TARGET="Logs_20140328.DeleteLogStream")
+    entry = describe_request(environ)
+    assert entry["actions"] == ["logs:DeleteLogStream"]
+    assert entry["resource"] == "/aws/sagemaker/TransformJobs:log-stream:job/i-1-17/data-log"
+    group = json.dumps({"logGroupName": "/aws/sagemaker/Endpoints/ep"}).encode()
+    environ = _environ("logs", body=group, HTTP_X_AMZ_TARGET="Logs_20140328.DeleteLogGroup")
+    assert describe_request(environ)["resource"] == "/aws/sagemaker/Endpoints/ep"
+
+
 def test_runtime_and_s3_rest_requests() -> None:
     invoke = describe_request(_environ("sagemaker", path="/endpoints/loan-1/invocations"))
     assert (invoke["operation"], invoke["actions"]) == (

@@ -11,7 +11,16 @@ import boto3
 import pytest
 from endpoint_fakes import FakeClock
 
-from utils.endpoint_logs import read_endpoint_logs, requests_per_instance
+from utils.endpoint_logs import (
+    TRANSFORM_JOBS_LOG_GROUP,
+    delete_endpoint_log_groups,
+    delete_log_streams,
+    delete_transform_job_logs,
+    log_group_for,
+    read_endpoint_logs,
+    requests_per_instance,
+    transform_job_log_streams,
+)
 
 
 def _put_lines(logs: Any, endpoint: str, stream: str, lines: list[tuple[int, str]]) -> None:
@@ -63,3 +72,30 @@ def test_read_endpoint_logs_polls_until_enough_lines_or_timeout(moto_aws: None) 
 
     events = read_endpoint_logs(logs, "late", min_events=2, timeout=30, sleep=arrive)
     assert len(events) == 2
+
+
+def test_deleting_endpoint_log_groups_skips_those_never_created(moto_aws: None) -> None:
+    logs = boto3.client("logs")
+    _put_lines(logs, "gone", "AllTraffic/i-aaa", [(int(time.time() * 1000) - 1000, ACCESS)])
+    _put_lines(logs, "other", "AllTraffic/i-bbb", [(int(time.time() * 1000) - 1000, ACCESS)])
+    assert delete_endpoint_log_groups(logs, ["gone", "never-logged"]) == [log_group_for("gone")]
+    left = {g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]}
+    assert left == {log_group_for("other")}
+
+
+def test_a_transform_jobs_streams_are_deleted_never_the_shared_group(moto_aws: None) -> None:
+    logs = boto3.client("logs")
+    assert transform_job_log_streams(logs, "job-a") == []  # no group yet: nothing to delete
+    logs.create_log_group(logGroupName=TRANSFORM_JOBS_LOG_GROUP)
+    streams = [
+        "job-a/i-0abc-1796233720",
+        "job-a/i-0abc-1796233720/data-log",
+        "job-ab/i-0def-1796233721",  # another job whose name starts the same
+        "someone-else/i-0aaa-1796233722",
+    ]
+    for stream in streams:
+        logs.create_log_stream(logGroupName=TRANSFORM_JOBS_LOG_GROUP, logStreamName=stream)
+    assert delete_transform_job_logs(logs, ["job-a", "job-missing"]) == streams[:2]
+    left = logs.describe_log_streams(logGroupName=TRANSFORM_JOBS_LOG_GROUP)["logStreams"]
+    assert sorted(s["logStreamName"] for s in left) == streams[2:]
+    assert delete_log_streams(logs, TRANSFORM_JOBS_LOG_GROUP, [streams[0]]) == []

@@ -2,8 +2,9 @@
 
 Every notebook's clean-up calls ``cleanup(tut)``: it deletes the endpoints, endpoint configs,
 models and SNS topics and SQS queues that notebook tagged (``notebook=<NN>``), waits until the
-endpoints are gone, and prints what they cost; the notebook then deletes its own S3 prefix and
-``build/`` folder. ``cleanup(tut, everything=True)`` does it for every notebook of the tutorial
+endpoints are gone, deletes their CloudWatch log groups and the log streams of its transform
+jobs, and prints what it deleted and what the endpoints cost; the notebook then deletes its own
+S3 prefix and ``build/`` folder. ``cleanup(tut, everything=True)`` does it for every notebook of the tutorial
 (``project=handson-sagemaker-inference``) and also deletes the objects under the notebooks'
 prefixes (``NN_<name>/``) in the tutorial bucket (never other keys: on AWS the bucket is shared).
 Resources without the tutorial's tags are never touched, so the same call is safe in an AWS
@@ -19,8 +20,16 @@ step-scaling policy) would stay; deleting them explicitly leaves nothing behind 
 Transform jobs cannot be deleted on SageMaker (their names stay taken), so running ones are
 stopped and finished ones are left as they are.
 
+CloudWatch Logs go last. SageMaker does not delete an endpoint's log group
+(``/aws/sagemaker/Endpoints/<name>``) with the endpoint, and a log group keeps (and bills for)
+its events until they expire, by default never; so once the endpoints are gone their log groups
+are deleted. Transform jobs all write to one group, ``/aws/sagemaker/TransformJobs``, shared with
+every other job in the account and region: only the streams of the tagged jobs (``<job>/...``)
+are deleted, never the group (see :mod:`utils.endpoint_logs`).
+
 A lesson that deletes some resources by name before its end (an endpoint it is done with) calls
-:func:`delete_endpoint_resources`, which skips what is already gone.
+:func:`delete_endpoint_resources`, which skips what is already gone and, given the logs client,
+deletes the endpoints' log groups too.
 """
 
 from __future__ import annotations
@@ -33,6 +42,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utils.billing import current_costs, format_usd
+from utils.endpoint_logs import (
+    TRANSFORM_JOBS_LOG_GROUP,
+    delete_endpoint_log_groups,
+    delete_log_streams,
+    transform_job_log_streams,
+)
 from utils.endpoint_status import endpoint_not_found, wait_for_endpoint
 from utils.progress import LiveWait, announce_aws_wait
 from utils.session import PROJECT_TAG, Tutorial
@@ -61,6 +76,11 @@ class Found:
     #: Tagged SNS topics (ARNs) and SQS queues (URLs): asynchronous inference notifications.
     topics: list[str] = field(default_factory=list)
     queues: list[str] = field(default_factory=list)
+    #: Streams of the tagged transform jobs (running or ended) in ``/aws/sagemaker/TransformJobs``.
+    job_log_streams: list[str] = field(default_factory=list)
+    #: Log groups deleted with the endpoints (filled by :func:`cleanup`: an endpoint's group is
+    #: deleted once the endpoint is gone, and only a group that exists is counted).
+    log_groups: list[str] = field(default_factory=list)
     #: The ``notebook`` tag of each endpoint, configuration, model and transform job found.
     notebook_of: dict[str, str] = field(default_factory=dict)
 
@@ -69,7 +89,8 @@ class Found:
             len(v)
             for v in (
                 self.endpoints, self.endpoint_configs, self.models, self.scalable_targets,
-                self.alarms, self.s3_keys, self.topics, self.queues,
+                self.alarms, self.s3_keys, self.topics, self.queues, self.job_log_streams,
+                self.log_groups,
             )
         )
 
@@ -123,13 +144,18 @@ def find_tagged(tut: Tutorial, notebook: str | None = None) -> Found:
             "EndpointConfigArn", notebook, tags,
         ),
         models=_tagged(sm, "list_models", "Models", "ModelName", "ModelArn", notebook, tags),
-        transform_jobs=_running_transform_jobs(tut, notebook, tags),
+        transform_jobs=_tagged_transform_jobs(tut, notebook, tags, status="InProgress"),
         notebook_of=tags,
     )
     found.scalable_targets = _scalable_targets(tut, found.endpoints)
     found.alarms = _alarms(tut, found.endpoints)
     found.topics = _tagged_topics(tut, notebook)
     found.queues = _tagged_queues(tut, notebook)
+    found.job_log_streams = [
+        stream
+        for job in _tagged_transform_jobs(tut, notebook, tags)
+        for stream in transform_job_log_streams(tut.logs, job)
+    ]
     # Objects only for the whole tutorial (notebook 08): a notebook's own clean-up keeps its
     # uploads and outputs, which are free records to look at later and cost cents on AWS.
     found.s3_keys = _tutorial_objects(tut, None) if notebook is None else []
@@ -205,16 +231,17 @@ def _tutorial_objects(tut: Tutorial, notebook: str | None) -> list[str]:
     return keys
 
 
-def _running_transform_jobs(
-    tut: Tutorial, notebook: str | None, notebook_of: dict[str, str]
+def _tagged_transform_jobs(
+    tut: Tutorial, notebook: str | None, notebook_of: dict[str, str], status: str | None = None
 ) -> list[str]:
+    """Tagged transform jobs (with ``status``, only those in it: jobs stay listed after they end)."""
     sm = tut.sagemaker
     if not hasattr(sm, "list_transform_jobs"):
         return []
     names = []
     try:
-        pages = sm.get_paginator("list_transform_jobs").paginate(StatusEquals="InProgress")
-        for page in pages:
+        filters = {"StatusEquals": status} if status else {}
+        for page in sm.get_paginator("list_transform_jobs").paginate(**filters):
             for job in page["TransformJobSummaries"]:
                 tag = _notebook_tag(_tags_of(sm, job["TransformJobArn"]), notebook)
                 if tag is not None:
@@ -369,6 +396,11 @@ def cleanup(tut: Tutorial, everything: bool = False, quiet: bool = False) -> Non
         tut.s3.delete_objects(
             Bucket=tut.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
         )
+    # last: the endpoints are gone, so no instance writes to these any more
+    found.log_groups = delete_endpoint_log_groups(tut.logs, found.endpoints)
+    found.job_log_streams = delete_log_streams(
+        tut.logs, TRANSFORM_JOBS_LOG_GROUP, found.job_log_streams
+    )
     if not quiet:
         print(_summary(found, spent, everything, tut))
 
@@ -441,6 +473,8 @@ def _summary(found: Found, spent: dict[str, Any] | None, everything: bool, tut: 
         ("SNS topics", found.topics),
         ("SQS queues", found.queues),
         ("S3 objects", found.s3_keys),
+        ("log groups", found.log_groups),
+        ("job log streams", found.job_log_streams),
     ):
         if names:
             lines.append(f"  {label:<17}: {len(names)}")
@@ -458,12 +492,17 @@ def delete_endpoint_resources(
     endpoint_configs: Iterable[str] = (),
     models: Iterable[str] = (),
     wait: bool = True,
+    logs: Any = None,
 ) -> list[str]:
     """Delete endpoints, then their configurations, then models; skip what is already gone.
 
     Returns what was deleted, as ``kind name`` lines. With ``wait`` it also waits until the
-    endpoints are gone, so their instances (and their cost) have stopped.
+    endpoints are gone, so their instances (and their cost) have stopped. With ``logs`` (a
+    CloudWatch Logs client; it needs ``wait``) it then deletes the endpoints' log groups, which
+    SageMaker keeps after the endpoint.
     """
+    if logs is not None and not wait:
+        raise ValueError("deleting the log groups needs wait=True: a running instance still logs")
     deleted: list[str] = []
     endpoints = list(endpoints)
     calls = (
@@ -487,4 +526,6 @@ def delete_endpoint_resources(
     if wait:
         for name in endpoints:
             wait_for_endpoint(sm, name, until="Deleted", show=None)
+    if logs is not None:
+        deleted += [f"log group {group}" for group in delete_endpoint_log_groups(logs, endpoints)]
     return deleted

@@ -6,6 +6,16 @@ SageMaker writes an endpoint's container output to the log group
 expects have arrived (on AWS a few seconds after the container writes them);
 :func:`requests_per_instance` counts the ``POST /invocations`` lines per stream: how a load
 balancer spread the requests.
+
+Deleting: SageMaker does not delete an endpoint's log group when the endpoint is deleted, and a
+log group keeps its events (billed per GB-month stored) until they expire under the group's
+retention setting, by default never ("By default, log data is stored in CloudWatch Logs
+indefinitely": CloudWatch Logs user guide, "Change log data retention in CloudWatch Logs"). :func:`delete_endpoint_log_groups` deletes the groups of
+endpoints that are gone. Transform jobs share one group, ``/aws/sagemaker/TransformJobs``, with
+every other job in the account and region, so for a job only its own streams
+(``<job>/<instance id>-<epoch>`` and ``.../data-log``) are deleted
+(:func:`transform_job_log_streams`, :func:`delete_log_streams`); the group itself, empty, stores
+nothing and costs nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +28,20 @@ from typing import Any
 
 from utils.polling import max_poll_seconds, poll_intervals
 
-__all__ = ["LogEvent", "log_group_for", "read_endpoint_logs", "requests_per_instance"]
+__all__ = [
+    "TRANSFORM_JOBS_LOG_GROUP",
+    "LogEvent",
+    "delete_endpoint_log_groups",
+    "delete_log_streams",
+    "delete_transform_job_logs",
+    "log_group_for",
+    "read_endpoint_logs",
+    "requests_per_instance",
+    "transform_job_log_streams",
+]
+
+#: The one log group every transform job of the account and region writes to.
+TRANSFORM_JOBS_LOG_GROUP = "/aws/sagemaker/TransformJobs"
 
 
 @dataclass(frozen=True)
@@ -107,3 +130,55 @@ def requests_per_instance(events: Iterable[LogEvent]) -> dict[str, int]:
             counts[event.stream] += 1
     return dict(sorted(counts.items()))
 
+
+
+def delete_endpoint_log_groups(logs: Any, endpoints: Iterable[str]) -> list[str]:
+    """Delete the log groups of ``endpoints``; return the groups deleted (absent ones skipped).
+
+    Call it once the endpoints are gone: a running instance would go on writing to its group.
+    """
+    deleted = []
+    for endpoint in endpoints:
+        group = log_group_for(endpoint)
+        try:
+            logs.delete_log_group(logGroupName=group)
+        except logs.exceptions.ResourceNotFoundException:
+            continue  # never written to, or deleted already
+        deleted.append(group)
+    return deleted
+
+
+def transform_job_log_streams(logs: Any, job: str) -> list[str]:
+    """The streams ``job`` wrote in ``/aws/sagemaker/TransformJobs``: ``<job>/...`` (none if the
+    group does not exist)."""
+    streams: list[str] = []
+    try:
+        pages = logs.get_paginator("describe_log_streams").paginate(
+            logGroupName=TRANSFORM_JOBS_LOG_GROUP, logStreamNamePrefix=f"{job}/"
+        )
+        for page in pages:
+            streams.extend(s["logStreamName"] for s in page["logStreams"])
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    return streams
+
+
+def delete_log_streams(logs: Any, group: str, streams: Iterable[str]) -> list[str]:
+    """Delete ``streams`` of ``group``; return those deleted (absent ones skipped)."""
+    deleted = []
+    for stream in streams:
+        try:
+            logs.delete_log_stream(logGroupName=group, logStreamName=stream)
+        except logs.exceptions.ResourceNotFoundException:
+            continue
+        deleted.append(stream)
+    return deleted
+
+
+def delete_transform_job_logs(logs: Any, jobs: Iterable[str]) -> list[str]:
+    """Delete the log streams ``jobs`` wrote in ``/aws/sagemaker/TransformJobs``; return them.
+
+    Call it once the jobs have ended: a running job's instances still write.
+    """
+    streams = [stream for job in jobs for stream in transform_job_log_streams(logs, job)]
+    return delete_log_streams(logs, TRANSFORM_JOBS_LOG_GROUP, streams)

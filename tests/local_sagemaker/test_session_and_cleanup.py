@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from utils.cleanup import cleanup, find_tagged
+from utils.endpoint_logs import delete_endpoint_log_groups, log_group_for
 from utils.session import PROJECT_TAG, setup
 
 from .conftest import build_archive, deploy, wait_status
@@ -74,17 +75,58 @@ def test_cleanup_deletes_only_this_notebooks_resources(tut: Any, capsys: Any) ->
     cleanup(tut)
     report = capsys.readouterr().out
     assert "Deleted for notebook t1" in report and "cost of those endpoints: $" in report
+    assert "log groups       : 1" in report
     names = {e["EndpointName"] for e in tut.sagemaker.list_endpoints()["Endpoints"]}
     assert mine not in names and {theirs, untagged} <= names
+    # SageMaker keeps an endpoint's log group after the endpoint: the clean-up deletes it (and
+    # the endpoint's last lines, shipped before it was gone, do not bring it back)
+    groups = _log_groups(tut)
+    assert log_group_for(mine) not in groups
+    assert {log_group_for(theirs), log_group_for(untagged)} <= groups
     with pytest.raises(tut.sagemaker.exceptions.ClientError, match="Could not find model"):
         tut.sagemaker.describe_model(ModelName=mine)
 
     cleanup(tut, everything=True, quiet=True)
     names = {e["EndpointName"] for e in tut.sagemaker.list_endpoints()["Endpoints"]}
     assert theirs not in names and untagged in names  # untagged work is never touched
+    assert log_group_for(theirs) not in _log_groups(tut)
+    assert log_group_for(untagged) in _log_groups(tut)
     tut.sagemaker.delete_endpoint(EndpointName=untagged)
     tut.sagemaker.delete_endpoint_config(EndpointConfigName=untagged)
     tut.sagemaker.delete_model(ModelName=untagged)
+
+
+def _log_groups(tut: Any) -> set[str]:
+    pages = tut.logs.get_paginator("describe_log_groups").paginate(
+        logGroupNamePrefix="/aws/sagemaker/Endpoints/"
+    )
+    return {g["logGroupName"] for page in pages for g in page["logGroups"]}
+
+
+def test_deleting_log_groups_and_streams_answers_as_aws(tut: Any) -> None:
+    """DeleteLogGroup and DeleteLogStream, and their ResourceNotFoundException texts."""
+    logs = tut.logs
+    group = f"/aws/sagemaker/Endpoints/{tut.name('log-test')}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="AllTraffic/i-1")
+    with pytest.raises(logs.exceptions.ResourceNotFoundException) as missing_stream:
+        logs.delete_log_stream(logGroupName=group, logStreamName="AllTraffic/i-2")
+    assert missing_stream.value.response["Error"]["Message"] == (
+        "The specified log stream does not exist."
+    )
+    logs.delete_log_stream(logGroupName=group, logStreamName="AllTraffic/i-1")
+    assert logs.describe_log_streams(logGroupName=group)["logStreams"] == []
+    logs.delete_log_group(logGroupName=group)
+    for delete in (
+        lambda: logs.delete_log_group(logGroupName=group),
+        lambda: logs.delete_log_stream(logGroupName=group, logStreamName="AllTraffic/i-1"),
+    ):
+        with pytest.raises(logs.exceptions.ResourceNotFoundException) as missing_group:
+            delete()
+        assert missing_group.value.response["Error"]["Message"] == (
+            "The specified log group does not exist."
+        )
+    assert delete_endpoint_log_groups(logs, [group.rsplit("/", 1)[1]]) == []
 
 
 def test_cleanup_with_nothing_to_delete_says_so(tut: Any, capsys: Any) -> None:

@@ -128,6 +128,8 @@ def resource_arn(call: dict, action: str) -> str:
             if operation.endswith(suffix):
                 return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{resource.lower()}"
         return "*"
+    if service == "logs" and ":log-stream:" in resource:  # DeleteLogStream: the stream itself
+        return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{resource}"
     if service == "logs":
         return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{resource}:*"
     if service == "sns":

@@ -168,6 +168,10 @@ def describe_request(environ: dict[str, Any]) -> dict[str, Any] | None:
     actions += [item["action"] for item in implied]
     if resource is None and isinstance(params, dict):
         resource = _resource_name(params)
+        stream = params.get("logStreamName")
+        if operation == "DeleteLogStream" and isinstance(stream, str):
+            # authorised on the stream itself: log-group:<group>:log-stream:<stream>
+            resource = f"{resource}:log-stream:{stream}"
     entry = {
         "service": service,
         "operation": operation,
