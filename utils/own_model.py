@@ -112,28 +112,3 @@ def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The numeric columns of ``frame`` as a list of objects, by column name."""
     return [{k: int(v) for k, v in row.items()} for row in frame[NUMERIC_COLUMNS].to_dict("records")]
 
-
-def container_log(tut: Any, endpoint: str, contains: str, timeout: float = 120.0) -> list[str]:
-    """The endpoint's CloudWatch log lines holding ``contains`` (waits until they arrive: at
-    once locally, within a minute or two on AWS): polls fast at first, then at AWS's pace
-    (:mod:`utils.polling`)."""
-    import time
-
-    from utils.cloudwatch import flush_telemetry
-    from utils.polling import max_poll_seconds, poll_intervals
-
-    group = f"/aws/sagemaker/Endpoints/{endpoint}"
-    deadline = time.monotonic() + timeout
-    intervals = poll_intervals(most=max_poll_seconds(tut.logs))
-    while True:
-        flush_telemetry(tut)
-        lines: list[str] = []
-        try:
-            pages = tut.logs.get_paginator("filter_log_events").paginate(logGroupName=group)
-            for page in pages:
-                lines += [e["message"] for e in page["events"] if contains in e["message"]]
-        except tut.logs.exceptions.ResourceNotFoundException:
-            pass  # the container has not written its first line yet
-        if lines or time.monotonic() > deadline:
-            return lines
-        time.sleep(min(next(intervals), max(0.0, deadline - time.monotonic())))
