@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from endpoint_fakes import FakeClock
 
 from utils import batch
 
@@ -58,18 +59,12 @@ def test_wait_quietly_ends_on_any_final_status(
 
 
 def test_wait_polls_up_to_the_cap_and_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [0.0]
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(batch.time, "sleep", sleep)
-    monkeypatch.setattr(batch.time, "monotonic", lambda: now[0])
+    clock = FakeClock()
+    monkeypatch.setattr(batch.time, "sleep", clock.sleep)
+    monkeypatch.setattr(batch.time, "monotonic", clock)
     with pytest.raises(TimeoutError, match="still InProgress"):
         batch.wait_for_transform_job(_tut(["InProgress"]), "job", quiet=True, timeout=60)
-    assert max(sleeps) == 15.0 and sleeps == sorted(sleeps)
+    assert max(clock.sleeps) == 15.0 and clock.sleeps == sorted(clock.sleeps)
 
 
 def test_wait_on_the_local_sagemaker_polls_at_most_every_quarter_second(
@@ -77,20 +72,14 @@ def test_wait_on_the_local_sagemaker_polls_at_most_every_quarter_second(
 ) -> None:
     from utils.polling import LOCAL_MAX_POLL_SECONDS
 
-    now = [0.0]
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(batch.time, "sleep", sleep)
-    monkeypatch.setattr(batch.time, "monotonic", lambda: now[0])
+    clock = FakeClock()
+    monkeypatch.setattr(batch.time, "sleep", clock.sleep)
+    monkeypatch.setattr(batch.time, "monotonic", clock)
     tut = _tut(["InProgress"] * 20 + ["Completed"])
     tut.sagemaker.meta = SimpleNamespace(endpoint_url="http://127.0.0.1:8765")
     batch.wait_for_transform_job(tut, "job", quiet=True)
-    assert sleeps[0] == pytest.approx(0.1)
-    assert max(sleeps) == LOCAL_MAX_POLL_SECONDS
+    assert clock.sleeps[0] == pytest.approx(0.1)
+    assert max(clock.sleeps) == LOCAL_MAX_POLL_SECONDS
 
 
 def test_transform_cost_reads_the_local_meter(monkeypatch: pytest.MonkeyPatch) -> None:

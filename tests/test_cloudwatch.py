@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from endpoint_fakes import FakeClock
 
 from utils.cloudwatch import read_endpoint_metrics
 
@@ -49,17 +50,12 @@ def test_read_endpoint_metrics_sums_counts_and_averages_latency_in_ms(moto_aws: 
 
 def test_read_endpoint_metrics_gives_up_after_the_timeout(moto_aws: None) -> None:
     cloudwatch = boto3.client("cloudwatch")
-    now = [0.0]  # a fake clock that only sleeping moves: a slow machine cannot change the run
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
-
+    clock = FakeClock()  # only sleeping moves it: a slow machine cannot change the run
     shown: list[str] = []
-    metrics = read_endpoint_metrics(cloudwatch, "ep", min_invocations=1, timeout=0.3, sleep=sleep,
-                                    show=shown.append, announce_after=0.1, clock=lambda: now[0])
-    assert metrics["Invocations"] == 0 and sum(sleeps) == pytest.approx(0.3)
+    metrics = read_endpoint_metrics(cloudwatch, "ep", min_invocations=1, timeout=0.3,
+                                    sleep=clock.sleep, show=shown.append, announce_after=0.1,
+                                    clock=clock)
+    assert metrics["Invocations"] == 0 and sum(clock.sleeps) == pytest.approx(0.3)
     assert metrics["ModelLatency_ms"] != metrics["ModelLatency_ms"]  # NaN: no requests
     assert shown == [
         "CloudWatch has 0 of 1 invocations so far (on AWS metrics arrive about a minute after "
