@@ -26,11 +26,11 @@ import pandas as pd
 
 from utils import polling
 from utils.data import FEATURE_COLUMNS, ID_COLUMN
+from utils.endpoint_logs import TRANSFORM_JOBS_LOG_GROUP, transform_job_log_streams
 from utils.polling import poll_intervals
 from utils.progress import LiveWait
 from utils.s3 import split_s3_uri
 
-LOG_GROUP = "/aws/sagemaker/TransformJobs"
 ENDED = ("Completed", "Failed", "Stopped")
 
 
@@ -150,21 +150,11 @@ def read_transform_job_logs(
     intervals = poll_intervals(0.1, min(2.0, polling.max_poll_seconds(logs)))
     while True:
         lines: list[LogLine] = []
-        try:
-            streams = logs.describe_log_streams(
-                logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job_name}/"
-            )["logStreams"]
-        except logs.exceptions.ResourceNotFoundException:
-            streams = []
-        for stream in streams:
+        for stream in transform_job_log_streams(logs, job_name):
             events = logs.get_log_events(
-                logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"], startFromHead=True
+                logGroupName=TRANSFORM_JOBS_LOG_GROUP, logStreamName=stream, startFromHead=True
             )["events"]
-            lines.extend(
-                LogLine(stream["logStreamName"], e["message"])
-                for e in events
-                if contains in e["message"]
-            )
+            lines.extend(LogLine(stream, e["message"]) for e in events if contains in e["message"])
         if len(lines) >= min_events or time.monotonic() > deadline:
             return lines
         time.sleep(next(intervals))

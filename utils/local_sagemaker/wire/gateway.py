@@ -279,23 +279,19 @@ class Gateway:
         if service == "sagemaker":
             return self._unserved_sagemaker(environ, start_response, path)
         if service == "application-autoscaling" and environ.get("REQUEST_METHOD") == "POST":
-            amended = self.scaling_front.handle(environ, self._moto_answer)
+            amended = self.scaling_front.handle(
+                environ, lambda env: self._moto_answer(env, "application-autoscaling")
+            )
             if amended is not None:
                 return _respond(start_response, *amended)
         if service == "logs" and environ.get("REQUEST_METHOD") == "POST":
-            amended = self.logs_front.handle(environ, self._moto_logs_answer)
+            amended = self.logs_front.handle(environ, lambda env: self._moto_answer(env, "logs"))
             if amended is not None:
                 return _respond(start_response, *amended)
         return self._moto(environ, start_response, service)
 
-    def _moto_logs_answer(self, environ: dict[str, Any]) -> Answer:
-        """moto's answer to a CloudWatch Logs call, kept to be amended."""
-        return self._moto_answer(environ, "logs")
-
-    def _moto_answer(
-        self, environ: dict[str, Any], service: str = "application-autoscaling"
-    ) -> Answer:
-        """moto's answer to a call (Application Auto Scaling unless told), kept to be amended."""
+    def _moto_answer(self, environ: dict[str, Any], service: str) -> Answer:
+        """moto's answer to a call to ``service``, kept to be amended."""
         status: list[str] = []
         headers: list[tuple[str, str]] = []
 
