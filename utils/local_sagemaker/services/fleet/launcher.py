@@ -138,12 +138,15 @@ def _module_path(environment: dict[str, str]) -> str:
 
 
 # FIDELITY platform.instance-hardware DIFFERS: one machine plays every instance
-#   local: `ml.m5.large` and `ml.c5.2xlarge` both run on your CPU, and two instances are two
-#     processes sharing your cores. The type changes the price the meter uses, not the speed.
-#   why: one laptop has one CPU; the instance type still decides quotas and prices.
-#   notice: On AWS each instance is its own machine of its type: what depends on separate
-#     machines (two instances serving twice the traffic, a batch job finishing in half the time)
-#     is explained in the notebooks but cannot be measured here.
+#   local: `ml.m5.large` and `ml.c5.2xlarge` both run on your computer's CPU: every instance is a
+#     process of its own, and all of them share your cores with the gateway and your notebook.
+#     The instance type changes the price the meter uses and the quotas that apply, not the speed
+#     or the memory.
+#   why: the tutorial runs on one computer; the instance type still decides quotas and prices.
+#   notice: On AWS each instance is a machine of its own type. A second instance adds a whole
+#     machine: up to twice the traffic served, a transform job done in about half the time.
+#     Locally a second instance is faster only as far as your free cores allow, and not at all
+#     when they are busy; compare modes and settings by what they do, not by local speed-ups.
 # FIDELITY platform.speed DIFFERS: faster, not slower
 #   local: An [endpoint](docs/glossary.md#endpoint) is [`InService`](docs/glossary.md#inservice)
 #     in seconds; a [cold start](docs/glossary.md#cold-start) is a real process start plus model
