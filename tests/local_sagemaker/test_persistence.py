@@ -305,6 +305,21 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
         stopped_at = time.time()
 
         url = start()
+        # log groups and streams are back before the server says it is up (their events may
+        # still be on their way): a clean-up listing them at once finds them all
+        logs = make_client("logs", url)
+        groups = {g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]}
+        assert {"/course/notes", "/aws/sagemaker/Endpoints/rt"} <= groups
+        assert [
+            s["logStreamName"]
+            for s in logs.describe_log_streams(logGroupName="/course/notes")["logStreams"]
+        ] == ["one"]
+        assert set(endpoint_streams) <= {  # with the fresh instances' own streams
+            s["logStreamName"]
+            for s in logs.describe_log_streams(logGroupName="/aws/sagemaker/Endpoints/rt")[
+                "logStreams"
+            ]
+        }
         s3 = make_client("s3", url)
         sm = make_client("sagemaker", url)
         # S3: buckets, objects with their content type and metadata, bucket tags

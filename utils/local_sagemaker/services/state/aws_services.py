@@ -131,13 +131,35 @@ class AwsServices:
                 self.store.set_aside(name, "not a saved log group")
         return groups
 
-    def restore_logs(self, groups: list[tuple[str, dict[str, Any]]], notes: list[str]) -> None:
-        """Put the log groups :meth:`read_logs` read back, each on its own."""
+    def restore_log_groups(
+        self, groups: list[tuple[str, dict[str, Any]]], notes: list[str]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Create the log groups and streams :meth:`read_logs` read, without their events, each
+        group on its own; returns those whose events can follow (:meth:`restore_log_events`).
+
+        Names are back before the server says it is up, so a listing right after a restart
+        (a clean-up, a learner's DescribeLogGroups) sees every group, as on AWS where nothing
+        went away; only the events, thousands of PutLogEvents lines, come back in the background.
+        """
+        restored = []
         for name, record in groups:
             try:
-                self._restore_log_group(record, notes)
+                self._restore_log_group_names(record)
+                restored.append((name, record))
             except Exception as exc:  # one group AWS refuses must not lose the others
                 notes.append(f"log group file {name} could not be restored: {exc}")
+        return restored
+
+    def restore_log_events(
+        self, groups: list[tuple[str, dict[str, Any]]], notes: list[str]
+    ) -> None:
+        """Put back the events of the groups :meth:`restore_log_groups` created. A group or
+        stream deleted since (a clean-up right after the restart) stays deleted."""
+        for name, record in groups:
+            try:
+                self._restore_log_events(record, notes)
+            except Exception as exc:  # one group AWS refuses must not lose the others
+                notes.append(f"log events of {name} could not be restored: {exc}")
 
     # -- IAM ----------------------------------------------------------------------------------
 
@@ -725,28 +747,36 @@ class AwsServices:
             self.store.remove(_log_part(gone))
             del self._log_signatures[gone]
 
-    def _restore_log_group(self, record: dict[str, Any], notes: list[str]) -> None:
+    def _restore_log_group_names(self, record: dict[str, Any]) -> None:
         logs = self.client("logs")
         name = record["name"]
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=name)
         if record.get("retention"):
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(record["retention"]))
-        dropped = 0
         for stream in record["streams"]:
             with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
                 logs.create_log_stream(logGroupName=name, logStreamName=stream["name"])
+
+    def _restore_log_events(self, record: dict[str, Any], notes: list[str]) -> None:
+        logs = self.client("logs")
+        name = record["name"]
+        dropped = 0
+        for stream in record["streams"]:
             events: list[dict[str, Any]] = sorted(
                 ({"timestamp": int(ts), "message": str(msg)} for ts, msg in stream["events"]),
                 key=lambda e: int(e["timestamp"]),
             )
-            for batch in _log_batches(events):
-                answer = logs.put_log_events(
-                    logGroupName=name, logStreamName=stream["name"], logEvents=batch
-                )
-                rejected = answer.get("rejectedLogEventsInfo") or {}
-                if "tooOldLogEventEndIndex" in rejected:
-                    dropped += int(rejected["tooOldLogEventEndIndex"])
+            try:
+                for batch in _log_batches(events):
+                    answer = logs.put_log_events(
+                        logGroupName=name, logStreamName=stream["name"], logEvents=batch
+                    )
+                    rejected = answer.get("rejectedLogEventsInfo") or {}
+                    if "tooOldLogEventEndIndex" in rejected:
+                        dropped += int(rejected["tooOldLogEventEndIndex"])
+            except logs.exceptions.ResourceNotFoundException:
+                continue  # deleted since the restart began: its events are not wanted
         if dropped:
             notes.append(
                 f"{dropped} log events of {name} were older than 14 days, the oldest "

@@ -21,12 +21,13 @@ points took the saver about 11 s on a busy 2-core machine); a clean stop loses n
 **Restoring.** At start, before the server says it is up: IAM, S3, SQS, SNS; then SageMaker's
 resources (endpoints start fresh instances in the background, ``SystemUpdating`` until they pass
 their health checks), transform jobs, asynchronous requests and the meter; then scaling
-registrations and CloudWatch alarms. The history, metric data points and log events, is read
-then too but put back in the background (thousands of points take seconds, and nothing waits
-for them); until it is back, those two parts are not saved over, so a stop meanwhile keeps the
-saved history whole (new points and log lines of those few seconds are then not saved). A part
-that cannot be read or restored is moved aside (:class:`.store.StateStore`) and reported,
-never a reason not to start.
+registrations, CloudWatch alarms, and CloudWatch Logs' groups and streams (their names only,
+so a listing right after the start sees them all). The history, metric data points and log
+events, is read then too but put back in the background (thousands of points take seconds, and
+nothing waits for them); until it is back, those two parts are not saved over, so a stop
+meanwhile keeps the saved history whole (new points and log lines of those few seconds are then
+not saved). A part that cannot be read or restored is moved aside
+(:class:`.store.StateStore`) and reported, never a reason not to start.
 """
 
 from __future__ import annotations
@@ -136,7 +137,9 @@ class Persistence:
         # The history (metric data points, log events) is read now, so a bad file is known and
         # reported by start, and put back by :meth:`start` in the background: it can take
         # seconds and nothing waits for it.
-        self._history = (cloudwatch or {}, self.aws.read_logs())
+        # Log groups and streams are created now, so their names are there from the first
+        # request; their events come back with the metric data.
+        self._history = (cloudwatch or {}, self.aws.restore_log_groups(self.aws.read_logs(), notes))
         notes = [*self.store.notes, *notes]
         if saved is not None or notes:
             self.log(
@@ -156,7 +159,7 @@ class Persistence:
         try:
             if metrics.get("metrics"):
                 self.aws.restore_metrics(metrics, notes)
-            self.aws.restore_logs(groups, notes)
+            self.aws.restore_log_events(groups, notes)
         except Exception as exc:  # nothing here may take the gateway down
             notes.append(f"metric data or log events could not be restored: {exc!r}")
         finally:
