@@ -14,10 +14,12 @@ header handling, logging), and only ever listens on 127.0.0.1.
 from __future__ import annotations
 
 import email.parser
+import email.utils
 import io
 import re
 import socket
 import sys
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -58,13 +60,14 @@ class KeepAliveHandler(WSGIRequestHandler):
         ``HTTPMessage``, as compat32 would store them; a block with anything else (folded lines,
         odd names) goes to the e-mail parser as before. Limits and refusals are the stock ones.
         """
-        real = self.rfile
-        self.rfile = io.BytesIO(b"\r\n")  # the stock parser sees the request line only
-        try:
-            if not super().parse_request():
-                return False
-        finally:
-            self.rfile = real
+        if not self._parse_plain_request_line():
+            real = self.rfile
+            self.rfile = io.BytesIO(b"\r\n")  # the stock parser sees the request line only
+            try:
+                if not super().parse_request():
+                    return False
+            finally:
+                self.rfile = real
         lines = []
         while True:
             line = self.rfile.readline(MAX_HEADER_LINE + 1)
@@ -98,17 +101,75 @@ class KeepAliveHandler(WSGIRequestHandler):
             return bool(self.handle_expect_100())
         return True
 
+    def _parse_plain_request_line(self) -> bool:
+        """Read the usual request line, ``METHOD PATH HTTP/1.1`` (or ``HTTP/1.0``), exactly as
+        the stock parser reads it; False for any other line, which the stock parser then reads
+        (and refuses or accepts as before). The stock parser would also run the e-mail parser
+        on an empty header block, a tenth of the gateway's request thread."""
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0"):
+            return False
+        self.requestline = requestline
+        self.command, path, self.request_version = words
+        self.close_connection = not (
+            words[2] == "HTTP/1.1" and self.protocol_version >= "HTTP/1.1"
+        )
+        # as the stock parser: '//' at the start is reduced to '/' (gh-87389)
+        self.path = "/" + path.lstrip("/") if path.startswith("//") else path
+        return True
+
+    #: The ``Date`` header's value and the second it was made for (one per second is enough).
+    _date: tuple[int, str] = (0, "")
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        if timestamp is not None:
+            return str(super().date_time_string(timestamp))
+        now = int(time.time())
+        second, text = KeepAliveHandler._date
+        if second != now:
+            text = email.utils.formatdate(now, usegmt=True)
+            KeepAliveHandler._date = (now, text)
+        return text
+
+    #: Access log lines of the request being answered, written once its answer is out.
+    _deferred_log: list[str] | None = None
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if self.access_log is not None:
-            self.access_log(
-                f"{self.address_string()} - - [{self.log_date_time_string()}] "
-                f'"{self.requestline}" {code} {size}'
-            )
+        if self.access_log is None:
+            return
+        line = (
+            f"{self.address_string()} - - [{self.log_date_time_string()}] "
+            f'"{self.requestline}" {code} {size}'
+        )
+        if self._deferred_log is not None:
+            self._deferred_log.append(line)
+        else:
+            self.access_log(line)
+
+    def _write_deferred_log(self) -> None:
+        lines, self._deferred_log = self._deferred_log, None
+        log = self.access_log
+        for line in lines or ():
+            if log is not None:
+                log(line)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def run_wsgi(self) -> None:
+        # The access log line is written after the answer, as nginx writes it when a request
+        # completes: a worker's line goes to the gateway through a pipe, and written before the
+        # answer it woke a gateway thread just as the answer arrived (the gateway's own request
+        # thread then waited for it).
+        if self.access_log is not None:
+            self._deferred_log = []
+        try:
+            self._run_wsgi()
+        finally:
+            self._write_deferred_log()
+
+    def _run_wsgi(self) -> None:
         environ = self.make_environ()
         length = environ.get("CONTENT_LENGTH")
         if environ.get("wsgi.input_terminated"):
