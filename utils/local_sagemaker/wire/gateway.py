@@ -355,7 +355,7 @@ class Gateway:
             response: Iterable[bytes] = self.moto(environ, start_response)
             if _may_change(environ, call):
                 # after moto applied it, so the save that this starts sees the change
-                self.persistence.touched(service)
+                self.persistence.touched(service, call.operation if call is not None else None)
         except Exception as exc:
             if call is None:
                 return _respond(start_response, *_not_served(service))

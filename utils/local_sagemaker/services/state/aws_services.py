@@ -84,6 +84,15 @@ class AwsServices:
         self._policy_arns: dict[str, str] = {}
         #: Restored target-tracking policy ARN -> the alarms PutScalingPolicy created for it.
         self._recreated_alarms: dict[str, list[str]] = {}
+        #: The CloudWatch alarms as last read, with the :meth:`alarms_changed` count they were
+        #: read at: read again only when that count moved on.
+        self._alarms: tuple[int, list[dict[str, Any]]] | None = None
+        self._alarm_changes = 0
+        #: The metric data points already turned into saved points: moto's list they came from,
+        #: the last datum converted, and the points (moto only ever appends to that list).
+        self._points_source: list[Any] | None = None
+        self._points_last: Any = None
+        self._points: list[dict[str, Any]] = []
 
     # -- saving -------------------------------------------------------------------------------
 
@@ -633,36 +642,43 @@ class AwsServices:
         "ThresholdMetricId",
     )
 
+    def alarms_changed(self) -> None:
+        """A request that may change the CloudWatch alarms reached moto: the next save of the
+        ``cloudwatch`` part reads them again (a save for new metric data alone does not)."""
+        self._alarm_changes += 1
+
     def _export_cloudwatch(self) -> dict[str, Any]:
-        from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
+        from moto.cloudwatch.models import cloudwatch_backends
 
         backend = cloudwatch_backends[ACCOUNT_ID][REGION]
-        data = []
-        for datum in list(backend.metric_data):
-            point: dict[str, Any] = {
-                "Namespace": datum.namespace,
-                "MetricName": datum.name,
-                "Dimensions": [{"Name": d.name, "Value": d.value} for d in datum.dimensions],
-                "Timestamp": datum.timestamp.timestamp(),
-            }
-            if datum.unit:
-                point["Unit"] = datum.unit
-            if isinstance(datum, MetricAggregatedDatum):
-                point["StatisticValues"] = {
-                    "SampleCount": datum.sample_count,
-                    "Sum": datum.sum,
-                    "Minimum": datum.min,
-                    "Maximum": datum.max,
-                }
-            elif isinstance(datum, MetricDatum):
-                point["Value"] = datum.value
-            data.append(point)
-        cloudwatch = self.client("cloudwatch")
-        alarms = [
-            {k: v for k, v in alarm.items() if k in self.ALARM_SETTABLE}
-            for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms")
-        ]
-        return {"metrics": data, "alarms": alarms}
+        data = self._metric_points(backend.metric_data)
+        changes = self._alarm_changes  # before the read: a change during it reads them again
+        if self._alarms is None or self._alarms[0] != changes:
+            cloudwatch = self.client("cloudwatch")
+            alarms = [
+                {k: v for k, v in alarm.items() if k in self.ALARM_SETTABLE}
+                for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms")
+            ]
+            self._alarms = (changes, alarms)
+        return {"metrics": data, "alarms": self._alarms[1]}
+
+    def _metric_points(self, metric_data: list[Any]) -> list[dict[str, Any]]:
+        """Every data point of moto's ``metric_data`` as saved; only the points added since the
+        last save are converted (moto appends to the list and never edits it; should the list
+        be another or shorter, or its last converted datum not where it was, all are converted
+        again)."""
+        data = list(metric_data)
+        done = len(self._points)
+        if not (
+            metric_data is self._points_source
+            and len(data) >= done
+            and (done == 0 or data[done - 1] is self._points_last)
+        ):
+            self._points, done = [], 0
+        self._points.extend(_metric_point(datum) for datum in data[done:])
+        self._points_source = metric_data
+        self._points_last = data[-1] if data else None
+        return list(self._points)
 
     def _restore_cloudwatch(self, data: dict[str, Any], notes: list[str]) -> None:
         """The alarms (the metric data points come back later: :meth:`restore_metrics`)."""
@@ -782,6 +798,30 @@ class AwsServices:
                 f"{dropped} log events of {name} were older than 14 days, the oldest "
                 "PutLogEvents accepts, and were not restored"
             )
+
+
+def _metric_point(datum: Any) -> dict[str, Any]:
+    """One of moto's metric data points as PutMetricData takes it back (:meth:`restore_metrics`)."""
+    from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
+
+    point: dict[str, Any] = {
+        "Namespace": datum.namespace,
+        "MetricName": datum.name,
+        "Dimensions": [{"Name": d.name, "Value": d.value} for d in datum.dimensions],
+        "Timestamp": datum.timestamp.timestamp(),
+    }
+    if datum.unit:
+        point["Unit"] = datum.unit
+    if isinstance(datum, MetricAggregatedDatum):
+        point["StatisticValues"] = {
+            "SampleCount": datum.sample_count,
+            "Sum": datum.sum,
+            "Minimum": datum.min,
+            "Maximum": datum.max,
+        }
+    elif isinstance(datum, MetricDatum):
+        point["Value"] = datum.value
+    return point
 
 
 def _log_part(group: str) -> str:

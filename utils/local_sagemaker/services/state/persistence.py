@@ -12,7 +12,10 @@ What is saved (in ``saved/`` under the state folder, :func:`...core.settings.sta
 **When.** A saver thread looks every :func:`~...core.settings.save_interval` seconds (1 s by
 default): SageMaker's parts are exported each time (small, and written only when their bytes
 changed), an AWS service's part only when a request that may change it reached moto since the
-last look (the gateway says so through :meth:`Persistence.touched`). ``stop`` saves once more
+last look (the gateway says so through :meth:`Persistence.touched`). The CloudWatch part is
+saved every second while endpoints are invoked (new metric data): its alarms are read again only
+after a call that may change them, and only the data points added since the last save are
+converted. ``stop`` saves once more
 before anything is stopped. So a ``kill -9`` of the gateway loses the changes of the interval
 plus the time a save takes: about a second when little changed, longer right after a bulk change
 (benchmarks/bench_persistence.py: 200 new 64 KB objects, 20,000 log events and 2,000 metric
@@ -63,6 +66,11 @@ SIGNING_PARTS = {
 }
 
 
+#: CloudWatch operations that add metric data and change no alarm: while traffic flows the
+#: metrics publisher sends one every second, and the save it causes need not read the alarms
+#: again (a DescribeAlarms round trip through the gateway each second).
+METRIC_DATA_ONLY = frozenset({"PutMetricData"})
+
 #: Parts whose restore runs in the background after the start (metric data, log events).
 HISTORY_PARTS = frozenset({"cloudwatch", "logs"})
 
@@ -105,11 +113,14 @@ class Persistence:
 
     # -- what changed -------------------------------------------------------------------------
 
-    def touched(self, signing_service: str | None) -> None:
-        """A request that may change state reached moto for this service (its SigV4 name)."""
+    def touched(self, signing_service: str | None, operation: str | None = None) -> None:
+        """A request that may change state reached moto for this service (its SigV4 name) and
+        ``operation`` (None when the request named none)."""
         # a request signed in its query string or a browser's POST policy upload carries no
         # Authorization header: only S3 is reached that way
         parts = SIGNING_PARTS.get(signing_service or "s3", ())
+        if "cloudwatch" in parts and operation not in METRIC_DATA_ONLY:
+            self.aws.alarms_changed()
         with self._dirty_lock:
             self._dirty.update(parts)
 

@@ -53,14 +53,13 @@ class StateStore:
 
         Returns whether the file was written.
         """
-        payload = json.dumps(
-            {"format": FORMAT, "saved_at": time.time(), "data": data}, separators=(",", ":")
-        ).encode()
-        # the bytes without the time stamp decide whether anything changed
-        body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+        # The data is serialised once: its bytes decide whether anything changed and are the
+        # file's "data" member as they are (a part can hold thousands of metric data points).
+        body = json.dumps(data, separators=(",", ":")).encode()
         if self._written.get(name) == body and self.path(name).exists():
             return False
-        atomic_write(self.path(name), payload)
+        head = json.dumps({"format": FORMAT, "saved_at": time.time()}, separators=(",", ":"))
+        atomic_write(self.path(name), b"".join((head[:-1].encode(), b',"data":', body, b"}")))
         self._written[name] = body
         return True
 

@@ -1,0 +1,141 @@
+"""What the state saver and the real-time autoscaler read while traffic flows, without a server.
+
+Both look once a second. While endpoints are invoked, CloudWatch gets new metric data every
+second and the ``cloudwatch`` part is saved again: its alarms are read again (DescribeAlarms)
+only after a call that may change them, and only the data points added since the last save are
+converted. Each test checks that the shortcut returns what a full read would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from utils.local_sagemaker.core.settings import ACCOUNT_ID, REGION
+from utils.local_sagemaker.services.state.aws_services import AwsServices
+from utils.local_sagemaker.services.state.persistence import Persistence
+from utils.local_sagemaker.services.state.store import StateStore
+
+
+class Pages:
+    """A boto3 paginator answering fixed pages, counting how often it was asked."""
+
+    def __init__(self, key: str, items: list[dict[str, Any]]) -> None:
+        self.key = key
+        self.items = items
+        self.reads = 0
+
+    def paginate(self, **_: Any) -> list[dict[str, Any]]:
+        self.reads += 1
+        return [{self.key: list(self.items)}]
+
+
+class Client:
+    def __init__(self, pages: dict[str, Pages]) -> None:
+        self.pages = pages
+
+    def get_paginator(self, operation: str) -> Pages:
+        return self.pages[operation]
+
+
+@pytest.fixture
+def cloudwatch_backend() -> Any:
+    """moto's in-process CloudWatch backend of the local account, emptied afterwards."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    backend = cloudwatch_backends[ACCOUNT_ID][REGION]
+    backend.reset()
+    backend = cloudwatch_backends[ACCOUNT_ID][REGION]
+    yield backend
+    backend.reset()
+
+
+def _put(backend: Any, value: float, count: int = 1) -> None:
+    now = dt.datetime.now(dt.UTC)
+    backend.put_metric_data(
+        "AWS/SageMaker",
+        [
+            {
+                "MetricName": "Invocations",
+                "Value": value + i,
+                "Unit": "None",
+                "Timestamp": now,
+                "Dimensions": [{"Name": "EndpointName", "Value": "e"}],
+            }
+            for i in range(count)
+        ],
+    )
+
+
+def _alarm(name: str) -> dict[str, Any]:
+    return {"AlarmName": name, "Namespace": "AWS/SageMaker", "StateValue": "OK"}
+
+
+def _persistence(tmp_path: Path, client: Client) -> Persistence:
+    # the services it saves are not used by touched() or by the cloudwatch part
+    unused: Any = None
+    return Persistence(
+        tmp_path, lambda _: client, unused, unused, unused, unused, unused, 1.0, print
+    )
+
+
+def test_the_cloudwatch_part_reads_the_alarms_only_after_a_call_that_may_change_them(
+    tmp_path: Path, cloudwatch_backend: Any
+) -> None:
+    alarms = Pages("MetricAlarms", [_alarm("a")])
+    persistence = _persistence(tmp_path, Client({"describe_alarms": alarms}))
+    saved = tmp_path / "saved" / "cloudwatch.json"
+
+    def save() -> dict[str, Any]:
+        persistence.aws.save("cloudwatch")
+        data: dict[str, Any] = json.loads(saved.read_bytes())["data"]
+        return data
+
+    assert save()["alarms"] == [{"AlarmName": "a", "Namespace": "AWS/SageMaker"}]
+    assert alarms.reads == 1
+    for value in (1.0, 2.0):  # traffic: the metrics publisher's PutMetricData
+        _put(cloudwatch_backend, value)
+        persistence.touched("monitoring", "PutMetricData")
+        assert len(save()["metrics"]) == int(value)
+    assert alarms.reads == 1  # new data points only: the alarms were not read again
+
+    alarms.items.append(_alarm("b"))  # PutMetricAlarm reached moto
+    persistence.touched("monitoring", "PutMetricAlarm")
+    assert [a["AlarmName"] for a in save()["alarms"]] == ["a", "b"]
+    assert alarms.reads == 2
+
+    alarms.items.pop()  # a request that named no operation may have changed them too
+    persistence.touched("monitoring", None)
+    assert [a["AlarmName"] for a in save()["alarms"]] == ["a"]
+    assert alarms.reads == 3
+
+
+def test_metric_points_are_converted_once_and_all_are_saved(
+    tmp_path: Path, cloudwatch_backend: Any
+) -> None:
+    aws = AwsServices(
+        lambda _: Client({"describe_alarms": Pages("MetricAlarms", [])}), StateStore(tmp_path)
+    )
+
+    def saved_values() -> list[float]:
+        aws.save("cloudwatch")
+        data = json.loads((tmp_path / "cloudwatch.json").read_bytes())["data"]
+        return [point["Value"] for point in data["metrics"]]
+
+    _put(cloudwatch_backend, 1.0, count=3)
+    assert saved_values() == [1.0, 2.0, 3.0]
+    converted = list(cloudwatch_backend.metric_data)
+    _put(cloudwatch_backend, 10.0, count=2)
+    assert saved_values() == [1.0, 2.0, 3.0, 10.0, 11.0]
+    for datum in converted:  # the points saved before were not converted again
+        datum.value = -1.0
+    assert saved_values() == [1.0, 2.0, 3.0, 10.0, 11.0]
+
+    # moto's list replaced (a reset): everything is converted again from the new list
+    cloudwatch_backend.metric_data = []
+    _put(cloudwatch_backend, 5.0)
+    assert saved_values() == [5.0]
