@@ -3,7 +3,8 @@
 Both look once a second. While endpoints are invoked, CloudWatch gets new metric data every
 second and the ``cloudwatch`` part is saved again: its alarms are read again (DescribeAlarms)
 only after a call that may change them, and only the data points added since the last save are
-converted. Each test checks that the shortcut returns what a full read would.
+converted. The autoscaler's scalable targets are read again only after a call that may change
+Application Auto Scaling. Each test checks that the shortcut returns what a full read would.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from utils.local_sagemaker.core.settings import ACCOUNT_ID, REGION
+from utils.local_sagemaker.services.scaling.registrations import ScalingRegistrations
 from utils.local_sagemaker.services.state.aws_services import AwsServices
 from utils.local_sagemaker.services.state.persistence import Persistence
 from utils.local_sagemaker.services.state.store import StateStore
@@ -139,3 +141,19 @@ def test_metric_points_are_converted_once_and_all_are_saved(
     cloudwatch_backend.metric_data = []
     _put(cloudwatch_backend, 5.0)
     assert saved_values() == [5.0]
+
+
+def test_scalable_targets_are_read_again_only_after_a_change() -> None:
+    targets = Pages("ScalableTargets", [{"ResourceId": "endpoint/e/variant/v", "MinCapacity": 1}])
+    registrations = ScalingRegistrations(lambda _: Client({"describe_scalable_targets": targets}))
+    assert list(registrations.targets()) == ["endpoint/e/variant/v"]
+    assert list(registrations.targets()) == ["endpoint/e/variant/v"]
+    assert targets.reads == 1
+
+    targets.items.append({"ResourceId": "endpoint/f/variant/v", "MinCapacity": 1})
+    registrations.changed()  # RegisterScalableTarget reached moto (the gateway says so)
+    assert sorted(registrations.targets()) == ["endpoint/e/variant/v", "endpoint/f/variant/v"]
+    assert targets.reads == 2
+    # what a caller does with the answer does not change the next one
+    registrations.targets().clear()
+    assert len(registrations.targets()) == 2 and targets.reads == 2

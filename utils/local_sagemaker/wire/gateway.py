@@ -161,6 +161,7 @@ class Gateway:
             events=events,
         )
         registrations = ScalingRegistrations(self.client)
+        self.registrations = registrations
         self.registry = Registry(
             self.deployer, self.logs.ensure_stream, registrations, flush_logs=self.logs.flush
         )
@@ -356,6 +357,8 @@ class Gateway:
             if _may_change(environ, call):
                 # after moto applied it, so the save that this starts sees the change
                 self.persistence.touched(service, call.operation if call is not None else None)
+                if service == "application-autoscaling":
+                    self.registrations.changed()
         except Exception as exc:
             if call is None:
                 return _respond(start_response, *_not_served(service))

@@ -95,6 +95,15 @@ class ScalingRegistrations:
 
     def __init__(self, client: Callable[[str], Any]) -> None:
         self.client = client
+        #: How many calls that may change Application Auto Scaling reached it (:meth:`changed`),
+        #: and the scalable targets as read at a count: the real-time autoscaler asks for them
+        #: every tick, and they change only through such a call.
+        self._changes = 0
+        self._targets: tuple[int, dict[str, dict[str, Any]]] | None = None
+
+    def changed(self) -> None:
+        """A request that may change Application Auto Scaling reached it (the gateway says so)."""
+        self._changes += 1
 
     # -- targets and policies -----------------------------------------------------------------
 
@@ -108,13 +117,20 @@ class ScalingRegistrations:
         return found[0] if found else None
 
     def targets(self) -> dict[str, dict[str, Any]]:
-        """Every SageMaker variant's scalable target, by ResourceId."""
-        pages = self.client("application-autoscaling").get_paginator("describe_scalable_targets")
-        return {
-            target["ResourceId"]: target
-            for page in pages.paginate(ServiceNamespace=NAMESPACE, ScalableDimension=DIMENSION)
-            for target in page["ScalableTargets"]
-        }
+        """Every SageMaker variant's scalable target, by ResourceId (read again only after a
+        call that may have changed them)."""
+        changes = self._changes  # before the read: a change during it reads them again
+        if self._targets is None or self._targets[0] != changes:
+            pages = self.client("application-autoscaling").get_paginator(
+                "describe_scalable_targets"
+            )
+            found = {
+                target["ResourceId"]: target
+                for page in pages.paginate(ServiceNamespace=NAMESPACE, ScalableDimension=DIMENSION)
+                for target in page["ScalableTargets"]
+            }
+            self._targets = (changes, found)
+        return dict(self._targets[1])
 
     def is_target(self, endpoint: str, variant: str) -> bool:
         return self.target(endpoint, variant) is not None
