@@ -45,15 +45,11 @@ class Client:
 
 
 @pytest.fixture
-def cloudwatch_backend() -> Any:
-    """moto's in-process CloudWatch backend of the local account, emptied afterwards."""
+def cloudwatch_backend(moto_aws: None) -> Any:
+    """moto's in-process CloudWatch backend of the local account (fresh for each test)."""
     from moto.cloudwatch.models import cloudwatch_backends
 
-    backend = cloudwatch_backends[ACCOUNT_ID][REGION]
-    backend.reset()
-    backend = cloudwatch_backends[ACCOUNT_ID][REGION]
-    yield backend
-    backend.reset()
+    return cloudwatch_backends[ACCOUNT_ID][REGION]
 
 
 def _put(backend: Any, value: float, count: int = 1) -> None:
