@@ -36,13 +36,19 @@ setup: $(STAMP)
 # uv does not read pip's configuration (pip.conf, PIP_INDEX_URL: a company mirror, find-links):
 # where you rely on it, or where uv cannot be installed, pip does the whole install
 # (`make setup INSTALLER=pip` forces it). Both compile bytecode as they install.
+# requirements-excluded.txt names what neither installs although a dependency's extra asks for
+# it (that file says why): uv leaves it out of the resolution, pip uninstalls it afterwards. A venv
+# set up before keeps it (it only costs time): `.venv/bin/python -m pip uninstall -r
+# requirements-excluded.txt` removes it.
 INSTALLER ?= uv
 define install_requirements
 	$(1) -m pip install --upgrade pip
 	if [ "$(INSTALLER)" = uv ] && $(1) -m pip install --quiet uv; then \
-	  $(1) -m uv pip install --python $(1) --compile-bytecode -r requirements.txt; \
+	  $(1) -m uv pip install --python $(1) --compile-bytecode \
+	    --excludes requirements-excluded.txt -r requirements.txt; \
 	else \
-	  $(1) -m pip install -r requirements.txt; \
+	  $(1) -m pip install -r requirements.txt && \
+	  $(1) -m pip uninstall --yes -r requirements-excluded.txt; \
 	fi
 	$(1) -m pip install --no-deps -e .
 endef
