@@ -7,7 +7,9 @@ separate process for jobs with DataProcessing: results, and the data errors that
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import random
 import sys
 from collections.abc import Iterator
 
@@ -17,6 +19,12 @@ from utils.local_sagemaker.services.transform import agent as work
 from utils.local_sagemaker.services.transform.agent import AgentError, BatchAgent
 from utils.local_sagemaker.services.transform.data_processing import DataProcessor
 from utils.local_sagemaker.services.transform.errors import TransformDataError
+from utils.local_sagemaker.services.transform.records import (
+    MIB,
+    Batch,
+    plan_batches,
+    split_records,
+)
 from utils.local_sagemaker.services.transform.validation import TransformJobSpec
 
 SPEC = TransformJobSpec(
@@ -82,3 +90,45 @@ def test_a_stopped_agent_raises_agent_error(agent: BatchAgent) -> None:
     agent.stop()
     with pytest.raises(AgentError):
         agent.call("prepare", DATA, SPEC, None, "s")
+
+
+def _library_batches(data: bytes, max_payload_mb: int) -> list[Batch] | str:
+    records = split_records(data, "Line", source="s")
+    try:
+        return plan_batches(
+            records,
+            split_type="Line",
+            batch_strategy="MultiRecord",
+            max_payload_mb=max_payload_mb,
+            source="s",
+        )
+    except TransformDataError as err:
+        return err.message
+
+
+def test_plain_line_batches_equal_the_library() -> None:
+    """A job without DataProcessing batches Line records on the object's bytes (no split into
+    records): the same bodies, first records and counts as the library's, and the library's
+    error when a record alone is over the limit."""
+    spec = dataclasses.replace(SPEC, input_filter="$", output_filter="$", join_source="None")
+    rng = random.Random(0)
+    sizes = [0, 1, 5, MIB // 3, MIB // 2 - 1, MIB // 2, MIB - 1, MIB, MIB + 1]
+    compared = 0
+    for _ in range(150):
+        big = rng.random() < 0.5
+        records = [
+            b"x" * (rng.choice(sizes) if big else rng.randint(0, 20))
+            for _ in range(rng.randint(0, 30))
+        ]
+        data = b"\n".join(records) + (b"\n" if rng.random() < 0.6 else b"")
+        for max_payload_mb in (0, 1, 2):
+            expected = _library_batches(data, max_payload_mb)
+            plain = dataclasses.replace(spec, max_payload_mb=max_payload_mb)
+            if isinstance(expected, str):
+                with pytest.raises(TransformDataError) as raised:
+                    work.prepare(data, plain, None, "s")
+                assert raised.value.message == expected
+                continue
+            assert work.prepare(data, plain, None, "s") == ([], expected)
+            compared += 1
+    assert compared > 100

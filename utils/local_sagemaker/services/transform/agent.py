@@ -16,8 +16,8 @@ two steps, as pure functions (bytes in, bytes out):
 Everything with behaviour stays in the runner: S3, requests to the instance, retries, order,
 logs, outcomes, stopping. A :class:`~.errors.TransformDataError` raised here reaches the runner
 unchanged (message and ``failure_kind``), so the job fails exactly as it does in-process. Jobs
-without DataProcessing only split bytes (``bytes.split``, no per-record Python objects), which
-costs less than shipping the object to another process: the runner calls the same functions
+without DataProcessing only look for record ends in the bytes (``rfind``, no per-record Python
+objects), which costs less than shipping the object to another process: the runner calls the same functions
 in-process for them, and they start no agent.
 
 Speed, within these functions: the records of one mini-batch are parsed, filtered, joined and
@@ -184,10 +184,12 @@ def prepare(
 ) -> tuple[list[bytes], list[Batch]]:
     """Decompress, split, InputFilter and batch one object.
 
-    Returns the original records' payloads (for JoinSource=Input) and the request batches.
-    MultiRecord Line splitting is done with bytes.split and a bisect over cumulative sizes,
-    never one Python object per record; everything else (and every error) goes through the
-    library's :func:`split_records` / :func:`plan_batches`, which define the behaviour.
+    Returns the original records' payloads (for JoinSource=Input; none for a job without
+    DataProcessing, which never reads them) and the request batches. MultiRecord Line splitting
+    is done on the bytes (:func:`_plan_text`), or, when records are filtered or joined, with
+    bytes.split and a bisect over cumulative sizes, never one Python object per record;
+    everything else (and every error) goes through the library's :func:`split_records` /
+    :func:`plan_batches`, which define the behaviour.
     """
     data = decompress(data, spec.compression_type, source=source)
     if (
@@ -195,6 +197,10 @@ def prepare(
         and spec.batch_strategy in (None, "", "MultiRecord")
         and b"\r" not in data
     ):
+        if processor is None:
+            planned = _plan_text(data, spec.max_payload_mb)
+            if planned is not None:
+                return [], planned
         lines = data.split(b"\n")
         if lines[-1] == b"":
             lines.pop()
@@ -209,6 +215,37 @@ def prepare(
             return lines, planned
     records, batches = _prepare_records(data, spec, processor, source=source)
     return [r.payload for r in records], batches
+
+
+def _plan_text(data: bytes, max_payload_mb: int) -> list[Batch] | None:
+    """:func:`_plan_lines` on the object's bytes as they are, for a job that needs no records.
+
+    The same batches (a mini-batch's records joined by newlines, packed greedily up to the
+    limit, in order), found with ``rfind`` and ``count`` on the bytes: no Python object per
+    record and no second copy of the object. None when a record alone exceeds the limit (the
+    library then raises its error).
+    """
+    if not data:
+        return []
+    # the records joined by newlines: the object without the newline that ends its last record
+    text = data[:-1] if data.endswith(b"\n") else data
+    limit = payload_limit_bytes(max_payload_mb)
+    if limit is None:
+        return [Batch(text, 0, text.count(b"\n") + 1, True)]
+    batches = []
+    start = first = 0
+    while len(text) - start > limit:
+        cut = text.rfind(b"\n", start, start + limit + 1)  # the last record end within the limit
+        if cut < 0:
+            return None
+        body = text[start:cut]
+        count = body.count(b"\n") + 1
+        batches.append(Batch(body, first, count, False))
+        first += count
+        start = cut + 1
+    body = text[start:] if start else text
+    batches.append(Batch(body, first, body.count(b"\n") + 1, False))
+    return batches
 
 
 def _plan_lines(lines: list[bytes], max_payload_mb: int) -> list[Batch] | None:

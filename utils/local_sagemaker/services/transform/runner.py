@@ -46,11 +46,11 @@ machine rather than one share to the gateway and all its processes together (ARC
 The per-object data work (split, InputFilter, batch; split responses, join, OutputFilter) is
 :func:`.agent.prepare` / :func:`.agent.finish`. For jobs with DataProcessing it runs in one
 batch agent process per instance (:mod:`.agent`), because parsing and writing every record twice
-on gateway threads is GIL-bound and held the whole job to one core; jobs without it only split
-bytes (about 20 ms of CPU for a 6.5 MB object) and call the same functions here. The agents
-start with the instance threads and are stopped with the instances: at the end of the job, on
-StopTransformJob and on gateway shutdown (which stops every job); an agent also exits by itself
-when the gateway dies (its stdin closes).
+on gateway threads is GIL-bound and held the whole job to one core; jobs without it only look
+for record ends in the bytes (about 10 ms of CPU for a 6.5 MB object) and call the same
+functions here. The agents start with the instance threads and are stopped with the instances:
+at the end of the job, on StopTransformJob and on gateway shutdown (which stops every job); an
+agent also exits by itself when the gateway dies (its stdin closes).
 """
 
 from __future__ import annotations
