@@ -140,13 +140,15 @@ def _module_path(environment: dict[str, str]) -> str:
 # FIDELITY platform.instance-hardware DIFFERS: one machine plays every instance
 #   local: `ml.m5.large` and `ml.c5.2xlarge` both run on your computer's CPU: every instance is a
 #     process of its own, and all of them share your cores with the gateway and your notebook.
-#     The instance type changes the price the meter uses and the quotas that apply, not the speed
-#     or the memory.
+#     The instance type changes the price the meter uses and the quota that applies (how many
+#     instances of that type your account may run), not the speed or the memory.
 #   why: the tutorial runs on one computer; the instance type still decides quotas and prices.
-#   notice: On AWS each instance is a machine of its own type. A second instance adds a whole
-#     machine: up to twice the traffic served, a transform job done in about half the time.
-#     Locally a second instance is faster only as far as your free cores allow, and not at all
-#     when they are busy; compare modes and settings by what they do, not by local speed-ups.
+#   notice: On AWS each instance is a machine of its own type (`ml.m5.large`: 2 vCPUs and 8 GiB;
+#     `ml.c5.2xlarge`: 8 vCPUs and 16 GiB). A second instance adds a whole machine: up to twice
+#     the traffic served, and a transform job whose input is split into at least as many files
+#     as instances done in about half the time (each file goes to one instance). Locally a second
+#     instance is faster only as far as your free cores allow, and not at all when they are busy;
+#     compare modes and settings by what they do, not by local speed-ups.
 # FIDELITY platform.speed DIFFERS: faster, not slower
 #   local: An [endpoint](docs/glossary.md#endpoint) is [`InService`](docs/glossary.md#inservice)
 #     in seconds; a [cold start](docs/glossary.md#cold-start) is a real process start plus model
