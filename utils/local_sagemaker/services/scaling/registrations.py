@@ -109,12 +109,7 @@ class ScalingRegistrations:
 
     def target(self, endpoint: str, variant: str) -> dict[str, Any] | None:
         """The variant's scalable target (DescribeScalableTargets' entry), or None."""
-        found = self.client("application-autoscaling").describe_scalable_targets(
-            ServiceNamespace=NAMESPACE,
-            ResourceIds=[resource_id(endpoint, variant)],
-            ScalableDimension=DIMENSION,
-        )["ScalableTargets"]
-        return found[0] if found else None
+        return self.targets().get(resource_id(endpoint, variant))
 
     def targets(self) -> dict[str, dict[str, Any]]:
         """Every SageMaker variant's scalable target, by ResourceId (read again only after a

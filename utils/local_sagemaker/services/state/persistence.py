@@ -150,7 +150,10 @@ class Persistence:
         # seconds and nothing waits for it.
         # Log groups and streams are created now, so their names are there from the first
         # request; their events come back with the metric data.
-        self._history = (cloudwatch or {}, self.aws.restore_log_groups(self.aws.read_logs(), notes))
+        logs_started = time.monotonic()
+        groups = self.aws.restore_log_groups(self.aws.read_logs(), notes)
+        self._timings.append(f"log groups {time.monotonic() - logs_started:.1f} s")
+        self._history = (cloudwatch or {}, groups)
         notes = [*self.store.notes, *notes]
         if saved is not None or notes:
             self.log(

@@ -201,18 +201,20 @@ def prepare(
             planned = _plan_text(data, spec.max_payload_mb)
             if planned is not None:
                 return [], planned
-        lines = data.split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
-        to_send_lines = lines
-        if processor is not None and not processor.input_filter.is_root:
-            filtered = _filter_csv(processor, lines)
-            if filtered is None:
-                filtered = [processor.filter_input(p, index=i) for i, p in enumerate(lines)]
-            to_send_lines = filtered
-        planned = _plan_lines(to_send_lines, spec.max_payload_mb)
-        if planned is not None:
-            return lines, planned
+        else:
+            lines = data.split(b"\n")
+            if lines[-1] == b"":
+                lines.pop()
+            to_send_lines = lines
+            if not processor.input_filter.is_root:
+                filtered = _filter_csv(processor, lines)
+                if filtered is None:
+                    filtered = [processor.filter_input(p, index=i) for i, p in enumerate(lines)]
+                to_send_lines = filtered
+            planned = _plan_lines(to_send_lines, spec.max_payload_mb)
+            if planned is not None:
+                return lines, planned
+        # everything else, and a record over the limit (the library raises its error)
     records, batches = _prepare_records(data, spec, processor, source=source)
     return [r.payload for r in records], batches
 
