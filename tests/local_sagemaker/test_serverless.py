@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
@@ -18,12 +19,17 @@ from utils.artifact import SERVING_ENVIRONMENT
 
 from .conftest import BUCKET, ROLE, archive_with, make_client, unique, wait_status
 
-SLOW_MODEL = """
+#: A model whose every request waits until the test creates the file ``{gate}`` (at most 60 s),
+#: so the requests the endpoint admitted stay in flight for as long as the test needs.
+GATED_MODEL = """
 import os, time, joblib
+GATE = {gate!r}
 def model_fn(model_dir):
     return joblib.load(os.path.join(model_dir, "model.joblib"))
 def predict_fn(data, model):
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while not os.path.exists(GATE) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return model.predict(data)
 """
 
@@ -37,10 +43,9 @@ def model_fn(model_dir):
 @pytest.fixture(scope="module")
 def archives(s3: Any, model_urls: dict[str, str]) -> dict[str, str]:
     urls = dict(model_urls)
-    for name, code in (("slow-serverless", SLOW_MODEL), ("hungry", HUNGRY_MODEL)):
-        key = f"models/{name}/model.tar.gz"
-        s3.put_object(Bucket=BUCKET, Key=key, Body=archive_with(code))
-        urls[name] = f"s3://{BUCKET}/{key}"
+    key = "models/hungry/model.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=archive_with(HUNGRY_MODEL))
+    urls["hungry"] = f"s3://{BUCKET}/{key}"
     return urls
 
 
@@ -206,9 +211,15 @@ def test_cold_start_warm_idle_and_cold_again(
 
 
 def test_burst_beyond_max_concurrency_is_throttled_never_hung(
-    sm: Any, runtime: Any, archives: dict[str, str]
+    sm: Any, runtime: Any, s3: Any, tmp_path: Path
 ) -> None:
-    name = deploy_serverless(sm, archives["slow-serverless"], max_concurrency=2)
+    """Eight requests at once on MaxConcurrency 2: the endpoint admits two and throttles six at
+    once. The two admitted wait in the model until the test opens the gate, so the count does
+    not depend on how quickly eight threads get their requests out on a busy machine."""
+    gate = tmp_path / "open"
+    key = f"models/{unique('gated')}/model.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=archive_with(GATED_MODEL.format(gate=str(gate))))
+    name = deploy_serverless(sm, f"s3://{BUCKET}/{key}", max_concurrency=2)
     wait_status(sm, name, {"InService"})
 
     def call() -> str:
@@ -220,12 +231,17 @@ def test_burst_beyond_max_concurrency_is_throttled_never_hung(
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(call) for _ in range(8)]
-        done, pending = wait(futures, timeout=30)
-    assert not pending, "some requests hung"
-    outcomes = sorted(f.result() for f in done)
-    assert outcomes.count("ok") >= 2
-    assert outcomes.count("ThrottlingException") >= 4
-    assert set(outcomes) == {"ok", "ThrottlingException"}
+        # The six requests beyond MaxConcurrency are answered while the two admitted still wait.
+        throttled_by = time.monotonic() + 30
+        pending = set(futures)
+        while len(pending) > 2 and time.monotonic() < throttled_by:
+            _, pending = wait(pending, timeout=1, return_when=FIRST_COMPLETED)
+        answered_while_two_wait = sorted(f.result() for f in futures if f not in pending)
+        gate.touch()
+        _, hung = wait(futures, timeout=30)
+    assert not hung, "some requests hung"
+    assert answered_while_two_wait == ["ThrottlingException"] * 6
+    assert sorted(f.result() for f in futures) == ["ThrottlingException"] * 6 + ["ok"] * 2
     sm.delete_endpoint(EndpointName=name)
 
 
