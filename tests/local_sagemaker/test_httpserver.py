@@ -1,7 +1,8 @@
 """The keep-alive server the gateway and the workers share (``core/httpserver.py``): the usual
-request line read without the stock parser reads exactly as the stock parser reads it, and a
-worker's access log line is written once its answer has gone out (as nginx writes it when a
-request completes), not before the answer."""
+request line read without the stock parser reads exactly as the stock parser reads it, the
+environ it builds itself is the one werkzeug builds, the answer's head is the one
+``send_response`` and ``send_header`` write, and a worker's access log line is written once its
+answer has gone out (as nginx writes it when a request completes), not before the answer."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+from werkzeug.serving import WSGIRequestHandler
 
 from utils.local_sagemaker.core.httpserver import KeepAliveHandler, LocalWSGIServer
 
@@ -116,3 +118,63 @@ def test_the_access_log_line_follows_the_answer(server: LocalWSGIServer) -> None
             pass
     assert [had_answer for _, had_answer in Probe.lines] == [True, True]
     assert '"POST /invocations HTTP/1.1" 200' in Probe.lines[0][0]
+
+
+class EnvironProbe(KeepAliveHandler):
+    """Builds each request's environ both ways: this server's and werkzeug's own."""
+
+    pairs: ClassVar[list[tuple[dict[str, Any], dict[str, Any]]]] = []
+
+    def make_environ(self) -> dict[str, Any]:
+        ours = super().make_environ()
+        EnvironProbe.pairs.append((dict(ours), dict(WSGIRequestHandler.make_environ(self))))
+        return ours
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"POST /endpoints/a/invocations HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+        b"Content-Type: text/csv\r\nX-Amz-Date: 20260101T000000Z\r\nContent-Length: 0\r\n",
+        b"GET /b%20c/%C3%A9t%C3%A9?list-type=2&prefix=%C3%A9&x=a+b HTTP/1.1\r\nHost: x\r\n",
+        "GET /caf\u00e9/d?q=\u00e9 HTTP/1.1\r\nHost: x\r\n".encode("latin-1"),  # raw high bytes
+        b"GET /x HTTP/1.1\r\nHost: x\r\nAccept: a\r\nAccept: b\r\nX_Under: dropped\r\n"
+        b"Content-Type: one\r\nContent-Type: two\r\nX-Empty:\r\nX-Pad:  v  \r\n",
+        b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n",
+        b"GET /folded HTTP/1.1\r\nHost: x\r\nX-Long: a\r\n  b\r\n",  # the e-mail parser's case
+        b"GET http://127.0.0.1:9/abs?q=1 HTTP/1.1\r\nHost: x\r\n",  # absolute form: werkzeug's
+        b"GET /frag#f HTTP/1.1\r\nHost: x\r\n",
+    ],
+)
+def test_the_environ_is_the_one_werkzeug_builds(server: LocalWSGIServer, head: bytes) -> None:
+    EnvironProbe.pairs = []
+    server.RequestHandlerClass = EnvironProbe
+    tail = b"0\r\n\r\n" if b"chunked" in head else b""
+    reply = _exchange(server, head + b"Connection: close\r\n\r\n" + tail)
+    assert reply.startswith(b"HTTP/1.1 200 OK")
+    [(ours, stock)] = EnvironProbe.pairs
+    assert type(ours["wsgi.input"]) is type(stock["wsgi.input"])
+    ours["wsgi.input"] = stock["wsgi.input"] = None
+    assert ours == stock
+
+
+def test_the_answer_head_is_the_stock_one(server: LocalWSGIServer) -> None:
+    """Status line, ``Server`` and ``Date`` as ``send_response`` writes them, then the app's
+    headers in order (its own framing headers dropped), then the body in the same write."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(
+            "201 Created",
+            [("X-One", "1"), ("Connection", "close"), ("Content-Length", "2"), ("x-two", "b c")],
+        )
+        return [b"ok"]
+
+    server.app = app
+    reply = _exchange(server, b"GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0] == "HTTP/1.1 201 Created"
+    assert lines[1].startswith("Server: LocalSageMaker Python/")
+    assert lines[2].startswith("Date: ") and lines[2].endswith(" GMT")
+    assert lines[3:] == ["X-One: 1", "Content-Length: 2", "x-two: b c"]
+    assert body == b"ok"

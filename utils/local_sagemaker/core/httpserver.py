@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
-from werkzeug.serving import WSGIRequestHandler
+from werkzeug.http import parse_set_header
+from werkzeug.serving import DechunkedInput, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -52,12 +54,35 @@ class KeepAliveHandler(WSGIRequestHandler):
         # ACKs would stall each keep-alive response by tens of milliseconds.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def handle_one_request(self) -> None:
+        """The stock ``handle_one_request`` without its ``do_<METHOD>`` look-up: werkzeug's
+        handler answers every method with ``run_wsgi`` (through ``__getattr__``, twice a
+        request), so it is called directly. Refusals and timeouts are the stock ones."""
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+            if len(self.raw_requestline) > 65536:
+                self.requestline = ""
+                self.request_version = ""
+                self.command = ""
+                self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+                return
+            if not self.raw_requestline:
+                self.close_connection = True
+                return
+            if not self.parse_request():
+                return  # an error has been sent
+            self.run_wsgi()
+            self.wfile.flush()
+        except TimeoutError as exc:
+            self.log_error("Request timed out: %r", exc)
+            self.close_connection = True
+
     def parse_request(self) -> bool:
         """The stock request-line checks, then the headers read without the e-mail parser.
 
         ``http.server`` hands the header block to ``email.parser`` (>100 us a request here, more
-        than the signature check). Ordinary ``Name: value`` lines are read directly into the same
-        ``HTTPMessage``, as compat32 would store them; a block with anything else (folded lines,
+        than the signature check). Ordinary ``Name: value`` lines are read directly, as compat32
+        would store them, into :class:`RequestHeaders`; a block with anything else (folded lines,
         odd names) goes to the e-mail parser as before. Limits and refusals are the stock ones.
         """
         if not self._parse_plain_request_line():
@@ -86,7 +111,7 @@ class KeepAliveHandler(WSGIRequestHandler):
                 return False
             if line in (b"\r\n", b"\n", b""):
                 break
-        self.headers = _header_message(lines, self.MessageClass)
+        self.headers = _read_headers(lines, self.MessageClass)
         connection = self.headers.get("Connection", "").lower()
         if connection == "close":
             self.close_connection = True
@@ -169,6 +194,60 @@ class KeepAliveHandler(WSGIRequestHandler):
         finally:
             self._write_deferred_log()
 
+    def make_environ(self) -> dict[str, Any]:
+        """The WSGI environ werkzeug's handler builds, built directly for an ordinary request
+        (an origin-form path without a fragment, on a plain socket); anything else is left to
+        werkzeug. Same keys, same values: werkzeug's took a tenth of a gateway request's time."""
+        path = self.path
+        if not path.startswith("/") or path.startswith("//") or "#" in path:
+            return dict(super().make_environ())
+        raw_path, _, query = path.partition("?")
+        path_info = unquote(raw_path)
+        if not path.isascii():
+            path_info, query, path = _dance(path_info), _dance(query), _dance(path)
+        elif not path_info.isascii():
+            path_info = _dance(path_info)
+        server = self.server
+        address = self.client_address or ("<local>", 0)
+        environ: dict[str, Any] = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": self.rfile,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": server.multithread,
+            "wsgi.multiprocess": server.multiprocess,
+            "wsgi.run_once": False,
+            "werkzeug.socket": self.connection,
+            "SERVER_SOFTWARE": self.server_version,
+            "REQUEST_METHOD": self.command,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": path_info,
+            "QUERY_STRING": query,
+            "REQUEST_URI": path,
+            "RAW_URI": path,
+            "REMOTE_ADDR": address[0],
+            "REMOTE_PORT": address[1],
+            "SERVER_NAME": server.server_address[0],
+            "SERVER_PORT": str(server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+        }
+        for name, value in self.headers.items():
+            if "_" in name:
+                continue
+            key = name.upper().replace("-", "_")
+            if "\r\n" in value:
+                value = value.replace("\r\n", "")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+                if key in environ:
+                    value = f"{environ[key]},{value}"
+            environ[key] = value
+        encoding = environ.get("HTTP_TRANSFER_ENCODING")
+        if encoding is not None and "chunked" in parse_set_header(encoding):
+            environ["wsgi.input_terminated"] = True
+            environ["wsgi.input"] = DechunkedInput(self.rfile)  # type: ignore[arg-type]
+        return environ
+
     def _run_wsgi(self) -> None:
         environ = self.make_environ()
         length = environ.get("CONTENT_LENGTH")
@@ -193,32 +272,43 @@ class KeepAliveHandler(WSGIRequestHandler):
             return write
 
         def send_head(body: bytes = b"") -> bool:
-            """Send status and headers, and ``body`` with them if it can be; True if it was."""
+            """Send status and headers, and ``body`` with them if it can be; True if it was.
+
+            The head is what ``send_response`` and ``send_header`` write (status line,
+            ``Server``, ``Date``, the app's headers), made as one string and encoded once."""
             status: str = state["status"]
             code_str, _, msg = status.partition(" ")
-            self.send_response(int(code_str), msg)
-            names = set()
+            code = int(code_str)
+            if self.request_version == "HTTP/0.9":  # no head at all (the stock rule)
+                self.log_request(code)
+                state["sent"] = True
+                return False
+            self.log_request(code)
+            lines = [
+                f"{self.protocol_version} {code} {msg}\r\n"
+                f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
+            ]
+            has_length = False
             for key, value in state["headers"]:
                 lower = key.lower()
-                if lower in ("connection", "transfer-encoding", "keep-alive"):
+                if lower in _HOP_BY_HOP:
                     continue
-                names.add(lower)
-                self.send_header(key, value)
-            code = int(code_str)
+                if lower == "content-length":
+                    has_length = True
+                lines.append(f"{key}: {value}\r\n")
             no_body = self.command == "HEAD" or code < 200 or code in (204, 304)
-            if "content-length" not in names and not no_body:
+            if not has_length and not no_body:
                 state["chunked"] = True
-                self.send_header("Transfer-Encoding", "chunked")
-            if body and not state["chunked"] and self.request_version != "HTTP/0.9":
-                # end_headers() with a small body in the same write: one packet, not two (the
-                # client would otherwise wake up for the headers and again for the body).
-                self._headers_buffer.append(b"\r\n")
-                self._headers_buffer.append(body)
-                self.flush_headers()
-                state["sent"] = True
-                return True
-            self.end_headers()
+                lines.append("Transfer-Encoding: chunked\r\n")
+            lines.append("\r\n")
+            head = "".join(lines).encode("latin-1", "strict")
             state["sent"] = True
+            if body and not state["chunked"]:
+                # A small body in the same write: one packet, not two (the client would
+                # otherwise wake up for the headers and again for the body).
+                self.wfile.write(head + body)
+                return True
+            self.wfile.write(head)
             return False
 
         def write(data: bytes) -> None:
@@ -271,17 +361,73 @@ MAX_HEADERS = 100
 _HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\r\n]*)\r?\n")
 
 
-def _header_message(lines: list[bytes], message_class: Any) -> Any:
-    """The header lines as ``message_class`` (an ``email.message.Message``), values as compat32
-    stores them; anything but ordinary lines is left to the e-mail parser."""
-    message = message_class()
+#: Response headers the server writes itself (an app's own are dropped).
+_HOP_BY_HOP = frozenset({"connection", "transfer-encoding", "keep-alive"})
+
+
+def _dance(text: str) -> str:
+    """werkzeug's ``_wsgi_encoding_dance``: a str as the latin-1 characters of its UTF-8 bytes."""
+    return text.encode().decode("latin1")
+
+
+class RequestHeaders:
+    """A request's header fields in order, with the parts of ``email.message.Message``'s reading
+    API that servers use (``get``, ``get_all``, ``items``, ``in``, ``[]``; names compare without
+    case): the e-mail message cost more to build than the rest of reading a request."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self._fields = fields
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        lower = name.lower()
+        for key, value in self._fields:
+            if key.lower() == lower:
+                return value
+        return failobj
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        lower = name.lower()
+        values = [value for key, value in self._fields if key.lower() == lower]
+        return values or failobj
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.get(name)  # type: ignore[no-any-return]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __iter__(self) -> Any:
+        return iter([key for key, _ in self._fields])
+
+    def keys(self) -> list[str]:
+        return [key for key, _ in self._fields]
+
+    def values(self) -> list[str]:
+        return [value for _, value in self._fields]
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._fields)
+
+    def __str__(self) -> str:
+        return "".join(f"{key}: {value}\n" for key, value in self._fields) + "\n"
+
+
+def _read_headers(lines: list[bytes], message_class: Any) -> Any:
+    """The header lines as :class:`RequestHeaders`, values as compat32 stores them; anything
+    but ordinary lines is left to the e-mail parser (an ``HTTPMessage`` then)."""
+    fields = []
     for line in lines[:-1]:
         match = _HEADER_LINE.fullmatch(line)
         if match is None:
             text = b"".join(lines).decode("iso-8859-1")
             return email.parser.Parser(_class=message_class).parsestr(text)
-        message[match.group(1).decode("ascii")] = match.group(2).decode("iso-8859-1")
-    return message
+        fields.append((match.group(1).decode("ascii"), match.group(2).decode("iso-8859-1")))
+    return RequestHeaders(fields)
 
 
 class LocalWSGIServer(ThreadingHTTPServer):

@@ -49,6 +49,17 @@ INVOKE_HEADERS = (
     "Session-Id",
 )
 
+#: (WSGI environ key, header name) of the headers the service gets: Content-Type, Accept and
+#: :data:`INVOKE_HEADERS` (an empty value counts as absent).
+_INVOKE_HEADER_KEYS = (
+    ("CONTENT_TYPE", "Content-Type"),
+    ("HTTP_ACCEPT", "Accept"),
+    *(
+        ("HTTP_X_AMZN_SAGEMAKER_" + key.upper().replace("-", "_"), "X-Amzn-SageMaker-" + key)
+        for key in INVOKE_HEADERS
+    ),
+)
+
 Response = tuple[int, list[tuple[str, str]], bytes]
 
 
@@ -102,7 +113,17 @@ class InvokeValidator:
         self._lock = threading.Lock()
 
     def check(self, name: str, environ: dict[str, Any]) -> None:
-        values = (name, *(environ.get(key) or None for key in _MODELLED_HEADERS))
+        get = environ.get
+        values = (  # the keys of _MODELLED_HEADERS, in order
+            name,
+            get("CONTENT_TYPE") or None,
+            get("HTTP_ACCEPT") or None,
+            get("HTTP_X_AMZN_SAGEMAKER_CUSTOM_ATTRIBUTES") or None,
+            get("HTTP_X_AMZN_SAGEMAKER_TARGET_MODEL") or None,
+            get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT") or None,
+            get("HTTP_X_AMZN_SAGEMAKER_INFERENCE_ID") or None,
+            get("HTTP_X_AMZN_SAGEMAKER_SESSION_ID") or None,
+        )
         if values in self._valid:
             return
         params: dict[str, Any] = {"EndpointName": name, "Body": b""}
@@ -168,15 +189,11 @@ class RuntimeRoutes:
                 #   why: the newer text comes from the runtime front end both kinds share.
                 #   notice: the error (and its HTTP status) can differ on AWS.
                 raise AwsError("ValidationError", f"Request {request_id} has oversize body.")
-            headers = {
-                "Content-Type": environ.get("CONTENT_TYPE") or None,
-                "Accept": environ.get("HTTP_ACCEPT"),
-            }
-            for key in INVOKE_HEADERS:
-                value = environ.get("HTTP_X_AMZN_SAGEMAKER_" + key.upper().replace("-", "_"))
-                if value is not None:
-                    headers["X-Amzn-SageMaker-" + key] = value
-            clean = {k: v for k, v in headers.items() if v}
+            clean = {}
+            for environ_key, header in _INVOKE_HEADER_KEYS:
+                value = environ.get(environ_key)
+                if value:
+                    clean[header] = value
             clean["x-local-request-id"] = request_id  # for errors that quote it; not forwarded
             status, out_headers, payload = self.runtime.invoke(name, clean, body)
             out_headers.append(("x-amzn-RequestId", request_id))

@@ -68,13 +68,15 @@ def http_request(environ: dict[str, Any], runtime_path: bool = False) -> HttpReq
     else:
         raw_path = quote(environ.get("PATH_INFO", "/").encode("latin-1"), safe="/~!$&'()*+,;=:@")
         raw_query = environ.get("QUERY_STRING", "")
-    headers = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            headers[key[5:].replace("_", "-").lower()] = value
-    for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
-        if environ.get(key):
-            headers[name] = environ[key]
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key[:5] == "HTTP_"
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    if environ.get("CONTENT_LENGTH"):
+        headers["content-length"] = environ["CONTENT_LENGTH"]
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     sagemaker = target.startswith("SageMaker.") or (
         runtime_path and auth_errors.scope_service(environ) in (None, "sagemaker")
