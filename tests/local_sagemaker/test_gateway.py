@@ -100,3 +100,18 @@ def test_capacity_change_keeps_billing_the_running_instances(
     assert scaled["ProductionVariants"][0]["CurrentInstanceCount"] == 2
     assert after - before >= elapsed
     sm.delete_endpoint(EndpointName=name)
+
+
+def test_request_ids_are_random_version_4_uuids() -> None:
+    """The runtime's request ids are what ``uuid.UUID(int=..., version=4)`` makes of the same
+    random bits (made without the UUID object, which cost the request path)."""
+    import random
+    import uuid
+
+    from utils.local_sagemaker.wire.runtime_routes import new_request_id
+
+    for _ in range(200):
+        state = random.getstate()
+        made = new_request_id()
+        random.setstate(state)
+        assert made == str(uuid.UUID(int=random.getrandbits(128), version=4))

@@ -178,3 +178,28 @@ def test_the_answer_head_is_the_stock_one(server: LocalWSGIServer) -> None:
     assert lines[2].startswith("Date: ") and lines[2].endswith(" GMT")
     assert lines[3:] == ["X-One: 1", "Content-Length: 2", "x-two: b c"]
     assert body == b"ok"
+
+
+def test_a_body_cut_short_reaches_no_app(server: LocalWSGIServer) -> None:
+    """A small body is read before the app is called; a client that goes away before sending
+    all of it gets no answer, and the app never sees the request."""
+    reply = _exchange(server, b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+    assert reply == b""
+    assert server.seen == []  # type: ignore[attr-defined]
+
+
+def test_a_small_body_reaches_the_app_whole_and_the_next_request_follows(
+    server: LocalWSGIServer,
+) -> None:
+    bodies: list[bytes] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        bodies.append(environ["wsgi.input"].read(3))  # the rest is left unread
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server.app = app
+    one = b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"
+    reply = _exchange(server, one + one)
+    assert reply.count(b"200 OK") == 2
+    assert bodies == [b"abc", b"abc"]

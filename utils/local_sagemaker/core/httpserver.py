@@ -36,6 +36,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 #: Idle keep-alive connections are closed after this many seconds (one thread each meanwhile).
 IDLE_TIMEOUT = 300.0
 
+#: A request body up to this size (with a Content-Length) is read before the app is called.
+EAGER_BODY_LIMIT = 1 << 20
+
 #: A first body chunk up to this size goes out in one write with the headers (copying more
 #: costs more than the second send it saves).
 COALESCE_LIMIT = 64 * 1024
@@ -251,15 +254,22 @@ class KeepAliveHandler(WSGIRequestHandler):
     def _run_wsgi(self) -> None:
         environ = self.make_environ()
         length = environ.get("CONTENT_LENGTH")
+        size = 0
+        eager = False
+        body_stream: Any = None
         if environ.get("wsgi.input_terminated"):
             body_stream = environ["wsgi.input"]  # chunked request: werkzeug dechunks it
         else:
             try:
-                size = int(length) if length else 0
+                size = max(int(length) if length else 0, 0)
             except ValueError:
                 size = 0
-            body_stream = LimitedStream(self.rfile, max(size, 0))  # type: ignore[arg-type]
-            environ["wsgi.input"] = body_stream
+            # A small body is read at once (below) and handed over in memory: a BytesIO reads
+            # in C, where werkzeug's LimitedStream runs several Python calls per read.
+            eager = size <= EAGER_BODY_LIMIT
+            if not eager:
+                body_stream = LimitedStream(self.rfile, size)  # type: ignore[arg-type]
+                environ["wsgi.input"] = body_stream
 
         state: dict[str, Any] = {"status": None, "headers": None, "sent": False, "chunked": False}
 
@@ -323,6 +333,12 @@ class KeepAliveHandler(WSGIRequestHandler):
                     self.wfile.write(data)
 
         try:
+            if eager:
+                data = self.rfile.read(size) if size else b""
+                if len(data) < size:  # the client went away before its body was complete
+                    self.close_connection = True
+                    return
+                body_stream = environ["wsgi.input"] = io.BytesIO(data)
             result = self.server.app(environ, start_response)
             try:
                 for chunk in result:
@@ -335,7 +351,7 @@ class KeepAliveHandler(WSGIRequestHandler):
                 if hasattr(result, "close"):
                     result.close()
             # Read what the app left of the request body, so the next request line parses.
-            while body_stream.read(65536):
+            while not eager and body_stream.read(65536):
                 pass
             self.wfile.flush()
         except (TimeoutError, ConnectionError):
