@@ -1,29 +1,34 @@
-"""The batch agent: one helper process per transform instance for the CPU-heavy record work.
+"""The per-object data work of a transform job, and the batch agent that runs it apart when needed.
 
 On AWS every instance of a transform job runs a batch agent beside the model container: it reads
 the input, splits and filters records, calls the container, joins and writes the output. Locally
 the job runs on threads of the gateway process, which also serves the API and S3 (moto). Those
-threads mostly wait (for S3, for the instance), except for two steps that are pure CPU when the
-job has DataProcessing (InputFilter, JoinSource, OutputFilter): every record is parsed and
-written again, twice. In the gateway that work holds the GIL against the job's own S3 reads and
-uploads and against the other instances, so the job could not go faster than one core. The
-runner therefore starts one agent process per instance for such jobs and hands it exactly those
-two steps, as pure functions (bytes in, bytes out):
+threads mostly wait (for S3, for the instance); the data work is two pure functions (bytes in,
+bytes out), each in two forms:
 
-* :func:`prepare`: decompress, split, InputFilter and batch one input object;
-* :func:`finish`: split one response into records, JoinSource and OutputFilter.
+* :func:`prepare` (decompress, split, InputFilter and batch one input object):
+  :func:`prepare_quick`, else :func:`prepare_records`;
+* :func:`finish` (split one response into records, JoinSource and OutputFilter):
+  :func:`finish_quick`, else :func:`finish_records`.
 
-Everything with behaviour stays in the runner: S3, requests to the instance, retries, order,
-logs, outcomes, stopping. A :class:`~.errors.TransformDataError` raised here reaches the runner
-unchanged (message and ``failure_kind``), so the job fails exactly as it does in-process. Jobs
-without DataProcessing only look for record ends in the bytes (``rfind``, no per-record Python
-objects), which costs less than shipping the object to another process: the runner calls the same functions
-in-process for them, and they start no agent.
+The quick forms work on the bytes: a job without DataProcessing only looks for record ends
+(``rfind``, no per-record Python objects), and CSV records whose bytes are what ``csv.writer``
+writes are filtered, joined and written by cutting them at their commas
+(:mod:`.csv_bytes`, a small fraction of the CPU time of parsing them). They answer None for
+anything else; the runner calls them on its own threads, which costs less than shipping the
+object to another process. The record forms parse every record (JSON, CSV that the bytes path
+does not cover, other SplitTypes and BatchStrategies) and define the behaviour, errors included.
+For a job with DataProcessing they run in one batch agent process per instance, started at the
+first object that needs them: parsing and writing every record twice on gateway threads is
+GIL-bound and held the whole job to one core. Everything with behaviour stays in the runner: S3,
+requests to the instance, retries, order, logs, outcomes, stopping. A
+:class:`~.errors.TransformDataError` raised in the agent reaches the runner unchanged (message and
+``failure_kind``), so the job fails exactly as it does in-process.
 
-Speed, within these functions: the records of one mini-batch are parsed, filtered, joined and
+Speed of the record forms: the records of one mini-batch are parsed, filtered, joined and
 written with one ``csv.reader``/``csv.writer`` call for the whole batch (when ContentType and
 Accept are CSV), not one call per record; the library's per-record functions remain the
-reference and the fallback for anything the fast path does not cover (quotes across lines, BOMs,
+reference and the fallback for anything that path does not cover (quotes across lines, BOMs,
 ``\\r``). The agent pauses Python's cyclic garbage collector while it runs one call: a call
 builds hundreds of thousands of short-lived rows, no reference cycles, and the collector would
 otherwise re-scan the live ones many times over (a third of the CPU time).
@@ -56,6 +61,7 @@ from collections.abc import Callable
 from typing import IO, Any
 
 from ...core.settings import PROJECT_ROOT
+from . import csv_bytes
 from .data_processing import DataProcessor, JsonPath, split_response
 from .errors import TransformDataError
 from .records import Batch, Record, decompress, payload_limit_bytes, plan_batches, split_records
@@ -165,7 +171,25 @@ def finish(
 
     The response as the model returned it, unless records must be told apart: a join or an
     OutputFilter works on each record, so only then is the response split into predictions.
+    :func:`finish_quick` when it can, else :func:`finish_records`.
     """
+    quick = finish_quick(body, first, count, originals, spec, processor, source)
+    if quick is not None:
+        return quick
+    return finish_records(body, first, count, originals, spec, processor, source)
+
+
+def finish_quick(
+    body: bytes,
+    first: int,
+    count: int,
+    originals: list[bytes],
+    spec: TransformJobSpec,
+    processor: DataProcessor | None,
+    source: str,
+) -> list[bytes] | None:
+    """:func:`finish` without parsing records (the response itself, or CSV joined and filtered
+    as bytes by :mod:`.csv_bytes`, in one piece), or None when that path does not apply."""
     # FIDELITY batch-data.multirecord-output CONFIRMED: responses without a join or an OutputFilter
     #   local: each mini-batch's response is written as the model returned it, in input order
     #     (AssembleWith=Line ends it with a newline); no record count is checked, so a model that
@@ -175,8 +199,36 @@ def finish(
     #     huggingface/notebooks#227 quotes the same outcome.
     if processor is None or not processor.transforms_output:
         return [body]
+    end = _RECORD_ENDS.get(spec.assemble_with)
+    if end is None or not _both_csv(processor):
+        return None
+    predictions = split_response(body, count, spec.accept, first_index=first, source=source)
+    piece = csv_bytes.finish_records(processor, originals, predictions, end)
+    return None if piece is None else [piece]
+
+
+def finish_records(
+    body: bytes,
+    first: int,
+    count: int,
+    originals: list[bytes],
+    spec: TransformJobSpec,
+    processor: DataProcessor | None,
+    source: str,
+) -> list[bytes]:
+    """:func:`finish` record by record: one written record each (the batch agent's part)."""
+    if processor is None or not processor.transforms_output:
+        return [body]
     predictions = split_response(body, count, spec.accept, first_index=first, source=source)
     return _finish_batch(processor, originals, predictions, first)
+
+
+#: What follows each written record in the ``.out``, by AssembleWith (see :func:`.assemble`).
+_RECORD_ENDS = {"Line": b"\n", "None": b"", "": b""}
+
+
+def _both_csv(processor: DataProcessor) -> bool:
+    return media_type(processor.content_type) == CSV and media_type(processor.accept) == CSV
 
 
 def prepare(
@@ -185,36 +237,79 @@ def prepare(
     """Decompress, split, InputFilter and batch one object.
 
     Returns the original records' payloads (for JoinSource=Input; none for a job without
-    DataProcessing, which never reads them) and the request batches. MultiRecord Line splitting
-    is done on the bytes (:func:`_plan_text`), or, when records are filtered or joined, with
-    bytes.split and a bisect over cumulative sizes, never one Python object per record;
-    everything else (and every error) goes through the library's :func:`split_records` /
-    :func:`plan_batches`, which define the behaviour.
+    DataProcessing, which never reads them) and the request batches: :func:`prepare_quick`
+    when it can, else :func:`prepare_records`.
     """
     data = decompress(data, spec.compression_type, source=source)
+    quick = prepare_quick(data, spec, processor)
+    if quick is not None:
+        return quick
+    return prepare_records(data, spec, processor, source)
+
+
+def prepare_quick(
+    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None
+) -> tuple[list[bytes], list[Batch]] | None:
+    """:func:`prepare` of a decompressed object without one Python object per field, or None.
+
+    MultiRecord Line batches are found on the bytes (:func:`_plan_text`): of the object itself,
+    or of its CSV records filtered as bytes by :mod:`.csv_bytes`. None for anything else (other
+    SplitTypes and BatchStrategies, ``\r``, a record over the limit, records the bytes path
+    does not cover).
+    """
     if (
-        spec.split_type == "Line"
+        spec.split_type != "Line"
+        or spec.batch_strategy not in (None, "", "MultiRecord")
+        or b"\r" in data
+    ):
+        return None
+    if not data:
+        return [], []
+    to_send = data
+    lines: list[bytes] = []
+    if processor is not None:
+        text = data[:-1] if data.endswith(b"\n") else data
+        lines = text.split(b"\n")
+        if not processor.input_filter.is_root:
+            if media_type(processor.content_type) != CSV:
+                return None
+            filtered = csv_bytes.filter_records(processor.input_filter, text)
+            if filtered is None:
+                return None
+            to_send = filtered + b"\n"  # one record per line, the last one ended
+    planned = _plan_text(to_send, spec.max_payload_mb)
+    return None if planned is None else (lines, planned)
+
+
+def prepare_records(
+    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None, source: str
+) -> tuple[list[bytes], list[Batch]]:
+    """:func:`prepare` of a decompressed object record by record (the batch agent's part).
+
+    MultiRecord Line records of a job with DataProcessing are split with bytes.split, filtered
+    with one ``csv`` call per object and batched with a bisect over cumulative sizes; everything
+    else (and every error) goes through the library's :func:`split_records` /
+    :func:`plan_batches`, which define the behaviour.
+    """
+    if (
+        processor is not None
+        and spec.split_type == "Line"
         and spec.batch_strategy in (None, "", "MultiRecord")
         and b"\r" not in data
     ):
-        if processor is None:
-            planned = _plan_text(data, spec.max_payload_mb)
-            if planned is not None:
-                return [], planned
-        else:
-            lines = data.split(b"\n")
-            if lines[-1] == b"":
-                lines.pop()
-            to_send_lines = lines
-            if not processor.input_filter.is_root:
-                filtered = _filter_csv(processor, lines)
-                if filtered is None:
-                    filtered = [processor.filter_input(p, index=i) for i, p in enumerate(lines)]
-                to_send_lines = filtered
-            planned = _plan_lines(to_send_lines, spec.max_payload_mb)
-            if planned is not None:
-                return lines, planned
-        # everything else, and a record over the limit (the library raises its error)
+        lines = data.split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        to_send_lines = lines
+        if not processor.input_filter.is_root:
+            filtered = _filter_csv(processor, lines)
+            if filtered is None:
+                filtered = [processor.filter_input(p, index=i) for i, p in enumerate(lines)]
+            to_send_lines = filtered
+        planned = _plan_lines(to_send_lines, spec.max_payload_mb)
+        if planned is not None:
+            return lines, planned
+        # a record over the limit: the library raises its error
     records, batches = _prepare_records(data, spec, processor, source=source)
     return [r.payload for r in records], batches
 
@@ -412,7 +507,12 @@ def _finish_csv(
 
 
 #: What :meth:`BatchAgent.call` (and the runner, in-process) can run, by name.
-FUNCTIONS: dict[str, Callable[..., Any]] = {"prepare": prepare, "finish": finish}
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "prepare": prepare,
+    "finish": finish,
+    "prepare_records": prepare_records,
+    "finish_records": finish_records,
+}
 
 
 if __name__ == "__main__":
