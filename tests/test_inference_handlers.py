@@ -201,6 +201,23 @@ def test_json_without_content_type_and_with_extra_fields(handlers, served_model,
     assert list(body["predictions"][0]) == ["application_id", "probability_of_default", "decision"]
 
 
+def test_records_without_an_id_answer_with_none(handlers, served_model, apps):
+    records = apps.head(3).to_dict(orient="records")
+    del records[1]["application_id"]
+    json_body, _ = call(handlers, served_model, json.dumps(records), "application/json")
+    assert [p["application_id"] for p in json.loads(json_body)["predictions"]] == [
+        "APP-0000001",
+        None,
+        "APP-0000003",
+    ]
+    csv_body, _ = call(handlers, served_model, json.dumps(records), "application/json", "text/csv")
+    assert [line.split(",")[0] for line in csv_body.splitlines()] == [
+        "APP-0000001",
+        "",
+        "APP-0000003",
+    ]
+
+
 def test_json_numbers_as_strings_are_accepted(handlers, apps):
     record = data.to_json_records(apps)[0]
     record["credit_amount"] = str(record["credit_amount"])

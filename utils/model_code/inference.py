@@ -428,7 +428,9 @@ def _frame_from_records(records: list[dict[str, Any]], where: str) -> pd.DataFra
     }
     frame = _new_frame(cells, numbers)
     if any(ID_COLUMN in record for record in records):
-        frame.insert(0, ID_COLUMN, [record.get(ID_COLUMN) for record in records])
+        ids = [record.get(ID_COLUMN) for record in records]
+        # object, so a record without an ID keeps None (pandas 3 would make it NaN in a str column)
+        frame.insert(0, ID_COLUMN, pd.Series(ids, index=frame.index, dtype=object))
     return frame
 
 
@@ -464,7 +466,8 @@ def predict_fn(input_data: pd.DataFrame, model: Any) -> pd.DataFrame:
         }
     )
     if ID_COLUMN in input_data.columns:
-        result.insert(0, ID_COLUMN, input_data[ID_COLUMN].to_numpy())
+        ids = pd.Series(input_data[ID_COLUMN].to_numpy(), index=result.index, dtype=object)
+        result.insert(0, ID_COLUMN, ids)
     return result
 
 
