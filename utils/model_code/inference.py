@@ -492,9 +492,10 @@ def decision_threshold() -> float:
 def output_fn(prediction: pd.DataFrame, accept: str | None) -> tuple[str, str]:
     """Serialise predictions as JSON or CSV; returns ``(body, content_type)`` for the container."""
     media_type = choose_response_type(accept)
-    rounded = [round(float(p), 4) for p in prediction["probability_of_default"]]
-    decisions = [str(d) for d in prediction["decision"]]
-    ids = list(prediction[ID_COLUMN]) if ID_COLUMN in prediction.columns else None
+    # tolist(): plain Python values in one call (iterating a pandas 3 str column costs ~5 us each)
+    rounded = [round(p, 4) for p in prediction["probability_of_default"].tolist()]
+    decisions = [str(d) for d in prediction["decision"].tolist()]
+    ids = prediction[ID_COLUMN].tolist() if ID_COLUMN in prediction.columns else None
     if media_type == JSON:
         predictions = [
             {"probability_of_default": p, "decision": d}
