@@ -242,3 +242,98 @@ def test_the_notebooks_records_take_the_bytes_path() -> None:
             r + b"\n" for r in agent.finish_records(body, 0, 3, originals, spec, processor, "s")
         )
     ]
+
+
+def _model(body: bytes) -> bytes:
+    """One CSV prediction per line of ``body``; some quoted for their comma, some needlessly."""
+    out = []
+    for line in body.split(b"\n"):
+        size = len(line)
+        out.append([b"%d,ok" % size, b'%d,"a,b"' % size, b'"%d",ok' % size, b""][size % 4])
+    return b"\n".join(out) + b"\n"
+
+
+def _library_object(data: bytes, spec: TransformJobSpec, processor: DataProcessor) -> bytes | str:
+    """The whole object through the library, record by record, or its error text."""
+    prepared = _library_prepare(data, spec, processor)
+    if isinstance(prepared, str):
+        return prepared
+    originals, batches = prepared
+    pieces = []
+    try:
+        for batch in batches:
+            body = _model(batch.body)
+            if not processor.transforms_output:
+                pieces.append(body)
+                continue
+            predictions = split_response(
+                body, batch.count, spec.accept, first_index=batch.first, source="s"
+            )
+            kept = originals[batch.first : batch.first + batch.count]
+            pieces += [
+                processor.finish(o, p, index=batch.first + n)
+                for n, (o, p) in enumerate(zip(kept, predictions, strict=True))
+            ]
+        return assemble(pieces, spec.assemble_with)
+    except TransformDataError as err:
+        return err.message
+
+
+def _runners_object(data: bytes, spec: TransformJobSpec, processor: DataProcessor) -> bytes:
+    """The whole object as the runner does it: the quick forms, keeping the joined records in
+    csv_bytes' form, else the record forms (the agent's), given that form."""
+    prepared = agent.prepare_quick(data, spec, processor, keep_hidden=True)
+    if prepared is None:
+        prepared = agent.prepare_records(data, spec, processor, "s")
+    originals, batches = prepared
+    pieces: list[bytes] = []
+    for batch in batches:
+        body = _model(batch.body)
+        kept = (
+            agent.records_part(originals, batch.first, batch.count)
+            if processor.transforms_output
+            else []
+        )
+        args = (body, batch.first, batch.count, kept, spec, processor, "s")
+        finished = agent.finish_quick(*args)
+        pieces += agent.finish_records(*args) if finished is None else finished
+    return assemble(pieces, spec.assemble_with)
+
+
+@PROPERTY
+@given(
+    data=objects(),
+    input_filter=st.sampled_from(PATHS),
+    output_filter=st.sampled_from(PATHS),
+    join=st.sampled_from(["None", "Input"]),
+    assemble_with=st.sampled_from(["Line", "None"]),
+    max_payload_mb=st.sampled_from([0, 1, 3]),
+)
+def test_the_runners_path_equals_the_library(
+    data: bytes,
+    input_filter: str,
+    output_filter: str,
+    join: str,
+    assemble_with: str,
+    max_payload_mb: int,
+) -> None:
+    spec = dataclasses.replace(
+        SPEC,
+        input_filter=input_filter,
+        output_filter=output_filter,
+        join_source=join,
+        assemble_with=assemble_with,
+        max_payload_mb=max_payload_mb,
+    )
+    processor = _processor(spec)
+    with mock.patch.object(records, "MIB", SMALL_MIB):
+        expected = _library_object(data, spec, processor)
+        if isinstance(expected, str):
+            with pytest.raises(TransformDataError) as raised:
+                _runners_object(data, spec, processor)
+            assert raised.value.message == expected
+            event("error")
+            return
+        hidden = agent.prepare_quick(data, spec, processor, keep_hidden=True)
+        event("joined records kept hidden" if hidden and hidden[0].__class__ is not list else "-")
+        assert _runners_object(data, spec, processor) == expected

@@ -219,6 +219,8 @@ def finish_records(
     """:func:`finish` record by record: one written record each (the batch agent's part)."""
     if processor is None or not processor.transforms_output:
         return [body]
+    if isinstance(originals, csv_bytes.HiddenRecords):
+        originals = originals.revealed()
     predictions = split_response(body, count, spec.accept, first_index=first, source=source)
     return _finish_batch(processor, originals, predictions, first)
 
@@ -248,14 +250,21 @@ def prepare(
 
 
 def prepare_quick(
-    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None
+    data: bytes,
+    spec: TransformJobSpec,
+    processor: DataProcessor | None,
+    *,
+    keep_hidden: bool = False,
 ) -> tuple[list[bytes], list[Batch]] | None:
     """:func:`prepare` of a decompressed object without one Python object per field, or None.
 
     MultiRecord Line batches are found on the bytes (:func:`_plan_text`): of the object itself,
     or of its CSV records filtered as bytes by :mod:`.csv_bytes`. None for anything else (other
     SplitTypes and BatchStrategies, ``\r``, a record over the limit, records the bytes path
-    does not cover).
+    does not cover). ``keep_hidden``: return the input records of a CSV join as
+    :class:`.csv_bytes.HiddenRecords` when the bytes path could read them (the runner's
+    choice: :func:`finish_quick` then joins them as they are; :func:`records_part` slices
+    them).
     """
     if (
         spec.split_type != "Line"
@@ -266,19 +275,33 @@ def prepare_quick(
     if not data:
         return [], []
     to_send = data
-    lines: list[bytes] = []
+    lines: list[bytes] | None = None
     if processor is not None:
         text = data[:-1] if data.endswith(b"\n") else data
-        lines = text.split(b"\n")
-        if not processor.input_filter.is_root:
-            if media_type(processor.content_type) != CSV:
-                return None
-            filtered = csv_bytes.filter_records(processor.input_filter, text)
+        filters = not processor.input_filter.is_root
+        if filters and media_type(processor.content_type) != CSV:
+            return None
+        joins_csv = processor.join_source == "Input" and _both_csv(processor)
+        hidden = None
+        if filters or (keep_hidden and joins_csv):
+            hidden = csv_bytes.hide_records(text)
+        if filters:
+            filtered = (
+                None if hidden is None else csv_bytes.filter_records(processor.input_filter, hidden)
+            )
             if filtered is None:
                 return None
             to_send = filtered + b"\n"  # one record per line, the last one ended
+        lines = hidden if keep_hidden and joins_csv and hidden is not None else text.split(b"\n")
     planned = _plan_text(to_send, spec.max_payload_mb)
-    return None if planned is None else (lines, planned)
+    return None if planned is None else ([] if lines is None else lines, planned)
+
+
+def records_part(records: list[bytes], first: int, count: int) -> list[bytes]:
+    """``records[first:first + count]``, in the same form (see :func:`prepare_quick`)."""
+    if isinstance(records, csv_bytes.HiddenRecords):
+        return records.part(first, count)
+    return records[first : first + count]
 
 
 def prepare_records(

@@ -44,14 +44,31 @@ _COMMA = ord(",")  # an int: ``_COMMA in piece`` is a plain byte search
 _Selector = Callable[[bytes], bytes]
 
 
-def filter_records(path: JsonPath, records: bytes) -> bytes | None:
-    """Apply ``path`` (an InputFilter) to every record of ``records`` (CSV records joined by
-    newlines, at least one) and return the results joined by newlines, or None (see the module).
+class HiddenRecords(list[bytes]):
+    """Records as this module works on them: the commas inside quoted fields are NUL bytes.
+
+    A job keeps its input records in this form for JoinSource=Input, so that joining them needs
+    no second look at their quotes; :meth:`revealed` gives the records themselves.
     """
+
+    def part(self, first: int, count: int) -> HiddenRecords:
+        return HiddenRecords(self[first : first + count])
+
+    def revealed(self) -> list[bytes]:
+        return _reveal(b"\n".join(self)).split(b"\n") if self else []
+
+
+def hide_records(records: bytes) -> HiddenRecords | None:
+    """``records`` (CSV records joined by newlines, at least one) in this module's form, or None
+    (see the module)."""
     hidden = _hide_quoted_commas(records)
-    if hidden is None:
-        return None
-    selected = _select(path, hidden.split(b"\n"))
+    return None if hidden is None else HiddenRecords(hidden.split(b"\n"))
+
+
+def filter_records(path: JsonPath, records: HiddenRecords) -> bytes | None:
+    """Apply ``path`` (an InputFilter) to every record and return the results joined by
+    newlines, or None (see the module)."""
+    selected = _select(path, records)
     if selected is None:
         return None
     return _reveal(b"\n".join(selected))
@@ -60,7 +77,8 @@ def filter_records(path: JsonPath, records: bytes) -> bytes | None:
 def finish_records(
     processor: DataProcessor, originals: list[bytes], predictions: list[bytes], end: bytes
 ) -> bytes | None:
-    """JoinSource and OutputFilter on one mini-batch, both CSV: each written record followed by
+    """JoinSource and OutputFilter on one mini-batch, both CSV (``originals`` as they are, or
+    :class:`HiddenRecords`): each written record followed by
     ``end``, all in one piece (what :func:`.assembly.assemble` makes of the library's records
     for ``end`` ``b"\\n"`` with AssembleWith Line, ``b""`` with None), or None (see the module).
     """
@@ -69,13 +87,15 @@ def finish_records(
         return None
     rows = hidden.split(b"\n")
     if processor.join_source == "Input":
-        inputs = _hide_quoted_commas(b"\n".join(originals))
+        inputs = originals if isinstance(originals, HiddenRecords) else None
         if inputs is None:
-            return None
+            inputs = hide_records(b"\n".join(originals))
+            if inputs is None:
+                return None
         # the input's fields, then the prediction's (an empty record has none)
         rows = [
             given + b"," + predicted if given and predicted else given or predicted
-            for given, predicted in zip(inputs.split(b"\n"), rows, strict=True)
+            for given, predicted in zip(inputs, rows, strict=True)
         ]
     if not processor.output_filter.is_root:
         selected = _select(processor.output_filter, rows)

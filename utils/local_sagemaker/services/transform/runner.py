@@ -48,11 +48,12 @@ The per-object data work (split, InputFilter, batch; split responses, join, Outp
 a job without DataProcessing only looks for record ends in the bytes (about 10 ms of CPU for a
 6.5 MB object), and CSV records are filtered and joined as bytes when their bytes are what
 ``csv.writer`` writes (:mod:`.csv_bytes`; for an object of 25,000 of the notebooks' applications
-about 60 ms to prepare and 75 ms to finish, where parsing every record took about 310 and 170 ms
-in the agent, plus the copies to and from it). What the quick forms decline (JSON, other CSV,
-other SplitTypes) runs in one batch agent process per instance (:mod:`.agent`), started at the
-first object that needs it, because parsing and writing every record twice on gateway threads
-is GIL-bound and held the whole job to one core. The agents are stopped with the instances: at
+with notebook 03's filters and join, about 65 ms of CPU to prepare and 45 ms to finish, where
+parsing every record took about 300 and 200 ms in the agent, plus the copies to and from it;
+the input records are kept in csv_bytes' form for the join). What the quick forms decline
+(JSON, other CSV, other SplitTypes) runs in one batch agent process per instance
+(:mod:`.agent`), started at the first object that needs it, because parsing and writing every
+record twice on gateway threads is GIL-bound and held the whole job to one core. The agents are stopped with the instances: at
 the end of the job, on StopTransformJob and on gateway shutdown (which stops every job); an
 agent also exits by itself when the gateway dies (its stdin closes).
 """
@@ -487,7 +488,7 @@ class TransformRunner:
         """:func:`.agent.prepare`: here when the bytes suffice, else record by record in the
         instance's batch agent (here for a job without DataProcessing, which starts none)."""
         data = decompress(data, spec.compression_type, source=source)
-        quick = agent_work.prepare_quick(data, spec, self.processor)
+        quick = agent_work.prepare_quick(data, spec, self.processor, keep_hidden=True)
         if quick is not None:
             return quick
         if self.processor is None:
@@ -693,7 +694,9 @@ class TransformRunner:
         self.progress.timed("invoke", started)
         started = time.perf_counter()
         joins = self.processor is not None and self.processor.transforms_output
-        originals = obj_work.originals[batch.first : batch.first + batch.count] if joins else []
+        originals = (
+            agent_work.records_part(obj_work.originals, batch.first, batch.count) if joins else []
+        )
         obj_work.outputs[index] = self._finish(
             agent,
             body,
