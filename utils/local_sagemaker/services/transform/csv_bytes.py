@@ -86,6 +86,10 @@ def finish_records(
     if hidden is None:
         return None
     rows = hidden.split(b"\n")
+    if len(rows) != len(predictions):
+        # A prediction of several lines (a model that writes a header, or one line too many):
+        # the library path says which record's prediction has how many rows.
+        return None
     if processor.join_source == "Input":
         inputs = originals if isinstance(originals, HiddenRecords) else None
         if inputs is None:
