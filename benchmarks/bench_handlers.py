@@ -8,8 +8,8 @@ than wall time), for
 
 * one application and ten applications, as ``text/csv`` and as ``application/json``
   (``application/json`` answers), the shape of real-time, serverless and asynchronous requests;
-* one big batch: 25,000 CSV lines, about 6.6 MB, the size of a transform mini-batch (notebook
-  03's jobs send up to 6 MB per request; ``--batch`` changes the count, 0 leaves it out).
+* one big batch: 25,000 CSV lines, about 6.6 MB, about one mini-batch of a transform job (notebook
+  03's jobs send up to 6 MiB per request, the default MaxPayloadInMB; ``--batch`` changes the count, 0 leaves it out).
 
 Beside them, the scikit-learn pipeline's own ``predict_proba`` on the frame ``input_fn`` built:
 what ``predict_fn`` cannot go below without changing the model. ``--baseline PATH`` also runs

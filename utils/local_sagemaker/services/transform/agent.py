@@ -260,7 +260,7 @@ def prepare_quick(
 
     MultiRecord Line batches are found on the bytes (:func:`_plan_text`): of the object itself,
     or of its CSV records filtered as bytes by :mod:`.csv_bytes`. None for anything else (other
-    SplitTypes and BatchStrategies, ``\r``, a record over the limit, records the bytes path
+    SplitTypes and BatchStrategies, ``\\r``, a record over the limit, records the bytes path
     does not cover). ``keep_hidden``: return the input records of a CSV join as
     :class:`.csv_bytes.HiddenRecords` when the bytes path could read them (the runner's
     choice: :func:`finish_quick` then joins them as they are; :func:`records_part` slices
