@@ -62,34 +62,34 @@ def test_the_agent_is_scheduled_apart_from_the_gateway(agent: BatchAgent) -> Non
 
 def test_agent_results_equal_in_process(agent: BatchAgent) -> None:
     processor = DataProcessor.from_spec(SPEC)
-    expected = work.prepare(DATA, SPEC, processor, "s3://bucket/in/a.csv")
-    assert agent.call("prepare", DATA, SPEC, processor, "s3://bucket/in/a.csv") == expected
+    expected = work.prepare_records(DATA, SPEC, processor, "s3://bucket/in/a.csv")
+    assert agent.call("prepare_records", DATA, SPEC, processor, "s3://bucket/in/a.csv") == expected
     originals, batches = expected
     assert [b.body for b in batches] == [b"1,2\n3,4\n5,6"]
     args = (b"3,big\n7,big\n11,big\n", 0, 3, originals, SPEC, processor, "s3://bucket/in/a.csv")
-    assert agent.call("finish", *args) == work.finish(*args)
-    assert agent.call("finish", *args) == [b"id-0,big", b'"id,1",big', b'"id ""2""",big']
+    assert agent.call("finish_records", *args) == work.finish_records(*args)
+    assert agent.call("finish_records", *args) == [b"id-0,big", b'"id,1",big', b'"id ""2""",big']
 
 
 def test_data_errors_cross_unchanged(agent: BatchAgent) -> None:
     processor = DataProcessor.from_spec(SPEC)
     args = (b"3,big\n", 0, 3, [b"a", b"b", b"c"], SPEC, processor, "s3://bucket/in/a.csv")
     with pytest.raises(TransformDataError) as in_process:
-        work.finish(*args)
+        work.finish_records(*args)
     with pytest.raises(TransformDataError) as crossed:
-        agent.call("finish", *args)
+        agent.call("finish_records", *args)
     assert type(crossed.value) is type(in_process.value)
     assert crossed.value.message == in_process.value.message
     assert crossed.value.failure_kind == in_process.value.failure_kind
     # the agent keeps serving after an error
-    originals, batches = agent.call("prepare", b"x,1\n", SPEC, processor, "s")
+    originals, batches = agent.call("prepare_records", b"x,1\n", SPEC, processor, "s")
     assert originals == [b"x,1"] and [b.body for b in batches] == [b"1"]
 
 
 def test_a_stopped_agent_raises_agent_error(agent: BatchAgent) -> None:
     agent.stop()
     with pytest.raises(AgentError):
-        agent.call("prepare", DATA, SPEC, None, "s")
+        agent.call("prepare_records", DATA, SPEC, None, "s")
 
 
 def _library_batches(data: bytes, max_payload_mb: int) -> list[Batch] | str:

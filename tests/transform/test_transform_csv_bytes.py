@@ -281,12 +281,10 @@ def _library_object(data: bytes, spec: TransformJobSpec, processor: DataProcesso
 
 
 def _runners_object(data: bytes, spec: TransformJobSpec, processor: DataProcessor) -> bytes:
-    """The whole object as the runner does it: the quick forms, keeping the joined records in
-    csv_bytes' form, else the record forms (the agent's), given that form."""
-    prepared = agent.prepare_quick(data, spec, processor, keep_hidden=True)
-    if prepared is None:
-        prepared = agent.prepare_records(data, spec, processor, "s")
-    originals, batches = prepared
+    """The whole object as the runner does it (the runner's ``_prepare`` and ``_finish``):
+    ``agent.prepare`` keeping the joined records in csv_bytes' form, then ``agent.finish``; the
+    record forms run here instead of in a batch agent (test_transform_agent: the same results)."""
+    originals, batches = agent.prepare(data, spec, processor, "s", keep_hidden=True)
     pieces: list[bytes] = []
     for batch in batches:
         body = _model(batch.body)
@@ -296,8 +294,7 @@ def _runners_object(data: bytes, spec: TransformJobSpec, processor: DataProcesso
             else []
         )
         args = (body, batch.first, batch.count, kept, spec, processor, "s")
-        finished = agent.finish_quick(*args)
-        pieces += agent.finish_records(*args) if finished is None else finished
+        pieces += agent.finish(*args)
     return assemble(pieces, spec.assemble_with)
 
 

@@ -166,17 +166,20 @@ def finish(
     spec: TransformJobSpec,
     processor: DataProcessor | None,
     source: str,
+    *,
+    by_records: Callable[..., list[bytes]] | None = None,
 ) -> list[bytes]:
     """What to write for one mini-batch's response (``originals``: its input records).
 
     The response as the model returned it, unless records must be told apart: a join or an
     OutputFilter works on each record, so only then is the response split into predictions.
-    :func:`finish_quick` when it can, else :func:`finish_records`.
+    :func:`finish_quick` when it can, else :func:`finish_records`, or ``by_records`` with the
+    same arguments (the runner's: the same function in the instance's batch agent).
     """
     quick = finish_quick(body, first, count, originals, spec, processor, source)
     if quick is not None:
         return quick
-    return finish_records(body, first, count, originals, spec, processor, source)
+    return (by_records or finish_records)(body, first, count, originals, spec, processor, source)
 
 
 def finish_quick(
@@ -203,7 +206,7 @@ def finish_quick(
     if end is None or not _both_csv(processor):
         return None
     predictions = split_response(body, count, spec.accept, first_index=first, source=source)
-    piece = csv_bytes.finish_records(processor, originals, predictions, end)
+    piece = csv_bytes.finish_block(processor, originals, predictions, end)
     return None if piece is None else [piece]
 
 
@@ -234,19 +237,26 @@ def _both_csv(processor: DataProcessor) -> bool:
 
 
 def prepare(
-    data: bytes, spec: TransformJobSpec, processor: DataProcessor | None, source: str
+    data: bytes,
+    spec: TransformJobSpec,
+    processor: DataProcessor | None,
+    source: str,
+    *,
+    keep_hidden: bool = False,
+    by_records: Callable[..., tuple[list[bytes], list[Batch]]] | None = None,
 ) -> tuple[list[bytes], list[Batch]]:
     """Decompress, split, InputFilter and batch one object.
 
     Returns the original records' payloads (for JoinSource=Input; none for a job without
     DataProcessing, which never reads them) and the request batches: :func:`prepare_quick`
-    when it can, else :func:`prepare_records`.
+    (given ``keep_hidden``) when it can, else :func:`prepare_records`, or ``by_records`` with
+    the same arguments (the runner's: the same function in the instance's batch agent).
     """
     data = decompress(data, spec.compression_type, source=source)
-    quick = prepare_quick(data, spec, processor)
+    quick = prepare_quick(data, spec, processor, keep_hidden=keep_hidden)
     if quick is not None:
         return quick
-    return prepare_records(data, spec, processor, source)
+    return (by_records or prepare_records)(data, spec, processor, source)
 
 
 def prepare_quick(
@@ -531,8 +541,6 @@ def _finish_csv(
 
 #: What :meth:`BatchAgent.call` (and the runner, in-process) can run, by name.
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "prepare": prepare,
-    "finish": finish,
     "prepare_records": prepare_records,
     "finish_records": finish_records,
 }

@@ -74,7 +74,7 @@ def filter_records(path: JsonPath, records: HiddenRecords) -> bytes | None:
     return _reveal(b"\n".join(selected))
 
 
-def finish_records(
+def finish_block(
     processor: DataProcessor, originals: list[bytes], predictions: list[bytes], end: bytes
 ) -> bytes | None:
     """JoinSource and OutputFilter on one mini-batch, both CSV (``originals`` as they are, or

@@ -69,6 +69,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ from .assembly import (
 )
 from .data_processing import DataProcessor
 from .errors import TransformDataError
-from .records import Batch, decompress
+from .records import Batch
 from .validation import DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec
 
 LOG_GROUP = "/aws/sagemaker/TransformJobs"
@@ -485,26 +486,17 @@ class TransformRunner:
     def _prepare(
         self, slot: _AgentSlot, data: bytes, spec: TransformJobSpec, source: str
     ) -> tuple[list[bytes], list[Batch]]:
-        """:func:`.agent.prepare`: here when the bytes suffice, else record by record in the
-        instance's batch agent (here for a job without DataProcessing, which starts none)."""
-        data = decompress(data, spec.compression_type, source=source)
-        quick = agent_work.prepare_quick(data, spec, self.processor, keep_hidden=True)
-        if quick is not None:
-            return quick
-        if self.processor is None:
-            return agent_work.prepare_records(data, spec, None, source)
-        result: tuple[list[bytes], list[Batch]] = slot.call(
-            "prepare_records", data, spec, self.processor, source
+        """:func:`.agent.prepare`: here when the bytes suffice (a join's input records kept in
+        :mod:`.csv_bytes`' form), else record by record in the instance's batch agent (here for
+        a job without DataProcessing, which starts none)."""
+        in_agent = None if self.processor is None else partial(slot.call, "prepare_records")
+        return agent_work.prepare(
+            data, spec, self.processor, source, keep_hidden=True, by_records=in_agent
         )
-        return result
 
     def _finish(self, slot: _AgentSlot, *args: Any) -> list[bytes]:
         """:func:`.agent.finish`, here or in the agent as :meth:`_prepare` decides."""
-        quick = agent_work.finish_quick(*args)
-        if quick is not None:
-            return quick
-        result: list[bytes] = slot.call("finish_records", *args)
-        return result
+        return agent_work.finish(*args, by_records=partial(slot.call, "finish_records"))
 
     def _stopped(self) -> JobOutcome:
         s3 = self.ctx.s3_client()
