@@ -28,34 +28,25 @@ from ..services.realtime import Runtime
 INVOKE_PATH = re.compile(r"^/endpoints/([^/]*)/invocations$")
 ASYNC_PATH = re.compile(r"^/endpoints/([^/]*)/async-invocations$")
 
-#: InvokeEndpoint's members read from headers, by the WSGI environ key of their header.
-_MODELLED_HEADERS = {
-    "CONTENT_TYPE": "ContentType",
-    "HTTP_ACCEPT": "Accept",
-    "HTTP_X_AMZN_SAGEMAKER_CUSTOM_ATTRIBUTES": "CustomAttributes",
-    "HTTP_X_AMZN_SAGEMAKER_TARGET_MODEL": "TargetModel",
-    "HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT": "TargetVariant",
-    "HTTP_X_AMZN_SAGEMAKER_INFERENCE_ID": "InferenceId",
-    "HTTP_X_AMZN_SAGEMAKER_SESSION_ID": "SessionId",
-}
-
-#: InvokeEndpoint's optional headers, passed on to the service.
-INVOKE_HEADERS = (
-    "Custom-Attributes",
-    "Target-Model",
-    "Target-Variant",
-    "Inference-Id",
-    "Session-Id",
-)
-
-#: (WSGI environ key, header name) of the headers the service gets: Content-Type, Accept and
-#: :data:`INVOKE_HEADERS` (an empty value counts as absent).
-_INVOKE_HEADER_KEYS = (
-    ("CONTENT_TYPE", "Content-Type"),
-    ("HTTP_ACCEPT", "Accept"),
+#: InvokeEndpoint's members sent as headers: (WSGI environ key, header name, API member). The
+#: request's shape check validates the members; the service gets the headers (an empty value
+#: counts as absent).
+_INVOKE_HEADERS = (
+    ("CONTENT_TYPE", "Content-Type", "ContentType"),
+    ("HTTP_ACCEPT", "Accept", "Accept"),
     *(
-        ("HTTP_X_AMZN_SAGEMAKER_" + key.upper().replace("-", "_"), "X-Amzn-SageMaker-" + key)
-        for key in INVOKE_HEADERS
+        (
+            "HTTP_X_AMZN_SAGEMAKER_" + key.upper().replace("-", "_"),
+            "X-Amzn-SageMaker-" + key,
+            member,
+        )
+        for key, member in (
+            ("Custom-Attributes", "CustomAttributes"),
+            ("Target-Model", "TargetModel"),
+            ("Target-Variant", "TargetVariant"),
+            ("Inference-Id", "InferenceId"),
+            ("Session-Id", "SessionId"),
+        )
     ),
 )
 
@@ -121,20 +112,11 @@ class InvokeValidator:
 
     def check(self, name: str, environ: dict[str, Any]) -> None:
         get = environ.get
-        values = (  # the keys of _MODELLED_HEADERS, in order
-            name,
-            get("CONTENT_TYPE") or None,
-            get("HTTP_ACCEPT") or None,
-            get("HTTP_X_AMZN_SAGEMAKER_CUSTOM_ATTRIBUTES") or None,
-            get("HTTP_X_AMZN_SAGEMAKER_TARGET_MODEL") or None,
-            get("HTTP_X_AMZN_SAGEMAKER_TARGET_VARIANT") or None,
-            get("HTTP_X_AMZN_SAGEMAKER_INFERENCE_ID") or None,
-            get("HTTP_X_AMZN_SAGEMAKER_SESSION_ID") or None,
-        )
+        values = (name, *[get(key) or None for key, _, _ in _INVOKE_HEADERS])
         if values in self._valid:
             return
         params: dict[str, Any] = {"EndpointName": name, "Body": b""}
-        for member, value in zip(_MODELLED_HEADERS.values(), values[1:], strict=True):
+        for (_, _, member), value in zip(_INVOKE_HEADERS, values[1:], strict=True):
             if value:
                 params[member] = path_name(str(value))
         validate("InvokeEndpoint", params, service="sagemaker-runtime", code="ValidationError")
@@ -197,7 +179,7 @@ class RuntimeRoutes:
                 #   notice: the error (and its HTTP status) can differ on AWS.
                 raise AwsError("ValidationError", f"Request {request_id} has oversize body.")
             clean = {}
-            for environ_key, header in _INVOKE_HEADER_KEYS:
+            for environ_key, header, _ in _INVOKE_HEADERS:
                 value = environ.get(environ_key)
                 if value:
                     clean[header] = value
