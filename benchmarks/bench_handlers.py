@@ -25,9 +25,9 @@ Run: ``python benchmarks/bench_handlers.py [--rounds 7] [--requests 100] [--batc
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -40,20 +40,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from utils import data  # noqa: E402
-from utils.artifact import import_handlers, package_model, safe_extract  # noqa: E402
+from utils.artifact import (  # noqa: E402
+    CODE_DIR,
+    ENTRY_POINT,
+    import_handlers,
+    package_model,
+    safe_extract,
+)
 from utils.model import train_model  # noqa: E402
 
 PHASES = ("input_fn", "predict_fn", "output_fn")
-
-
-def _load_script(path: Path) -> ModuleType:
-    """Import a handler script by file, as the container does (a module of its own)."""
-    spec = importlib.util.spec_from_file_location("baseline_inference", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _requests(batch: int) -> dict[str, tuple[bytes, str, int]]:
@@ -112,7 +108,11 @@ def main() -> int:
         model_dir = safe_extract(archive, Path(folder) / "model")
         scripts = {"handlers": import_handlers(model_dir)}
         if args.baseline:
-            scripts["baseline"] = _load_script(args.baseline)
+            # in a model folder of its own, imported as the container imports the script
+            baseline_dir = Path(folder) / "baseline"
+            (baseline_dir / CODE_DIR).mkdir(parents=True)
+            shutil.copyfile(args.baseline, baseline_dir / CODE_DIR / ENTRY_POINT)
+            scripts["baseline"] = import_handlers(baseline_dir)
         model = scripts["handlers"].model_fn(str(model_dir))
 
         print(f"load average at start: {os.getloadavg()[0]:.2f}")
