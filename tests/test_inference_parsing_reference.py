@@ -116,6 +116,15 @@ def outcome(parse: Any, *args: Any) -> tuple[str, Any]:
         return type(error).__name__, str(error)
 
 
+def assert_same_outcome(got: tuple[str, Any], expected: tuple[str, Any]) -> None:
+    """The same kind of outcome, and then the same frame or the same error message."""
+    assert got[0] == expected[0]
+    if got[0] == "frame":
+        assert_same_frame(got[1], expected[1])
+    else:
+        assert got[1] == expected[1]
+
+
 def assert_same_frame(got: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert list(got.columns) == list(expected.columns) == data.FEATURE_COLUMNS
     assert got.index.equals(expected.index) and isinstance(got.index, pd.RangeIndex)
@@ -346,11 +355,7 @@ def test_csv_frame_or_message_matches_the_reference(handlers):
         got = outcome(handlers._frame_from_csv, body)
         expected = outcome(reference_frame_from_csv, handlers, body)
         seen.add(kind_of(got))
-        assert got[0] == expected[0]
-        if got[0] != "frame":
-            assert got[1] == expected[1]
-            return
-        assert_same_frame(got[1], expected[1])
+        assert_same_outcome(got, expected)
 
     check()
     # The generated bodies are worth something only if they make frames and every kind of error.
@@ -372,11 +377,7 @@ def test_json_frame_or_message_matches_the_reference(handlers):
         got = outcome(handlers._frame_from_records, records, "record")
         expected = outcome(reference_frame_from_records, handlers, records)
         seen.add(kind_of(got))
-        assert got[0] == expected[0]
-        if got[0] != "frame":
-            assert got[1] == expected[1]
-            return
-        assert_same_frame(got[1], expected[1])
+        assert_same_outcome(got, expected)
 
     check()
     assert seen == {"frame", "number", "text", "empty"}
