@@ -70,6 +70,48 @@ def test_wait_for_results_reports_each_request_as_it_ends() -> None:
     assert ended[1].seconds == pytest.approx(3 * asynchronous.POLL_SECONDS["local"])
 
 
+class SlowS3:
+    """Objects appear at given times on ``clock``; every head_object takes ``head_seconds``."""
+
+    exceptions = SimpleNamespace(ClientError=botocore.exceptions.ClientError)
+
+    def __init__(self, clock: FakeClock, appear_at: dict[str, float], head_seconds: float) -> None:
+        self.clock = clock
+        self.appear_at = appear_at
+        self.head_seconds = head_seconds
+
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        uri = f"s3://{Bucket}/{Key}"
+        self.clock.now += self.head_seconds
+        if self.clock.now >= self.appear_at.get(uri, float("inf")):
+            return {}
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "404", "Message": "Not Found"}}, "HeadObject"
+        )
+
+
+def test_a_slow_poll_never_reports_a_later_request_before_an_earlier_one_that_ended_first() -> None:
+    # "one" ends at 0.9 s and "two" at 1.0 s, and each HeadObject takes 0.5 s: checked oldest
+    # first, the first poll finds "one" missing at 0.5 s and "two" done at 1.0 s.
+    clock = FakeClock()
+    s3 = SlowS3(clock, {"s3://b/out/one.out": 0.9, "s3://b/out/two.out": 1.0}, head_seconds=0.5)
+    ended = asynchronous.wait_for_results(
+        _tut(s3), [_response("one"), _response("two")], clock=clock, sleep=clock.sleep
+    )
+    assert [r.inference_id for r in ended] == ["one", "two"]
+    assert ended[0].seconds <= ended[1].seconds
+
+
+def test_a_request_seen_in_an_earlier_poll_is_listed_first_whatever_the_order_sent() -> None:
+    clock = FakeClock()
+    s3 = SlowS3(clock, {"s3://b/out/one.out": 5.0, "s3://b/out/two.out": 1.0}, head_seconds=0.3)
+    ended = asynchronous.wait_for_results(
+        _tut(s3), [_response("one"), _response("two")], clock=clock, sleep=clock.sleep
+    )
+    assert [r.inference_id for r in ended] == ["two", "one"]
+    assert ended[0].seconds < 5.0 <= ended[1].seconds
+
+
 def test_wait_for_results_times_out_naming_the_pending_request() -> None:
     clock = FakeClock()
     with pytest.raises(TimeoutError, match="never"):

@@ -63,7 +63,7 @@ class AsyncResult:
     inference_id: str
     status: str
     location: str
-    seconds: float  # from the start of waiting until the object was seen
+    seconds: float  # from the start of waiting until the poll that saw the object
 
     @property
     def ok(self) -> bool:
@@ -87,9 +87,16 @@ def wait_for_results(
 
     A request has ended when the object at its ``OutputLocation`` (success) or its
     ``FailureLocation`` (failure) exists; ``HeadObject`` checks without downloading. Returns one
-    :class:`AsyncResult` per request, in the order they ended, each with the seconds since
-    ``started`` (a ``time.monotonic()`` value; default: when this call began). Raises
-    ``TimeoutError`` naming the requests still pending after ``timeout`` seconds.
+    :class:`AsyncResult` per request, in the order they were seen to end, each with the seconds
+    since ``started`` (a ``time.monotonic()`` value; default: when this call began) until the
+    poll that saw it. Raises ``TimeoutError`` naming the requests still pending after ``timeout``
+    seconds.
+
+    Each poll checks the requests newest first. Checked oldest first, a slow poll could see a
+    later request's result and report it before an earlier one that ended in between (the
+    earlier one was checked just before it ended). Newest first, a request seen in an earlier
+    poll than one sent before it truly ended first. Requests seen in the same poll are listed in
+    the order sent, with the same time: which of them ended first is not known.
     """
     start = clock() if started is None else started
     limit = _timeout(tut, timeout)
@@ -99,13 +106,17 @@ def wait_for_results(
     # locally a result takes a second or two: a live line only where it can take minutes
     with LiveWait("asynchronous requests", print, clock, mode=None if tut.is_local else "auto") as live:
         while True:
-            for inference_id, response in list(pending.items()):
+            seen: dict[str, tuple[str, str]] = {}
+            for inference_id, response in reversed(pending.items()):
                 for status, key in (("Completed", "OutputLocation"), ("Failed", "FailureLocation")):
                     location = response.get(key)
                     if location and s3_objects.exists(tut.s3, location):
-                        ended.append(AsyncResult(inference_id, status, location, clock() - start))
-                        del pending[inference_id]
+                        seen[inference_id] = (status, location)
                         break
+            seen_at = clock() - start
+            for inference_id in [i for i in pending if i in seen]:
+                ended.append(AsyncResult(inference_id, *seen[inference_id], seen_at))
+                del pending[inference_id]
             if not pending:
                 live.end(f"{total} of {total} requests ended after {clock() - start:.0f} s")
                 return ended
