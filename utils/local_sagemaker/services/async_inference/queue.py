@@ -34,8 +34,8 @@ class QueueOwner(Protocol):
         """``job`` outlived its RequestTTLSeconds."""
         ...
 
-    def metrics_changed(self) -> None:
-        """The backlog changed: its metrics are due."""
+    def metrics_changed(self, urgent: bool = False) -> None:
+        """The backlog changed: its metrics are due (``urgent``: now, no rate limit)."""
         ...
 
 
@@ -54,10 +54,13 @@ class EndpointQueue:
         self.dirty = True
         threading.Thread(target=self._dispatch, name=f"async-{name}", daemon=True).start()
 
+    def _live_instances(self) -> int:
+        fleet, _ = self.owner.fleet_for(self.name)
+        return len([i for i in fleet.instances if i.alive]) if fleet is not None else 0
+
     def snapshot(self) -> dict[str, float]:
         """The backlog metrics' values now (and the live instance count)."""
-        fleet, _ = self.owner.fleet_for(self.name)
-        instances = len([i for i in fleet.instances if i.alive]) if fleet is not None else 0
+        instances = self._live_instances()
         with self.cond:
             backlog = len(self.queue) + self.in_process
             oldest = min((j.enqueued for j in self.queue), default=None)
@@ -77,7 +80,9 @@ class EndpointQueue:
             self.queue.append(job)
             self.dirty = True
             self.cond.notify_all()
-        self.owner.metrics_changed()
+        # At 0 instances the request makes HasBacklogWithoutCapacity 1: emitted at once, while
+        # it is still true (the scale-out from zero may take less than the metrics' period).
+        self.owner.metrics_changed(urgent=self._live_instances() == 0)
 
     def pending(self) -> list[Job]:
         """The requests not finished yet: in process first, then queued, oldest first."""

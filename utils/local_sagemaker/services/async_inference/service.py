@@ -18,7 +18,8 @@ processes, billed per instance-second like real-time ones), but it is only reach
   instances), ``ApproximateAgeOfOldestRequest`` (s), ``HasBacklogWithoutCapacity``, and per request
   ``TimeInBacklog`` / ``TotalProcessingTime`` (ms), ``InvocationFailures`` and ``ExpiredRequests``.
   AWS emits the backlog metrics once a minute; locally they are emitted on change, at most every
-  :data:`METRIC_PERIOD` seconds.
+  :data:`METRIC_PERIOD` seconds, except that a request arriving while no instance runs has them
+  emitted at once (see :meth:`AsyncService.metrics_changed`).
 
 Scaling to and from zero is :mod:`..autoscaling`'s, which reads this service's backlog.
 """
@@ -83,6 +84,7 @@ class AsyncService:
         self.queues: dict[str, EndpointQueue] = {}
         self._metrics_cond = threading.Condition()
         self._stopped = False
+        self._urgent = False  # emit now, rate limit or not (a request waits without capacity)
         threading.Thread(target=self._metrics_loop, name="async-metrics", daemon=True).start()
 
     # -- lookups ----------------------------------------------------------------------------
@@ -239,8 +241,17 @@ class AsyncService:
 
     # -- metrics -----------------------------------------------------------------------------
 
-    def metrics_changed(self) -> None:
+    def metrics_changed(self, urgent: bool = False) -> None:
+        """The backlog changed: its metrics are due, at most every :data:`METRIC_PERIOD`.
+
+        ``urgent`` (a request arrived while its endpoint has no instance): due now, even within
+        the rate limit. ``HasBacklogWithoutCapacity`` is 1 only until the scale-out from zero
+        starts an instance, which locally can take less than :data:`METRIC_PERIOD`; emitted at
+        the end of the period, the value sampled then could already be 0, and the 1 that woke
+        the endpoint would never reach CloudWatch.
+        """
         with self._metrics_cond:
+            self._urgent = self._urgent or urgent
             self._metrics_cond.notify_all()
 
     def _metrics_loop(self) -> None:
@@ -251,6 +262,7 @@ class AsyncService:
                     self._metrics_cond.wait()
                 if self._stopped:
                     return
+                self._urgent = False
             with self.lock:
                 queues = list(self.queues.values())
             for queue in queues:
@@ -261,8 +273,9 @@ class AsyncService:
                     unit = "Seconds" if name == "ApproximateAgeOfOldestRequest" else "Count"
                     self.metric_sink.put(name, values[name], unit, queue.name)
             with self._metrics_cond:
-                # Rate limit, woken early only by stop(); a change meanwhile is caught next round.
-                self._metrics_cond.wait_for(lambda: self._stopped, METRIC_PERIOD)
+                # Rate limit, woken early only by stop() and an urgent change; any other change
+                # meanwhile is caught next round.
+                self._metrics_cond.wait_for(lambda: self._stopped or self._urgent, METRIC_PERIOD)
 
     def _pending(self) -> bool:
         with self.lock:
