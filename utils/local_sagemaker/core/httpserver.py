@@ -36,6 +36,9 @@ from werkzeug.wsgi import LimitedStream
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+#: What the server calls itself (``Server`` header, ``SERVER_SOFTWARE`` in the environ).
+SERVER_SOFTWARE = "LocalSageMaker"
+
 #: Idle keep-alive connections are closed after this many seconds (one thread each meanwhile).
 IDLE_TIMEOUT = 300.0
 
@@ -205,49 +208,22 @@ class KeepAliveHandler(WSGIRequestHandler):
         (an origin-form path without a fragment, on a plain socket); anything else is left to
         werkzeug. Same keys, same values: werkzeug's took a tenth of a gateway request's time."""
         path = self.path
-        if not path.startswith("/") or path.startswith("//") or "#" in path:
+        if not is_origin_form(path):
             return dict(super().make_environ())
-        raw_path, _, query = path.partition("?")
-        path_info = unquote(raw_path)
-        if not path.isascii():
-            path_info, query, path = _dance(path_info), _dance(query), _dance(path)
-        elif not path_info.isascii():
-            path_info = _dance(path_info)
         server = self.server
-        address = self.client_address or ("<local>", 0)
-        environ: dict[str, Any] = {
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": self.rfile,
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": server.multithread,
-            "wsgi.multiprocess": server.multiprocess,
-            "wsgi.run_once": False,
-            "werkzeug.socket": self.connection,
-            "SERVER_SOFTWARE": self.server_version,
-            "REQUEST_METHOD": self.command,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": path_info,
-            "QUERY_STRING": query,
-            "REQUEST_URI": path,
-            "RAW_URI": path,
-            "REMOTE_ADDR": address[0],
-            "REMOTE_PORT": address[1],
-            "SERVER_NAME": server.server_address[0],
-            "SERVER_PORT": str(server.server_address[1]),
-            "SERVER_PROTOCOL": self.request_version,
-        }
-        for name, value in self.headers.items():
-            if "_" in name:
-                continue
-            key = name.upper().replace("-", "_")
-            if "\r\n" in value:
-                value = value.replace("\r\n", "")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = "HTTP_" + key
-                if key in environ:
-                    value = f"{environ[key]},{value}"
-            environ[key] = value
+        environ = request_environ(
+            self.command,
+            path,
+            self.request_version,
+            self.headers.items(),
+            self.rfile,
+            server=server.server_address,
+            client=self.client_address or ("<local>", 0),
+            software=self.server_version,
+            multithread=server.multithread,
+            multiprocess=server.multiprocess,
+        )
+        environ["werkzeug.socket"] = self.connection
         encoding = environ.get("HTTP_TRANSFER_ENCODING")
         if encoding is not None and "chunked" in parse_set_header(encoding):
             environ["wsgi.input_terminated"] = True
@@ -389,6 +365,71 @@ def _dance(text: str) -> str:
     return text.encode().decode("latin1")
 
 
+def is_origin_form(path: str) -> bool:
+    """Whether a request target is an ordinary path (``/a/b?q``: no absolute URI, no ``//``
+    start, no fragment), the kind :func:`request_environ` takes."""
+    return path.startswith("/") and not path.startswith("//") and "#" not in path
+
+
+def request_environ(
+    method: str,
+    path: str,
+    version: str,
+    headers: Iterable[tuple[str, str]],
+    body: Any,
+    *,
+    server: tuple[Any, ...],
+    client: tuple[Any, ...],
+    software: str,
+    multithread: bool = True,
+    multiprocess: bool = False,
+) -> dict[str, Any]:
+    """The WSGI environ werkzeug builds for a request with an origin-form ``path``
+    (:func:`is_origin_form`): the same keys and values (tested against werkzeug's), ``body``
+    as ``wsgi.input``. The server calls it for every ordinary request, and so does the
+    gateway's in-process transport for its own AWS calls, so both reach the app alike."""
+    raw_path, _, query = path.partition("?")
+    path_info = unquote(raw_path)
+    if not path.isascii():
+        path_info, query, path = _dance(path_info), _dance(query), _dance(path)
+    elif not path_info.isascii():
+        path_info = _dance(path_info)
+    environ: dict[str, Any] = {
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": body,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": multithread,
+        "wsgi.multiprocess": multiprocess,
+        "wsgi.run_once": False,
+        "werkzeug.socket": None,
+        "SERVER_SOFTWARE": software,
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "REQUEST_URI": path,
+        "RAW_URI": path,
+        "REMOTE_ADDR": client[0],
+        "REMOTE_PORT": client[1],
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": version,
+    }
+    for name, value in headers:
+        if "_" in name:
+            continue
+        key = name.upper().replace("-", "_")
+        if "\r\n" in value:
+            value = value.replace("\r\n", "")
+        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            key = "HTTP_" + key
+            if key in environ:
+                value = f"{environ[key]},{value}"
+        environ[key] = value
+    return environ
+
+
 class RequestHeaders:
     """A request's header fields in order, with the parts of ``email.message.Message``'s reading
     API that servers use (``get``, ``get_all``, ``items``, ``in``, ``[]``; names compare without
@@ -463,7 +504,7 @@ class LocalWSGIServer(ThreadingHTTPServer):
         self.multithread = True
         self.multiprocess = False
         self.passthrough_errors = False
-        self._server_version = "LocalSageMaker"
+        self._server_version = SERVER_SOFTWARE
         super().__init__(("127.0.0.1", port), handler)
 
     def log(self, type: str, message: str, *args: Any) -> None:

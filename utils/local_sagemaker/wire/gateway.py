@@ -12,7 +12,8 @@
   operation moto does not implement gets an AWS error in its service's protocol that names it
   (:mod:`.unimplemented`), never a bare 500.
 
-Our own services reach moto the same way any client does: boto3 clients on this gateway's URL.
+Our own services reach moto the same way any client does: boto3 clients on this gateway's URL,
+whose requests this gateway answers in-process (:mod:`.in_process`: no socket, the same route).
 Every service gets what it needs through its constructor, here and only here (ARCHITECTURE.md,
 "Layers").
 """
@@ -28,6 +29,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..core.credentials import client_environment_for, load_or_create
+from ..core.httpserver import SERVER_SOFTWARE
 from ..core.settings import (
     SERVICE_APP_ID,
     STATE_APP_ID,
@@ -66,6 +68,7 @@ from . import control_api, iam_routes, unimplemented
 from .autoscaling_front import Answer, ScalingFront
 from .call_log import CallLog
 from .control_plane import ControlPlane
+from .in_process import InProcessTransport
 from .local_routes import LocalRoutes
 from .logs_front import LogsFront
 from .runtime_routes import ASYNC_PATH, INVOKE_PATH, RuntimeRoutes, new_request_id
@@ -131,6 +134,8 @@ class Gateway:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        #: The services' calls reach this gateway in this process, not over HTTP.
+        self._transport = InProcessTransport(self, url, SERVER_SOFTWARE)
         self.logs = LogShipper(lambda: self.client("logs"))
         recent = RecentInvocations()
         self.metrics = MetricsPublisher(lambda: self.client("cloudwatch"), recent)
@@ -228,7 +233,9 @@ class Gateway:
         with self._clients_lock:
             key = f"{app_id}/{service}"
             if key not in self._clients:
-                self._clients[key] = make_client(service, self.url, self.credentials, app_id)
+                self._clients[key] = make_client(
+                    service, self.url, self.credentials, app_id, send=self._transport
+                )
             return self._clients[key]
 
     # -- WSGI ---------------------------------------------------------------------------------

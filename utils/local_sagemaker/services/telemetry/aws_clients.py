@@ -6,6 +6,7 @@ gateway URL (the local access key, the one local region).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -16,11 +17,17 @@ from ...core.settings import REGION, SERVICE_APP_ID
 
 
 def make_client(
-    service: str, url: str, credentials: LocalCredentials, app_id: str = SERVICE_APP_ID
+    service: str,
+    url: str,
+    credentials: LocalCredentials,
+    app_id: str = SERVICE_APP_ID,
+    send: Callable[..., Any] | None = None,
 ) -> Any:
     """A boto3 client for ``service`` on the local gateway, signing with the local key and
-    naming itself ``app_id`` in its User-Agent."""
-    return boto3.session.Session().client(
+    naming itself ``app_id`` in its User-Agent. ``send``, if given, is botocore's
+    ``before-send`` hook: it answers each request in place of the HTTP sender (the gateway's
+    in-process transport, ``wire/in_process.py``)."""
+    client = boto3.session.Session().client(
         service,
         endpoint_url=url,
         region_name=REGION,
@@ -32,3 +39,6 @@ def make_client(
             user_agent_appid=app_id,  # the call log tells the service's calls by it
         ),
     )
+    if send is not None:
+        client.meta.events.register("before-send", send)
+    return client
