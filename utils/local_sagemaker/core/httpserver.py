@@ -153,6 +153,11 @@ class KeepAliveHandler(WSGIRequestHandler):
         self.path = "/" + path.lstrip("/") if path.startswith("//") else path
         return True
 
+    def version_string(self) -> str:
+        """The stock ``Server`` value (the server's name, the Python version), without the
+        property werkzeug reads the name through."""
+        return f"{self.server._server_version} {self.sys_version}"
+
     #: The ``Date`` header's value and the second it was made for (one per second is enough).
     _date: tuple[int, str] = (0, "")
 
@@ -196,8 +201,10 @@ class KeepAliveHandler(WSGIRequestHandler):
         # completes: a worker's line goes to the gateway through a pipe, and written before the
         # answer it woke a gateway thread just as the answer arrived (the gateway's own request
         # thread then waited for it).
-        if self.access_log is not None:
-            self._deferred_log = []
+        if self.access_log is None:  # the gateway's server: no access log
+            self._run_wsgi()
+            return
+        self._deferred_log = []
         try:
             self._run_wsgi()
         finally:
@@ -219,7 +226,7 @@ class KeepAliveHandler(WSGIRequestHandler):
             self.rfile,
             server=server.server_address,
             client=self.client_address or ("<local>", 0),
-            software=self.server_version,
+            software=server._server_version,
             multithread=server.multithread,
             multiprocess=server.multiprocess,
         )
@@ -268,11 +275,11 @@ class KeepAliveHandler(WSGIRequestHandler):
             status: str = state["status"]
             code_str, _, msg = status.partition(" ")
             code = int(code_str)
-            if self.request_version == "HTTP/0.9":  # no head at all (the stock rule)
+            if self.access_log is not None:
                 self.log_request(code)
+            if self.request_version == "HTTP/0.9":  # no head at all (the stock rule)
                 state["sent"] = True
                 return False
-            self.log_request(code)
             lines = [
                 f"{self.protocol_version} {code} {msg}\r\n"
                 f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"

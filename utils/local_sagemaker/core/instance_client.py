@@ -132,13 +132,20 @@ class PooledConnection:
         self, body: bytes, headers: Mapping[str, str], chunked: bool
     ) -> tuple[int, ReplyHeaders, bytes, bool]:
         """Send one request and read its whole answer: (status, headers, body, reusable)."""
-        parts = [self._head]
-        for name, value in headers.items():
-            if name.lower() in _FRAMING:
-                continue
-            if _BAD_HEADER.search(name) or _BAD_HEADER.search(value) or not name:
-                raise ValueError(f"Invalid header {name!r}: {value!r}")
-            parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+        lines = [
+            f"{name}: {value}\r\n"
+            for name, value in headers.items()
+            if name.lower() not in _FRAMING
+        ]
+        block = "".join(lines)
+        # Each line ends in the one CR LF it may hold: a name or value with a line break or a
+        # NUL (request smuggling), or an empty name, is refused (one check for all headers).
+        count = len(lines)
+        if block.count("\n") != count or block.count("\r") != count or "\0" in block:
+            _refuse_bad_header(headers)
+        if "" in headers:  # an empty name
+            _refuse_bad_header(headers)
+        parts = [self._head, block.encode("latin-1")]
         if chunked:
             parts.append(b"Transfer-Encoding: chunked\r\n\r\n")
             self.sock.sendall(b"".join(parts))
@@ -235,6 +242,16 @@ class PooledConnection:
 
 #: What may not appear in a header name or value (request smuggling; ``http.client``'s rule).
 _BAD_HEADER = re.compile(r"[\r\n\0]")
+
+
+def _refuse_bad_header(headers: Mapping[str, str]) -> None:
+    """ValueError naming the first header with a line break or NUL, or an empty name."""
+    for name, value in headers.items():
+        if name.lower() in _FRAMING:
+            continue
+        if _BAD_HEADER.search(name) or _BAD_HEADER.search(value) or not name:
+            raise ValueError(f"Invalid header {name!r}: {value!r}")
+    raise AssertionError("no invalid header found")  # the callers checked there is one
 
 
 class InstanceClient:

@@ -149,8 +149,11 @@ def _answer(request_id: str, serve: Callable[[], Response]) -> Response:
     except AwsError as err:
         return error_response(err, request_id)
     except Exception as exc:  # our bug: answer like AWS's InternalFailure, never hang
-        failure = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
-        return error_response(failure, request_id)
+        return error_response(_internal_failure(exc), request_id)
+
+
+def _internal_failure(exc: Exception) -> AwsError:
+    return AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
 
 
 class RuntimeRoutes:
@@ -162,11 +165,11 @@ class RuntimeRoutes:
         self.validator = InvokeValidator()
 
     def invoke(self, environ: dict[str, Any], name: str) -> Response:
-        """InvokeEndpoint."""
+        """InvokeEndpoint. Its errors are answered as :func:`_answer` answers them, written out
+        here: this is the route whose every request pays for each call it makes."""
         request_id = new_request_id()
-        name = path_name(name)
-
-        def serve() -> Response:
+        try:
+            name = path_name(name)
             self.validator.check(name, environ)
             body, fits = read_body(environ, MAX_INVOKE_BODY_BYTES)
             if not fits:
@@ -187,8 +190,10 @@ class RuntimeRoutes:
             status, out_headers, payload = self.runtime.invoke(name, clean, body)
             out_headers.append(("x-amzn-RequestId", request_id))
             return status, out_headers, payload
-
-        return _answer(request_id, serve)
+        except AwsError as err:
+            return error_response(err, request_id)
+        except Exception as exc:  # our bug: answer like AWS's InternalFailure, never hang
+            return error_response(_internal_failure(exc), request_id)
 
     def invoke_async(self, environ: dict[str, Any], name: str) -> Response:
         """InvokeEndpointAsync: validate, queue, answer 202 at once."""

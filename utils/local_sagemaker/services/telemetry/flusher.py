@@ -34,7 +34,9 @@ class BatchFlusher(Generic[T]):
     ) -> None:
         self._send = send
         self._items: list[T] = []
-        self._cond = threading.Condition()
+        #: ``put`` takes the lock itself (a C call; the Condition's ``with`` runs Python code).
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._queued = 0
         self._done = 0
         self._urgent = False
@@ -46,7 +48,7 @@ class BatchFlusher(Generic[T]):
 
     def put(self, item: T) -> None:
         """Queue one item (cheap: the request path calls this)."""
-        with self._cond:
+        with self._lock:
             self._items.append(item)
             self._queued += 1
             if len(self._items) == 1:

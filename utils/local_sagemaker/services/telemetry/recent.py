@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: How far back the window reaches (s): the longest alarm window it serves is 15 periods of 60 s.
 HORIZON_SECONDS = 16 * 60.0
@@ -30,9 +30,9 @@ METRICS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One invocation: when it ended, its latencies (us) and HTTP status."""
+class Outcome(NamedTuple):
+    """One invocation: when it ended, its latencies (us) and HTTP status. A tuple, as one is
+    made per InvokeEndpoint (a frozen dataclass sets each field through ``object.__setattr__``)."""
 
     at: float
     model_us: int | None
