@@ -125,13 +125,13 @@ class Gateway:
     """The single WSGI application behind the local SageMaker's port."""
 
     def __init__(self, url: str, state_dir: Path) -> None:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from .moto_app import MotoApp
 
         self.url = url
         self.credentials = load_or_create(state_dir)
         log_path = call_log_path()
         self.call_log = CallLog(log_path) if log_path else None
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = MotoApp()
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         #: The services' calls reach this gateway in this process, not over HTTP.
