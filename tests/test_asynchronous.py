@@ -186,3 +186,45 @@ def test_watch_instance_count_returns_the_last_count_at_timeout() -> None:
         show=None, clock=clock, sleep=clock.sleep,
     )
     assert final == 0 and clock.now > 2
+
+
+@pytest.mark.parametrize(
+    ("endpoint_url", "interval"),
+    [("https://runtime.sagemaker.us-east-1.amazonaws.com", 15.0), ("http://127.0.0.1:8765", 0.25)],
+)
+def test_on_the_aws_path_the_instance_count_is_read_at_aws_pace_unless_the_server_is_here(
+    endpoint_url: str, interval: float
+) -> None:
+    counts = [1, 1, 1, 0]
+
+    class FakeSm:
+        meta = SimpleNamespace(endpoint_url=endpoint_url)
+
+        def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:
+            count = counts.pop(0)
+            return {"EndpointStatus": "InService", "ProductionVariants": [{"CurrentInstanceCount": count}]}
+
+    clock = FakeClock()
+    tut = SimpleNamespace(is_local=False, sagemaker=FakeSm())
+    final = asynchronous.watch_instance_count(
+        tut, "e", until=0, show=None, clock=clock, sleep=clock.sleep
+    )
+    assert final == 0
+    assert clock.now == pytest.approx(3 * interval)
+
+
+@pytest.mark.parametrize(
+    ("endpoint_url", "interval"),
+    [("https://s3.us-east-1.amazonaws.com", 2.0), ("http://127.0.0.1:8765", 0.25)],
+)
+def test_on_the_aws_path_results_are_polled_every_2_s_unless_the_server_is_here(
+    endpoint_url: str, interval: float
+) -> None:
+    s3 = FakeS3({"s3://b/out/a.out": 2})
+    s3.meta = SimpleNamespace(endpoint_url=endpoint_url)  # type: ignore[attr-defined]
+    clock = FakeClock()
+    tut = SimpleNamespace(is_local=False, s3=s3)
+    [result] = asynchronous.wait_for_results(
+        tut, [_response("a")], clock=clock, sleep=clock.sleep
+    )
+    assert result.ok and result.seconds == pytest.approx(2 * interval)

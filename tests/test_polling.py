@@ -54,3 +54,23 @@ def test_a_real_boto3_client_pointed_at_the_local_sagemaker_gets_the_local_cap(
                        aws_secret_access_key="y")
     assert polling.max_poll_seconds(local) == polling.LOCAL_MAX_POLL_SECONDS
     assert polling.max_poll_seconds(aws) == polling.MAX_POLL_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("endpoint_url", "expected"),
+    [("http://127.0.0.1:8765", 0.25), ("https://api.sagemaker.us-east-1.amazonaws.com", 10.0)],
+)
+def test_a_fixed_aws_interval_is_capped_where_the_requests_go_to_this_machine(
+    endpoint_url: str, expected: float
+) -> None:
+    """The AWS code path against a server on this machine (the AWS rehearsal's stand-in
+    accounts) polls at the local pace; against AWS at the interval the helper asks for."""
+    from types import SimpleNamespace
+
+    from utils import polling
+
+    client = SimpleNamespace(meta=SimpleNamespace(endpoint_url=endpoint_url))
+    assert polling.LOCAL_MAX_POLL_SECONDS == 0.25
+    assert polling.poll_seconds(10.0, client) == expected
+    assert polling.poll_seconds(0.1, client) == 0.1
+    assert polling.on_this_machine(client) is (expected == 0.25)

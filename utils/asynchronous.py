@@ -28,6 +28,7 @@ from typing import Any
 
 from utils import s3 as s3_objects
 from utils.cloudwatch import flush_telemetry, metric_datapoints
+from utils.polling import poll_seconds
 from utils.progress import LiveWait, announce_aws_wait
 
 __all__ = [
@@ -43,13 +44,21 @@ __all__ = [
 
 #: Seconds between two polls, per backend: the local SageMaker writes results within
 #: milliseconds of finishing; on AWS results take seconds to minutes and each poll is a request.
+#: The AWS path polls a server on this machine (the AWS rehearsal's stand-in) at most every
+#: quarter of a second, as every wait does (:func:`utils.polling.poll_seconds`).
 POLL_SECONDS = {"local": 0.05, "aws": 2.0}
+#: Seconds between two reads of the instance count or a backlog metric on AWS, where scaling
+#: takes minutes (likewise capped on this machine).
+AWS_SCALING_POLL_SECONDS = 15.0
 #: Default time limits per backend (AWS may have to start an instance first: minutes).
 TIMEOUT_SECONDS = {"local": 120.0, "aws": 3600.0}
 
 
-def _poll(tut: Any) -> float:
-    return POLL_SECONDS["local" if tut.is_local else "aws"]
+def _poll(tut: Any, client: Any) -> float:
+    """Seconds between two polls made through ``client``."""
+    if tut.is_local:
+        return POLL_SECONDS["local"]
+    return poll_seconds(POLL_SECONDS["aws"], client)
 
 
 def _timeout(tut: Any, timeout: float | None) -> float:
@@ -126,7 +135,7 @@ def wait_for_results(
                     f"no result after {limit:.0f} s for: {', '.join(sorted(pending))}"
                 )
             live.update(f"{len(ended)} of {total} ended", len(ended), total)
-            live.sleep(_poll(tut), sleep)
+            live.sleep(_poll(tut, tut.s3), sleep)
 
 
 def wait_for_result(
@@ -244,7 +253,11 @@ def backlog_metric(
         reached = at_least is None or (value is not None and value >= at_least)
         if reached or time.monotonic() - start > limit:
             return value
-        time.sleep(max(_poll(tut), 0.2) if tut.is_local else 15.0)
+        time.sleep(
+            max(POLL_SECONDS["local"], 0.2)
+            if tut.is_local
+            else poll_seconds(AWS_SCALING_POLL_SECONDS, tut.cloudwatch)
+        )
 
 
 def watch_instance_count(
@@ -296,7 +309,12 @@ def watch_instance_count(
                 live.end(f"still {last} after {limit:.0f} s: stopped waiting")
                 return -1 if last is None else last
             live.update(status if last is None else f"{status}, {last} now")
-            live.sleep(_poll(tut) * 2 if tut.is_local else 15.0, sleep)
+            live.sleep(
+                POLL_SECONDS["local"] * 2
+                if tut.is_local
+                else poll_seconds(AWS_SCALING_POLL_SECONDS, tut.sagemaker),
+                sleep,
+            )
 
 
 def endpoint_cost(tut: Any, endpoint: str) -> tuple[float, float]:

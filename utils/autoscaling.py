@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from utils import plots
+from utils.polling import on_this_machine
 
 #: Periods target tracking's alarms wait (each one minute on AWS): above the target to scale out,
 #: below 90 % of it to scale in.
@@ -31,12 +32,24 @@ LOW_FRACTION = 0.9
 
 def autoscaling_pace(tut: Any) -> float:
     """How many times faster than AWS the autoscaling clock runs: 1 on AWS; locally what the
-    running local SageMaker was started with (the tutorial starts it at 60)."""
-    if not tut.is_local:
-        return 1.0
+    running local SageMaker was started with (the tutorial starts it at 60).
+
+    The AWS code path asks too when its SageMaker client's requests go to this machine (the AWS
+    rehearsal's stand-in accounts, local SageMakers started at 60): the pace is the clock of the
+    server the lesson talks to, and a server on this machine that does not answer the question
+    runs AWS's.
+    """
     from utils.local_sagemaker import local_route
 
-    return float(local_route(tut.endpoint_url, "/_local/autoscaling")["TimeScale"])
+    if tut.is_local:
+        return float(local_route(tut.endpoint_url, "/_local/autoscaling")["TimeScale"])
+    if not on_this_machine(tut.sagemaker):
+        return 1.0  # AWS
+    try:
+        answer = local_route(tut.sagemaker.meta.endpoint_url, "/_local/autoscaling")
+    except (OSError, ValueError):  # not a local SageMaker, or not one this kernel may sign for
+        return 1.0
+    return float(answer["TimeScale"])
 
 
 @dataclass(frozen=True)

@@ -49,11 +49,13 @@ from utils.endpoint_logs import (
     transform_job_log_streams,
 )
 from utils.endpoint_status import endpoint_not_found, wait_for_endpoint
+from utils.polling import poll_seconds
 from utils.progress import LiveWait, announce_aws_wait
 from utils.session import PROJECT_TAG, Tutorial
 
 # How often to poll while endpoints are deleted: the local SageMaker deletes in milliseconds,
-# AWS takes minutes.
+# AWS takes minutes (the AWS path against a server on this machine, the AWS rehearsal's stand-in,
+# polls at most every quarter of a second: utils.polling.poll_seconds).
 _POLL_SECONDS = {"local": 0.1, "aws": 10.0}
 _DELETE_TIMEOUT_SECONDS = {"local": 30.0, "aws": 900.0}
 
@@ -454,7 +456,7 @@ def _wait_deleted(tut: Tutorial, endpoints: list[str]) -> None:
                     live.end(f"{len(pending)} endpoint(s) still deleting: stopped waiting")
                     raise TimeoutError(f"endpoints still deleting: {', '.join(pending)}")
                 live.update(f"{len(endpoints) - len(pending)} of {len(endpoints)} gone")
-                live.sleep(_POLL_SECONDS[tut.backend])
+                live.sleep(poll_seconds(_POLL_SECONDS[tut.backend], sm))
         live.end(f"{len(endpoints)} endpoint(s) deleted")
 
 

@@ -9,7 +9,10 @@ Against the local SageMaker (a server on this machine) the interval stops growin
 :data:`LOCAL_MAX_POLL_SECONDS`: a poll costs it a millisecond, while a 15 s interval would make
 the learner wait up to half again as long as the endpoint or job took (the interval grows by
 half each time). :func:`max_poll_seconds` picks the cap from where the polling client's
-requests go, so the same lesson code keeps AWS's pace on AWS.
+requests go, so the same lesson code keeps AWS's pace on AWS. Waits whose AWS interval is fixed
+(the asynchronous helpers, the clean-up) cap it the same way with :func:`poll_seconds`: the
+AWS code path run against a server on this machine (the AWS rehearsal's stand-in accounts)
+polls it at the local pace.
 """
 
 from __future__ import annotations
@@ -47,5 +50,15 @@ def max_poll_seconds(client: Any) -> float:
     :data:`LOCAL_MAX_POLL_SECONDS` when its requests go to this machine (the local SageMaker,
     whose address is ``http://127.0.0.1:<port>``), :data:`MAX_POLL_SECONDS` otherwise (AWS).
     """
-    host = urlsplit(client.meta.endpoint_url).hostname
-    return LOCAL_MAX_POLL_SECONDS if host in LOOPBACK_HOSTS else MAX_POLL_SECONDS
+    return LOCAL_MAX_POLL_SECONDS if on_this_machine(client) else MAX_POLL_SECONDS
+
+
+def on_this_machine(client: Any) -> bool:
+    """Whether ``client``'s (a boto3 client's) requests go to a server on this machine."""
+    return urlsplit(client.meta.endpoint_url).hostname in LOOPBACK_HOSTS
+
+
+def poll_seconds(seconds: float, client: Any) -> float:
+    """``seconds`` between polls made through ``client`` on AWS; at most
+    :data:`LOCAL_MAX_POLL_SECONDS` when its requests go to this machine (:func:`max_poll_seconds`)."""
+    return min(seconds, max_poll_seconds(client))

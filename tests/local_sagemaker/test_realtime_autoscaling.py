@@ -355,3 +355,19 @@ def test_update_of_an_autoscaled_variant_may_change_the_model_not_the_instance_t
     sm.update_endpoint(EndpointName=name, EndpointConfigName=bigger)  # deregistered: allowed
     assert wait_status(sm, name, {"InService", "Failed"})["EndpointStatus"] == "InService"
     sm.delete_endpoint(EndpointName=name)
+
+
+def test_the_aws_code_path_runs_at_the_pace_of_the_server_it_talks_to(sm: Any) -> None:
+    """utils.autoscaling's pace: the AWS rehearsal's stand-in accounts are local SageMakers on
+    this machine reached by the AWS code path; AWS and a server here without the route: 1."""
+    from types import SimpleNamespace
+
+    from utils.autoscaling import autoscaling_pace
+
+    def aws_path(endpoint_url: str) -> Any:
+        client = SimpleNamespace(meta=SimpleNamespace(endpoint_url=endpoint_url))
+        return SimpleNamespace(is_local=False, sagemaker=client)
+
+    assert autoscaling_pace(SimpleNamespace(is_local=False, sagemaker=sm)) == 120
+    assert autoscaling_pace(aws_path("https://api.sagemaker.us-east-1.amazonaws.com")) == 1
+    assert autoscaling_pace(aws_path("http://127.0.0.1:9")) == 1  # nothing listens there

@@ -2,11 +2,12 @@
 
 A learner runs the notebooks one after another in one account, and notebook 08 cleans up what
 the others left. Run that way, the rehearsal took about 11 minutes, most of it two notebooks
-waiting at AWS's pace (02 polls its autoscaling every 15 s while it scales out and in, 05 waits
-for an endpoint to scale to zero and back): it was the longest piece of ``make test``. So the
-notebooks run in three stand-in accounts at once, each account's notebooks in order
-(``stand_in.account_plans``): 02 alone; 03 then 05; every other notebook in a third account,
-with 00 once more as in Studio right after 00, and 08 last.
+waiting at AWS's pace (02 polled its autoscaling every 15 s while it scaled out and in, 05 waited
+for an endpoint to scale to zero and back): it was the longest piece of ``make test``. The waits
+now follow the stand-in's own clock (``stand_in.run_stand_in``), and the notebooks run in three
+stand-in accounts at once, each account's notebooks in order (``stand_in.account_plans``): 02
+then 04; 03, 05 then 06; every other notebook in a third account, with 00 once more as in Studio
+right after 00, and 08 last.
 
 Each notebook runs in a kernel of its own either way; the threads here only wait for kernels.
 The tests of ``test_aws_rehearsal.py`` (each notebook ran through; the calls they made against

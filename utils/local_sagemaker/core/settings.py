@@ -180,8 +180,8 @@ def scale_in_delay() -> float:
 
     AWS scales in only after its alarm saw the metric low for 15 one-minute periods, so the
     higher count stays for minutes. ``LOCAL_SAGEMAKER_SCALE_IN_SECONDS`` (read when the server
-    starts) brings back some of that wait: the AWS rehearsal uses it, because its helpers poll
-    at AWS's pace and must see each count before it changes again.
+    starts) brings back some of that wait, for a client that polls at AWS's pace and must see
+    each count before it changes again.
     """
     return _float_env("LOCAL_SAGEMAKER_SCALE_IN_SECONDS", 0.0)
 
