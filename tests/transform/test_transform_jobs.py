@@ -282,6 +282,44 @@ def test_one_bad_file_gets_no_out_the_others_finish(sm: Any, s3: Any, model: str
     assert read(s3, p + "/out") == {"1-good.csv.out": b"2,small\n", "3-good.csv.out": b"4,small\n"}
 
 
+def test_unreadable_objects_are_logged_by_their_instance_the_others_finish(
+    sm: Any, s3: Any, model: str, local_sm: str, logs: Any
+) -> None:
+    """Each instance's first object is read while the instances start (read ahead): a read
+    that failed then is reported when the instance comes to it, as a read of its own would be."""
+    p = prefix()
+    put(s3, p + "/in", {"2-good.csv": b"1,1\n", "3-good.csv": b"2,2\n"})
+    manifest = [{"prefix": f"s3://{BUCKET}/{p}/in/"}, "0-gone.csv", "1-gone.csv", "2-good.csv",
+                "3-good.csv"]
+    s3.put_object(Bucket=BUCKET, Key=f"{p}/manifest.json", Body=json.dumps(manifest).encode())
+    request = job_request(
+        model, "", f"s3://{BUCKET}/{p}/out", TransformResources={"InstanceCount": 2}
+    )
+    request["TransformInput"]["DataSource"]["S3DataSource"] = {
+        "S3DataType": "ManifestFile", "S3Uri": f"s3://{BUCKET}/{p}/manifest.json"
+    }
+    described = run(sm, request)
+    assert described["TransformJobStatus"] == "Failed"
+    # the first instance to report its failure names the job's FailureReason
+    assert described["FailureReason"] in {
+        f"ClientError: Unable to read s3://{BUCKET}/{p}/in/{n}-gone.csv from S3. Check that the "
+        "object exists and that the role passed to CreateModel can read it."
+        for n in (0, 1)
+    }
+    assert read(s3, p + "/out") == {"2-good.csv.out": b"2,small\n", "3-good.csv.out": b"4,small\n"}
+    state = progress(local_sm, request["TransformJobName"])
+    assert state["ObjectsFailed"] == 2 and state["ObjectsCompleted"] == 2
+    streams = log_lines(local_sm, logs, request["TransformJobName"])
+    data_logs = sorted(agent_lines(streams[s]) for s in streams if s.endswith("/data-log"))
+    # objects are dealt round-robin in key order: each instance's first one is gone
+    assert [lines[1:] for lines in data_logs] == sorted(
+        [f"[sagemaker logs]: {BUCKET}/{p}/in/{n}-gone.csv: Unable to read the object from S3 "
+         "(NoSuchKey)."]
+        for n in (0, 1)
+    )
+    assert all(lines[0].startswith("[sagemaker logs]: MaxConcurrentTransforms=") for lines in data_logs)
+
+
 def test_data_error_is_a_client_error(sm: Any, s3: Any, model: str) -> None:
     p = prefix()
     uri = put(s3, p + "/in", {"a.csv": b"1,2\n"})

@@ -13,7 +13,9 @@ the work, on the gateway's background thread, and reports an outcome:
    6 MB) and log AWS's ``[sagemaker logs]: MaxConcurrentTransforms=…`` line;
 3. list the input (S3Prefix or ManifestFile), assign whole objects to instances by key, and on
    each instance keep up to ``MaxConcurrentTransforms`` requests in flight (mini-batches of one
-   object, then the next object; requests never mix objects);
+   object, then the next object; requests never mix objects). Each instance's first object is
+   read from S3 while the instances start (:mod:`.read_ahead`), so its first request goes out
+   as soon as the instance is up;
 4. put predictions back in input order, apply DataProcessing, assemble, and upload
    ``<S3OutputPath>/<relative name>.out`` as soon as *all* of an object's requests succeeded.
 
@@ -93,6 +95,7 @@ from .assembly import (
 )
 from .data_processing import DataProcessor
 from .errors import TransformDataError
+from .read_ahead import ReadAhead
 from .records import Batch
 from .validation import DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec
 
@@ -309,6 +312,7 @@ class TransformRunner:
         self._uploaded: list[tuple[str, str]] = []
         self._failures: list[str] = []  # FailureReason candidates, first one wins
         self._lock = threading.Lock()
+        self._read_ahead = ReadAhead(self._get_object, ())
 
     # -- public -------------------------------------------------------------------------------
 
@@ -331,6 +335,9 @@ class TransformRunner:
                 self.progress.objects_total = len(objects)
             if self.stopping.is_set():
                 return JobOutcome("Stopped")
+            # each instance's first object is read while the instances start
+            shards = assign_to_instances(objects, self.spec.instance_count)
+            self._read_ahead = ReadAhead(self._get_object, [s[0] for s in shards if s])
             fleet = self._start_fleet()
             started()
             shards = assign_to_instances(objects, len(fleet.instances))
@@ -356,6 +363,7 @@ class TransformRunner:
                 return self._stopped()
             return JobOutcome("Failed", f"InternalServerError: {type(exc).__name__}: {exc}"[:1024])
         finally:
+            self._read_ahead.drop()
             self._stop_agents()
             if fleet is not None:
                 self._stop_fleet(fleet)
@@ -592,9 +600,8 @@ class TransformRunner:
     ) -> _ObjectWork | None:
         source = f"{obj.bucket}/{obj.key}"
         try:
-            started = time.perf_counter()
-            data = self.ctx.s3_client().get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
-            self.progress.timed("read", started)
+            ahead = self._read_ahead.take(obj)
+            data = self._get_object(obj) if ahead is None else ahead.result()
         except Exception as exc:
             # FIDELITY transform.input-unreadable UNCONFIRMED: an input object that cannot be read
             #   local: the object fails ("<bucket>/<key>: Unable to read the object from S3" in
@@ -629,6 +636,13 @@ class TransformRunner:
             )
             return None
         return _ObjectWork(obj, originals, batches)
+
+    def _get_object(self, obj: InputObject) -> bytes:
+        """The object's bytes from S3 (on an instance's thread, or ahead: :mod:`.read_ahead`)."""
+        started = time.perf_counter()
+        data: bytes = self.ctx.s3_client().get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read()
+        self.progress.timed("read", started)
+        return data
 
     def _sender(
         self,
