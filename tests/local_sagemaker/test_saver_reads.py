@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,73 @@ def test_scalable_targets_are_read_again_only_after_a_change() -> None:
     # what a caller does with the answer does not change the next one
     registrations.targets().clear()
     assert len(registrations.targets()) == 2 and targets.reads == 2
+
+
+def test_log_events_are_encoded_once_and_the_part_is_the_whole_groups_json(
+    tmp_path: Path, moto_aws: None
+) -> None:
+    import boto3
+    from moto.logs.models import logs_backends
+
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName="/aws/sagemaker/Endpoints/e")
+    logs.put_retention_policy(logGroupName="/aws/sagemaker/Endpoints/e", retentionInDays=7)
+    for stream in ("AllTraffic/i-1", "AllTraffic/i-2"):
+        logs.create_log_stream(logGroupName="/aws/sagemaker/Endpoints/e", logStreamName=stream)
+    aws = AwsServices(lambda _: Client({}), StateStore(tmp_path))
+    clock = [int(time.time() * 1000) - 60_000]  # within the retention
+
+    def put(stream: str, *messages: str) -> None:
+        events = []
+        for message in messages:
+            clock[0] += 1
+            events.append({"timestamp": clock[0], "message": message})
+        logs.put_log_events(
+            logGroupName="/aws/sagemaker/Endpoints/e", logStreamName=stream, logEvents=events
+        )
+
+    def saved() -> tuple[dict[str, Any], bytes]:
+        aws.save("logs")
+        [part] = tmp_path.glob("logs/group-*.json")
+        raw = part.read_bytes()
+        data = json.loads(raw)["data"]
+        return data, raw
+
+    def expected() -> dict[str, Any]:
+        group = logs_backends[ACCOUNT_ID][REGION].groups["/aws/sagemaker/Endpoints/e"]
+        return {
+            "name": group.name,
+            "retention": group.retention_in_days,
+            "streams": [
+                {"name": name, "events": [[e.timestamp, e.message] for e in stream.events]}
+                for name, stream in group.streams.items()
+            ],
+        }
+
+    put("AllTraffic/i-1", "started", 'say "é"\n')
+    data, raw = saved()
+    assert data == expected() and data["retention"] == 7
+    assert json.dumps(expected(), separators=(",", ":")).encode() in raw  # byte for byte
+
+    first = logs_backends[ACCOUNT_ID][REGION].groups["/aws/sagemaker/Endpoints/e"]
+    events_before = list(first.streams["AllTraffic/i-1"].events)
+    put("AllTraffic/i-1", "one more")
+    put("AllTraffic/i-2", "other instance")
+    data, raw = saved()
+    assert data == expected()
+    assert json.dumps(expected(), separators=(",", ":")).encode() in raw
+    for event in events_before:  # the events saved before were not encoded again
+        event.message = "changed"
+    put("AllTraffic/i-1", "last")
+    data, _ = saved()
+    assert [m for _, m in data["streams"][0]["events"]] == [
+        "started", 'say "é"\n', "one more", "last"
+    ]
+
+    logs.delete_log_stream(logGroupName="/aws/sagemaker/Endpoints/e", logStreamName="AllTraffic/i-2")
+    put("AllTraffic/i-1", "after the delete")
+    data, _ = saved()
+    assert [s["name"] for s in data["streams"]] == ["AllTraffic/i-1"]
+    logs.delete_log_group(logGroupName="/aws/sagemaker/Endpoints/e")
+    aws.save("logs")
+    assert list(tmp_path.glob("logs/group-*.json")) == []

@@ -31,6 +31,7 @@ from typing import Any
 
 from ...core.settings import ACCOUNT_ID, REGION
 from ..scaling.registrations import ALARM_PREFIX
+from .growing_json import GrowingJsonArray, encode
 from .store import StateStore, atomic_write
 
 #: The parts, in the order they are restored (queues before the topics that deliver to them,
@@ -88,11 +89,11 @@ class AwsServices:
         #: read at: read again only when that count moved on.
         self._alarms: tuple[int, list[dict[str, Any]]] | None = None
         self._alarm_changes = 0
-        #: The metric data points already turned into saved points: moto's list they came from,
-        #: the last datum converted, and the points (moto only ever appends to that list).
-        self._points_source: list[Any] | None = None
-        self._points_last: Any = None
-        self._points: list[dict[str, Any]] = []
+        #: The metric data points as saved, each converted and encoded once (moto only ever
+        #: appends to its list of them).
+        self._points = GrowingJsonArray(_metric_point)
+        #: Log group -> stream -> its events as saved, each encoded once (moto appends them).
+        self._log_events: dict[str, dict[str, GrowingJsonArray]] = {}
 
     # -- saving -------------------------------------------------------------------------------
 
@@ -101,13 +102,15 @@ class AwsServices:
         if part == "logs":
             self._save_logs()
             return
+        if part == "cloudwatch":
+            self._save_cloudwatch()
+            return
         exporter: dict[str, Callable[[], Any]] = {
             "iam": self._export_iam,
             "s3": self._export_s3,
             "sqs": self._export_sqs,
             "sns": self._export_sns,
             "application-autoscaling": self._export_scaling,
-            "cloudwatch": self._export_cloudwatch,
         }
         self.store.write(f"{part}.json", exporter[part]())
         if part == "s3":
@@ -647,11 +650,14 @@ class AwsServices:
         ``cloudwatch`` part reads them again (a save for new metric data alone does not)."""
         self._alarm_changes += 1
 
-    def _export_cloudwatch(self) -> dict[str, Any]:
+    def _save_cloudwatch(self) -> None:
+        """The metric data points (only those added since the last save are encoded, see
+        :mod:`.growing_json`) and the alarms (read again only after a call that may have
+        changed them)."""
         from moto.cloudwatch.models import cloudwatch_backends
 
         backend = cloudwatch_backends[ACCOUNT_ID][REGION]
-        data = self._metric_points(backend.metric_data)
+        points = self._points.encode(backend.metric_data)
         changes = self._alarm_changes  # before the read: a change during it reads them again
         if self._alarms is None or self._alarms[0] != changes:
             cloudwatch = self.client("cloudwatch")
@@ -660,25 +666,9 @@ class AwsServices:
                 for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms")
             ]
             self._alarms = (changes, alarms)
-        return {"metrics": data, "alarms": self._alarms[1]}
-
-    def _metric_points(self, metric_data: list[Any]) -> list[dict[str, Any]]:
-        """Every data point of moto's ``metric_data`` as saved; only the points added since the
-        last save are converted (moto appends to the list and never edits it; should the list
-        be another or shorter, or its last converted datum not where it was, all are converted
-        again)."""
-        data = list(metric_data)
-        done = len(self._points)
-        if not (
-            metric_data is self._points_source
-            and len(data) >= done
-            and (done == 0 or data[done - 1] is self._points_last)
-        ):
-            self._points, done = [], 0
-        self._points.extend(_metric_point(datum) for datum in data[done:])
-        self._points_source = metric_data
-        self._points_last = data[-1] if data else None
-        return list(self._points)
+        # the text of {"metrics": [...], "alarms": [...]}
+        data = b'{"metrics":' + points + b',"alarms":' + encode(self._alarms[1]) + b"}"
+        self.store.write_encoded("cloudwatch.json", data)
 
     def _restore_cloudwatch(self, data: dict[str, Any], notes: list[str]) -> None:
         """The alarms (the metric data points come back later: :meth:`restore_metrics`)."""
@@ -746,22 +736,30 @@ class AwsServices:
             ]
             if self._log_signatures.get(name) == signature:
                 continue
-            record = {
-                "name": name,
-                "retention": group.retention_in_days,
-                "streams": [
-                    {
-                        "name": stream_name,
-                        "events": [[e.timestamp, e.message] for e in list(stream.events)],
-                    }
-                    for stream_name, stream in streams
-                ],
-            }
-            self.store.write(_log_part(name), record)
+            encoders = self._log_events.setdefault(name, {})
+            for gone_stream in set(encoders) - {stream_name for stream_name, _ in streams}:
+                del encoders[gone_stream]
+            encoded = []
+            for stream_name, stream in streams:
+                events = encoders.get(stream_name)
+                if events is None:
+                    events = encoders[stream_name] = GrowingJsonArray(_log_event)
+                encoded.append(
+                    b'{"name":' + encode(stream_name) + b',"events":' + events.encode(stream.events)
+                    + b"}"
+                )
+            # the text of {"name": ..., "retention": ..., "streams": [{"name": ..., "events":
+            # [[timestamp, message], ...]}, ...]}
+            record = (
+                b'{"name":' + encode(name) + b',"retention":' + encode(group.retention_in_days)
+                + b',"streams":[' + b",".join(encoded) + b"]}"
+            )
+            self.store.write_encoded(_log_part(name), record)
             self._log_signatures[name] = signature
         for gone in set(self._log_signatures) - set(groups):
             self.store.remove(_log_part(gone))
             del self._log_signatures[gone]
+            self._log_events.pop(gone, None)
 
     def _restore_log_group_names(self, record: dict[str, Any]) -> None:
         logs = self.client("logs")
@@ -822,6 +820,11 @@ def _metric_point(datum: Any) -> dict[str, Any]:
     elif isinstance(datum, MetricDatum):
         point["Value"] = datum.value
     return point
+
+
+def _log_event(event: Any) -> list[Any]:
+    """One of moto's log events as saved: ``[timestamp, message]``."""
+    return [event.timestamp, event.message]
 
 
 def _log_part(group: str) -> str:

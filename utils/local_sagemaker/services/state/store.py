@@ -55,7 +55,10 @@ class StateStore:
         """
         # The data is serialised once: its bytes decide whether anything changed and are the
         # file's "data" member as they are (a part can hold thousands of metric data points).
-        body = json.dumps(data, separators=(",", ":")).encode()
+        return self.write_encoded(name, json.dumps(data, separators=(",", ":")).encode())
+
+    def write_encoded(self, name: str, body: bytes) -> bool:
+        """:meth:`write` for data already encoded as it encodes it (``separators=(",", ":")``)."""
         if self._written.get(name) == body and self.path(name).exists():
             return False
         head = json.dumps({"format": FORMAT, "saved_at": time.time()}, separators=(",", ":"))
