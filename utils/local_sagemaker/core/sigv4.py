@@ -662,7 +662,7 @@ def canonical_request(
     payload_hash: str,
 ) -> str:
     lines = [f"{name}:{' '.join(value.split())}" for name, value in headers]
-    names = ";".join(name for name, _ in headers)
+    names = ";".join([name for name, _ in headers])  # a list: inlined, no generator to resume
     return "\n".join([method.upper(), uri, query, *lines, "", names, payload_hash])
 
 

@@ -131,7 +131,10 @@ class InstanceFleet:
             if not live:
                 return None
             start = next(self._rr) % len(live)
-            chosen = min(live[start:] + live[:start], key=lambda i: i.in_flight)
+            if len(live) == 1:  # one instance (the usual case): nothing to compare
+                chosen = live[0]
+            else:
+                chosen = min(live[start:] + live[:start], key=lambda i: i.in_flight)
             chosen.in_flight += 1
             return chosen
 
