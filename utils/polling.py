@@ -59,6 +59,6 @@ def on_this_machine(client: Any) -> bool:
 
 
 def poll_seconds(seconds: float, client: Any) -> float:
-    """``seconds`` between polls made through ``client`` on AWS; at most
-    :data:`LOCAL_MAX_POLL_SECONDS` when its requests go to this machine (:func:`max_poll_seconds`)."""
-    return min(seconds, max_poll_seconds(client))
+    """``seconds`` between polls made through ``client`` on AWS, unchanged; at most
+    :data:`LOCAL_MAX_POLL_SECONDS` when its requests go to this machine."""
+    return min(seconds, LOCAL_MAX_POLL_SECONDS) if on_this_machine(client) else seconds

@@ -84,3 +84,44 @@ def test_a_request_with_an_instance_waits_for_the_rate_limit(
         assert not points.wait_for(("ApproximateBacklogSize", 1.0), after=emitted, timeout=0.5)
     finally:
         service.stop()
+
+
+class StartsOnFirstLook:
+    """A fleet at zero instances until its instance count has been read once: the scale-out
+    from zero finishes right after the request arrives, before the metrics sample the queue."""
+
+    def __init__(self) -> None:
+        self.looked = False
+
+    @property
+    def instances(self) -> list[Any]:
+        if self.looked:
+            return [SimpleNamespace(alive=True)]
+        self.looked = True
+        return []
+
+    def reserve(self, per_instance: int) -> None:
+        return None  # never free: the request stays queued
+
+
+def test_the_one_that_woke_the_endpoint_is_emitted_even_if_an_instance_started_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(service_module, "METRIC_PERIOD", 3600.0)
+    fleet: Any = SimpleNamespace(instances=[SimpleNamespace(alive=True)], reserve=lambda n: None)
+    points = Points()
+    service = AsyncService(SimpleNamespace(), lambda name: None, points)  # type: ignore[arg-type]
+    monkeypatch.setattr(service, "fleet_for", lambda name: (fleet, 1))
+    try:
+        queue = service.queue_for("e")
+        service.capacity_changed("e")
+        assert points.wait_for(("HasBacklogWithoutCapacity", 0.0), after=0)
+        emitted = len(points.points)
+
+        fleet = StartsOnFirstLook()
+        queue.put(SimpleNamespace(deadline=time.monotonic() + 3600, enqueued=time.monotonic()))  # type: ignore[arg-type]
+        assert points.wait_for(("HasBacklogWithoutCapacity", 1.0), after=emitted)
+        assert queue.snapshot()["HasBacklogWithoutCapacity"] == 0.0  # an instance runs now
+        assert queue.emission()["HasBacklogWithoutCapacity"] == 0.0  # said once, then the truth
+    finally:
+        service.stop()

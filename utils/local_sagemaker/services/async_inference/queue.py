@@ -52,6 +52,9 @@ class EndpointQueue:
         self.active: list[Job] = []
         self.closed = False
         self.dirty = True
+        #: A request arrived while the endpoint had no instance since the metrics last took
+        #: their values (:meth:`emission`): HasBacklogWithoutCapacity was 1 in that period.
+        self.waited_without_capacity = False
         threading.Thread(target=self._dispatch, name=f"async-{name}", daemon=True).start()
 
     def _live_instances(self) -> int:
@@ -75,14 +78,34 @@ class EndpointQueue:
             "Instances": float(instances),
         }
 
+    def emission(self) -> dict[str, float]:
+        """The values the metrics publish now: :meth:`snapshot`, except that
+        ``HasBacklogWithoutCapacity`` is 1 if a request waited without an instance at any time
+        since the last emission.
+
+        The scale-out from zero can start an instance before the next emission samples the
+        queue (locally it can take less than the metrics' period; on AWS it takes minutes, so
+        there the sampled value is 1 anyway); the 1 that woke the endpoint must still reach
+        CloudWatch, where clients and alarms look for it.
+        """
+        values = self.snapshot()
+        with self.cond:
+            if self.waited_without_capacity:
+                values["HasBacklogWithoutCapacity"] = 1.0
+            self.waited_without_capacity = False
+        return values
+
     def put(self, job: Job) -> None:
+        without_capacity = self._live_instances() == 0
         with self.cond:
             self.queue.append(job)
             self.dirty = True
+            # only the first such request since the last emission is news
+            urgent = without_capacity and not self.waited_without_capacity
+            self.waited_without_capacity = self.waited_without_capacity or without_capacity
             self.cond.notify_all()
-        # At 0 instances the request makes HasBacklogWithoutCapacity 1: emitted at once, while
-        # it is still true (the scale-out from zero may take less than the metrics' period).
-        self.owner.metrics_changed(urgent=self._live_instances() == 0)
+        # At 0 instances the request makes HasBacklogWithoutCapacity 1: emitted at once.
+        self.owner.metrics_changed(urgent=urgent)
 
     def pending(self) -> list[Job]:
         """The requests not finished yet: in process first, then queued, oldest first."""

@@ -244,11 +244,11 @@ class AsyncService:
     def metrics_changed(self, urgent: bool = False) -> None:
         """The backlog changed: its metrics are due, at most every :data:`METRIC_PERIOD`.
 
-        ``urgent`` (a request arrived while its endpoint has no instance): due now, even within
-        the rate limit. ``HasBacklogWithoutCapacity`` is 1 only until the scale-out from zero
-        starts an instance, which locally can take less than :data:`METRIC_PERIOD`; emitted at
-        the end of the period, the value sampled then could already be 0, and the 1 that woke
-        the endpoint would never reach CloudWatch.
+        ``urgent`` (the first request to arrive while its endpoint has no instance): due now,
+        even within the rate limit. ``HasBacklogWithoutCapacity`` is 1 only until the scale-out
+        from zero starts an instance, which locally can take less than :data:`METRIC_PERIOD`;
+        the emission then still says 1 (:meth:`EndpointQueue.emission`), and it is not delayed
+        by a period.
         """
         with self._metrics_cond:
             self._urgent = self._urgent or urgent
@@ -268,7 +268,7 @@ class AsyncService:
             for queue in queues:
                 if not queue.take_busy() or queue.closed:
                     continue
-                values = queue.snapshot()
+                values = queue.emission()
                 for name in BACKLOG_METRICS:
                     unit = "Seconds" if name == "ApproximateAgeOfOldestRequest" else "Count"
                     self.metric_sink.put(name, values[name], unit, queue.name)
