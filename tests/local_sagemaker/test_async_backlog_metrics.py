@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,52 +39,54 @@ class Points:
             return self.cond.wait_for(lambda: wanted in self.points[after:], timeout)
 
 
-def test_a_request_at_zero_instances_is_emitted_within_the_rate_limit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(service_module, "METRIC_PERIOD", 3600.0)  # one emission, then the limit
-    alive = SimpleNamespace(alive=True)
-    fleet = SimpleNamespace(instances=[alive], reserve=lambda per_instance: None)  # never free
-    points = Points()
-    service = AsyncService(SimpleNamespace(), lambda name: None, points)  # type: ignore[arg-type]
-    monkeypatch.setattr(service, "fleet_for", lambda name: (fleet, 1))
+@pytest.fixture
+def emitted_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
+    """An asynchronous service whose endpoint "e" has one instance, never free (``fleet``,
+    which a test may replace), after its first emission: the rate limit (an hour) has begun.
+    ``points`` keeps what is emitted; ``emitted`` counts the points before the test's own."""
+    monkeypatch.setattr(service_module, "METRIC_PERIOD", 3600.0)
+    harness = SimpleNamespace(
+        fleet=SimpleNamespace(instances=[SimpleNamespace(alive=True)], reserve=lambda n: None),
+        points=Points(),
+    )
+    service = AsyncService(SimpleNamespace(), lambda name: None, harness.points)  # type: ignore[arg-type]
+    monkeypatch.setattr(service, "fleet_for", lambda name: (harness.fleet, 1))
     try:
-        queue = service.queue_for("e")
+        harness.queue = service.queue_for("e")
         service.capacity_changed("e")  # an instance started: the first emission, then the limit
-        assert points.wait_for(("HasBacklogWithoutCapacity", 0.0), after=0)
-        emitted = len(points.points)
-
-        fleet.instances = []  # scaled in to zero; then a request arrives
-        job = SimpleNamespace(deadline=time.monotonic() + 3600, enqueued=time.monotonic())
-        queue.put(job)  # type: ignore[arg-type]
-
-        assert points.wait_for(("HasBacklogWithoutCapacity", 1.0), after=emitted), (
-            "the request waiting at zero instances was not emitted until the rate limit ended"
-        )
-        assert ("ApproximateBacklogSize", 1.0) in points.points[emitted:]
+        assert harness.points.wait_for(("HasBacklogWithoutCapacity", 0.0), after=0)
+        harness.emitted = len(harness.points.points)
+        yield harness
     finally:
         service.stop()
+
+
+def _job() -> Any:
+    return SimpleNamespace(deadline=time.monotonic() + 3600, enqueued=time.monotonic())
+
+
+def test_a_request_at_zero_instances_is_emitted_within_the_rate_limit(
+    emitted_once: SimpleNamespace,
+) -> None:
+    points, emitted = emitted_once.points, emitted_once.emitted
+    emitted_once.fleet.instances = []  # scaled in to zero; then a request arrives
+    emitted_once.queue.put(_job())
+
+    assert points.wait_for(("HasBacklogWithoutCapacity", 1.0), after=emitted), (
+        "the request waiting at zero instances was not emitted until the rate limit ended"
+    )
+    assert ("ApproximateBacklogSize", 1.0) in points.points[emitted:]
 
 
 def test_a_request_with_an_instance_waits_for_the_rate_limit(
-    monkeypatch: pytest.MonkeyPatch,
+    emitted_once: SimpleNamespace,
 ) -> None:
     """Only the request at zero is urgent: with an instance, metrics stay at most one per period
     (the request path must not pay for an emission each time)."""
-    monkeypatch.setattr(service_module, "METRIC_PERIOD", 3600.0)
-    fleet = SimpleNamespace(instances=[SimpleNamespace(alive=True)], reserve=lambda n: None)
-    points = Points()
-    service = AsyncService(SimpleNamespace(), lambda name: None, points)  # type: ignore[arg-type]
-    monkeypatch.setattr(service, "fleet_for", lambda name: (fleet, 1))
-    try:
-        queue = service.queue_for("e")
-        service.capacity_changed("e")
-        assert points.wait_for(("HasBacklogWithoutCapacity", 0.0), after=0)
-        emitted = len(points.points)
-        queue.put(SimpleNamespace(deadline=time.monotonic() + 3600, enqueued=time.monotonic()))  # type: ignore[arg-type]
-        assert not points.wait_for(("ApproximateBacklogSize", 1.0), after=emitted, timeout=0.5)
-    finally:
-        service.stop()
+    emitted_once.queue.put(_job())
+    assert not emitted_once.points.wait_for(
+        ("ApproximateBacklogSize", 1.0), after=emitted_once.emitted, timeout=0.5
+    )
 
 
 class StartsOnFirstLook:
@@ -105,23 +108,13 @@ class StartsOnFirstLook:
 
 
 def test_the_one_that_woke_the_endpoint_is_emitted_even_if_an_instance_started_before(
-    monkeypatch: pytest.MonkeyPatch,
+    emitted_once: SimpleNamespace,
 ) -> None:
-    monkeypatch.setattr(service_module, "METRIC_PERIOD", 3600.0)
-    fleet: Any = SimpleNamespace(instances=[SimpleNamespace(alive=True)], reserve=lambda n: None)
-    points = Points()
-    service = AsyncService(SimpleNamespace(), lambda name: None, points)  # type: ignore[arg-type]
-    monkeypatch.setattr(service, "fleet_for", lambda name: (fleet, 1))
-    try:
-        queue = service.queue_for("e")
-        service.capacity_changed("e")
-        assert points.wait_for(("HasBacklogWithoutCapacity", 0.0), after=0)
-        emitted = len(points.points)
-
-        fleet = StartsOnFirstLook()
-        queue.put(SimpleNamespace(deadline=time.monotonic() + 3600, enqueued=time.monotonic()))  # type: ignore[arg-type]
-        assert points.wait_for(("HasBacklogWithoutCapacity", 1.0), after=emitted)
-        assert queue.snapshot()["HasBacklogWithoutCapacity"] == 0.0  # an instance runs now
-        assert queue.emission()["HasBacklogWithoutCapacity"] == 0.0  # said once, then the truth
-    finally:
-        service.stop()
+    queue = emitted_once.queue
+    emitted_once.fleet = StartsOnFirstLook()
+    queue.put(_job())
+    assert emitted_once.points.wait_for(
+        ("HasBacklogWithoutCapacity", 1.0), after=emitted_once.emitted
+    )
+    assert queue.snapshot()["HasBacklogWithoutCapacity"] == 0.0  # an instance runs now
+    assert queue.emission()["HasBacklogWithoutCapacity"] == 0.0  # said once, then the truth

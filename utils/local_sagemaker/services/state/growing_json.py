@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-#: How the saved parts are encoded (``StateStore.write``).
+#: How the saved parts are encoded (``StateStore.write`` uses it too).
 SEPARATORS = (",", ":")
 
 
@@ -29,6 +29,7 @@ class GrowingJsonArray:
 
     ``convert`` turns an item into what is saved for it. Should the list be another object, be
     shorter, or its last encoded item not be where it was, everything is encoded again.
+    Not thread-safe: one caller at a time (the state saver calls it under its save lock).
     """
 
     def __init__(self, convert: Callable[[Any], Any]) -> None:

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .growing_json import SEPARATORS, encode
+
 #: The format of the saved parts; a part written by another format is moved aside.
 FORMAT = 1
 
@@ -55,13 +57,13 @@ class StateStore:
         """
         # The data is serialised once: its bytes decide whether anything changed and are the
         # file's "data" member as they are (a part can hold thousands of metric data points).
-        return self.write_encoded(name, json.dumps(data, separators=(",", ":")).encode())
+        return self.write_encoded(name, encode(data))
 
     def write_encoded(self, name: str, body: bytes) -> bool:
-        """:meth:`write` for data already encoded as it encodes it (``separators=(",", ":")``)."""
+        """:meth:`write` for data already encoded as it encodes it (:func:`.growing_json.encode`)."""
         if self._written.get(name) == body and self.path(name).exists():
             return False
-        head = json.dumps({"format": FORMAT, "saved_at": time.time()}, separators=(",", ":"))
+        head = json.dumps({"format": FORMAT, "saved_at": time.time()}, separators=SEPARATORS)
         atomic_write(self.path(name), b"".join((head[:-1].encode(), b',"data":', body, b"}")))
         self._written[name] = body
         return True

@@ -335,12 +335,12 @@ class TransformRunner:
                 self.progress.objects_total = len(objects)
             if self.stopping.is_set():
                 return JobOutcome("Stopped")
-            # each instance's first object is read while the instances start
+            # each instance's first object is read while the instances start (the fleet starts
+            # all InstanceCount instances or fails the job, so the shards stay right)
             shards = assign_to_instances(objects, self.spec.instance_count)
             self._read_ahead = ReadAhead(self._get_object, [s[0] for s in shards if s])
             fleet = self._start_fleet()
             started()
-            shards = assign_to_instances(objects, len(fleet.instances))
             threads = [
                 threading.Thread(
                     target=self._run_instance,
