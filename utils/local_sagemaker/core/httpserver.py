@@ -50,6 +50,13 @@ EAGER_BODY_LIMIT = 1 << 20
 COALESCE_LIMIT = 64 * 1024
 
 
+def server_header(software: str) -> str:
+    """The ``Server`` header's value as http.server writes it: ``software``, then the Python
+    version (``BaseHTTPRequestHandler.sys_version``)."""
+    return f"{software} Python/{sys.version.split()[0]}"
+
+
+
 class KeepAliveHandler(WSGIRequestHandler):
     """werkzeug's handler with a keep-alive ``run_wsgi`` and no per-request access log."""
 
@@ -156,7 +163,7 @@ class KeepAliveHandler(WSGIRequestHandler):
     def version_string(self) -> str:
         """The stock ``Server`` value (the server's name, the Python version), without the
         property werkzeug reads the name through."""
-        return f"{self.server._server_version} {self.sys_version}"
+        return server_header(self.server._server_version)
 
     #: The ``Date`` header's value and the second it was made for (one per second is enough).
     _date: tuple[int, str] = (0, "")

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import email.utils
 import io
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
-from ..core.httpserver import is_origin_form, request_environ
+from ..core.httpserver import is_origin_form, request_environ, server_header
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -53,7 +52,7 @@ class InProcessTransport:
         self.netloc = parts.netloc
         self.server = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.software = software
-        self.version = f"{software} Python/{sys.version.split()[0]}"  # http.server's Server
+        self.version = server_header(software)
 
     def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         url = urlsplit(request.url)
