@@ -97,11 +97,12 @@ class CostMeter:
                 job, "", instance_type, count, time.time(), kind="TransformJob"
             )
 
-    def transform_job_stopped(self, job: str) -> None:
+    def transform_job_stopped(self, job: str, ended: float | None = None) -> None:
+        """Stop accruing at ``ended`` (the job's TransformEndTime; now if not given)."""
         with self._lock:
             segment = self._open.pop(("TransformJob", job), None)
             if segment is not None:
-                segment.stopped = time.time()
+                segment.stopped = time.time() if ended is None else max(ended, segment.started)
                 self._closed.append(segment)
 
     # -- saved state (services/state) ---------------------------------------------------------

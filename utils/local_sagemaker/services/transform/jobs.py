@@ -28,7 +28,6 @@ from ...core.messages import arn, instance_quota_exceeded
 from ...core.settings import max_instances, startup_health_timeout
 from ..endpoints.deployment import Deployer, fetch_model
 from ..endpoints.registry import Registry
-from ..fleet.instance_fleet import InstanceFleet
 from ..meter.cost_meter import CostMeter
 from ..telemetry.logs import LogStreamCreator
 from .assembly import no_input_objects, objects_for_prefix, parse_s3_uri
@@ -151,8 +150,12 @@ class TransformJobs:
             instance_env=dict(deployer.instance_env),
             work_dir=work_dir,
             fetch_model=fetch,
-            instances_started=lambda fleet: self._metered(job, fleet, True),
-            instances_stopped=lambda fleet: self._metered(job, fleet, False),
+            instances_started=lambda fleet: self.meter.transform_job_started(
+                job.name, fleet.instance_type, len(fleet.instances)
+            ),
+            instances_stopped=lambda _fleet, ended: self.meter.transform_job_stopped(
+                job.name, ended
+            ),
             startup_timeout=startup_health_timeout(),
         )
         job.runner = TransformRunner(spec, stored, container, role, ctx, job.progress)
@@ -314,12 +317,6 @@ class TransformJobs:
                 "transform job usage", spec.instance_type, limit, current, spec.instance_count
             )
 
-    def _metered(self, job: TransformJob, fleet: InstanceFleet, started: bool) -> None:
-        if started:
-            self.meter.transform_job_started(job.name, fleet.instance_type, len(fleet.instances))
-        else:
-            self.meter.transform_job_stopped(job.name)
-
     def _run(self, job: TransformJob) -> None:
         def started() -> None:
             with self.lock:
@@ -337,9 +334,9 @@ class TransformJobs:
                     job.status = outcome.status
                     job.failure_reason = outcome.failure_reason
                 now = time.time()
-                job.end_time = now
+                job.end_time = job.runner.ended or now  # the work's end (see the runner)
                 job.last_modified_time = now
                 if job.start_time is None:
-                    job.start_time = now
+                    job.start_time = job.end_time
         finally:
             job.done.set()

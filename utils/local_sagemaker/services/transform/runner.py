@@ -158,7 +158,9 @@ class RunnerContext:
     work_dir: Path
     fetch_model: Callable[[str | None, Path], None]
     instances_started: Callable[[InstanceFleet], None]
-    instances_stopped: Callable[[InstanceFleet], None]
+    #: Called once the instances have stopped, with :attr:`TransformRunner.ended` (what is
+    #: billed ends there, as TransformEndTime does).
+    instances_stopped: Callable[[InstanceFleet, float], None]
     startup_timeout: float = 240.0
 
 
@@ -313,6 +315,9 @@ class TransformRunner:
         self._failures: list[str] = []  # FailureReason candidates, first one wins
         self._lock = threading.Lock()
         self._read_ahead = ReadAhead(self._get_object, ())
+        #: When the job's work ended (``time.time()``: its last output written, or it failed or
+        #: stopped), taken before its instances are stopped: the job's TransformEndTime.
+        self.ended: float | None = None
 
     # -- public -------------------------------------------------------------------------------
 
@@ -363,6 +368,19 @@ class TransformRunner:
                 return self._stopped()
             return JobOutcome("Failed", f"InternalServerError: {type(exc).__name__}: {exc}"[:1024])
         finally:
+            # FIDELITY transform.end-time UNCONFIRMED: the moment TransformEndTime marks
+            #   local: when the job's work ended (its last .out written, or it failed or
+            #     stopped), before its instances are shut down; the cost meter stops billing the
+            #     instances at that same moment.
+            #   source: the DescribeTransformJob API reference: TransformEndTime "indicates when
+            #     the transform job has been completed, or has stopped or failed. You are billed
+            #     for the time interval between the value of TransformStartTime and this time."
+            #   why: the job is complete once its output is in S3; how long the platform takes
+            #     to release its instances afterwards is not the job's and, by that sentence,
+            #     not billed.
+            #   notice: on AWS TransformEndTime may also cover the instances' shutdown, so the
+            #     same job looks a few tens of milliseconds longer there.
+            self.ended = time.time()
             self._read_ahead.drop()
             self._stop_agents()
             if fleet is not None:
@@ -474,7 +492,7 @@ class TransformRunner:
         for thread in threads:
             thread.join()
         if fleet.instances:
-            self.ctx.instances_stopped(fleet)
+            self.ctx.instances_stopped(fleet, self.ended or time.time())
 
     def _start_agent(self) -> BatchAgent:
         """A batch agent for an instance whose records need the library (see :mod:`.agent`)."""
