@@ -141,3 +141,43 @@ def test_a_request_for_another_address_goes_over_http(served: tuple[Recorder, st
     [(environ, _)] = app.seen
     assert environ["werkzeug.socket"] is not None  # it came through the server's socket
 
+
+
+class Failing:
+    """A WSGI app with a bug: it raises on every request, or returns without starting an answer."""
+
+    def __init__(self, answers: bool) -> None:
+        self.calls = 0
+        self.answers = answers
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self.calls += 1
+        if self.answers:
+            return [b"no start_response"]
+        raise RuntimeError("a bug in the app")
+
+
+@pytest.mark.parametrize("answers", [False, True])
+def test_an_app_failure_is_the_500_the_http_server_answers(answers: bool) -> None:
+    """botocore retries it as a 500 from the network and raises a ClientError, not the app's
+    exception (which would escape every caller's error handling)."""
+    outcomes = []
+    for in_process in (False, True):
+        app = Failing(answers)
+        server = LocalWSGIServer(0, app)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+            send = InProcessTransport(app, url, SERVER_SOFTWARE) if in_process else None
+            logs = make_client("logs", url, CREDENTIALS, send=send)
+            with pytest.raises(ClientError) as failed:
+                logs.describe_log_groups()
+        finally:
+            server.shutdown()
+            server.server_close()
+        meta = failed.value.response["ResponseMetadata"]
+        outcomes.append((failed.value.response["Error"], meta["HTTPStatusCode"], app.calls))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][1] == 500
+    assert outcomes[0][2] == 3  # retried, as the clients are configured (max_attempts: 2 retries)

@@ -14,12 +14,24 @@ parses, retries and raises as it does for an answer from the network.
 
 What it leaves out is what the gateway's own clients never need: the ``Host`` and origin checks
 and the signature check that keep other programs out (``request_guard``, ``signed_requests``).
+
+**Failures.** An exception from the app becomes the HTTP server's answer to it, a plain 500, so
+botocore retries it and the caller gets the ``ClientError`` it would get over HTTP, never the
+exception itself. The whole answer is made before botocore sees any of it, so a failure part
+way through an answer is that 500 too (over HTTP the connection would close mid-answer).
+There is no read timeout: botocore's ``read_timeout`` guards against a peer or network that
+goes silent, and here the app runs on the caller's own thread, so it either answers, raises,
+or this process is stuck, which a timeout does not mend (running the app on another thread to
+wait for it would leave that thread stuck and add the thread hand-over this transport exists
+to avoid).
 """
 
 from __future__ import annotations
 
 import email.utils
 import io
+import sys
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,7 +94,30 @@ class InProcessTransport:
             client=("127.0.0.1", 0),
             software=self.software,
         )
+        try:
+            status, response_headers, data = self._answer(environ)
+        except Exception:
+            # What the HTTP server does when the app fails before its answer has started
+            # (core/httpserver.py, KeepAliveHandler): the traceback to stderr, a plain 500 that
+            # closes the connection. botocore then retries and raises as it would for that
+            # answer from the network, and the caller sees a ClientError, not our exception.
+            traceback.print_exc(file=sys.stderr)
+            status, data = 500, b"Internal Server Error"
+            response_headers = [
+                ("Content-Type", "text/plain"),
+                ("Content-Length", str(len(data))),
+                ("Connection", "close"),
+            ]
+        if request.method == "HEAD":
+            data = b""
+        # the head the HTTP server writes before the app's headers (botocore reads Date)
+        head = [("Server", self.version), ("Date", email.utils.formatdate(usegmt=True))]
+        return AWSResponse(request.url, status, head + response_headers, RawBody(data))
+
+    def _answer(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The app's whole answer to one request: status, headers, body."""
         answer: dict[str, Any] = {}
+        chunks: list[bytes] = []
 
         def start_response(
             status: str, response_headers: list[tuple[str, str]], exc_info: Any = None
@@ -91,19 +126,15 @@ class InProcessTransport:
             answer["headers"] = response_headers
             return chunks.append
 
-        chunks: list[bytes] = []
         result = self.app(environ, start_response)
         try:
             chunks.extend(result)
         finally:
             if hasattr(result, "close"):  # the WSGI rule: an iterable with close() is closed
                 result.close()
-        data = b"".join(chunks)
-        if request.method == "HEAD":
-            data = b""
-        # the head the HTTP server writes before the app's headers (botocore reads Date)
-        head = [("Server", self.version), ("Date", email.utils.formatdate(usegmt=True))]
-        return AWSResponse(request.url, answer["status"], head + answer["headers"], RawBody(data))
+        if "status" not in answer:
+            raise RuntimeError("the app did not call start_response")
+        return answer["status"], answer["headers"], b"".join(chunks)
 
 
 def _body_bytes(body: Any) -> bytes:
