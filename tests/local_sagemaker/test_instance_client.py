@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from utils.local_sagemaker.core import worker_secret
-from utils.local_sagemaker.core.instance_client import InstanceClient
+from utils.local_sagemaker.core.instance_client import InstanceClient, InvalidHeader
 
 ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Amzn-SageMaker-Custom-Attributes: a=1"
@@ -77,23 +77,40 @@ def test_the_request_carries_the_callers_headers_and_the_secret(
 
 
 @pytest.mark.parametrize(
-    ("name", "value"),
+    ("name", "value", "message"),
     [
-        ("Accept", "a\r\nX-Injected: 1"),
-        ("Accept", "a\nb"),
-        ("Accept", "a\rb"),
-        ("Accept", "a\0b"),
-        ("X-Bad\r\nName", "v"),
-        ("", "v"),
+        ("Accept", "a\r\nX-Injected: 1", "Invalid header value 'a\\r\\nX-Injected: 1' for 'Accept'"),
+        ("Accept", "a\nb", "Invalid header value 'a\\nb' for 'Accept'"),
+        ("Accept", "a\rb", "Invalid header value 'a\\rb' for 'Accept'"),
+        ("Accept", "a\0b", "Invalid header value 'a\\x00b' for 'Accept'"),
+        ("Accept", "text/csv \u2713", "Header value 'text/csv \u2713' is not latin-1"),
+        ("X-Bad\r\nName", "v", "Invalid header name 'X-Bad\\r\\nName'"),
+        ("X-Injected: 1\r\nAccept", "v", "Invalid header name 'X-Injected: 1\\r\\nAccept'"),
+        ("X-Colon:", "v", "Invalid header name 'X-Colon:'"),
+        ("X Space", "v", "Invalid header name 'X Space'"),
+        ("", "v", "Invalid header name ''"),
     ],
 )
-def test_a_header_with_a_line_break_a_nul_or_no_name_is_refused_before_sending(
-    worker: tuple[int, list[bytes]], name: str, value: str
+def test_a_header_that_cannot_be_sent_is_refused_before_connecting(
+    worker: tuple[int, list[bytes]], name: str, value: str, message: str
 ) -> None:
+    """Refused with InvalidHeader (a ValueError, not an assertion ``python -O`` would strip),
+    before a connection is taken: a name that is not a token could smuggle a header (or a
+    request) past the check on values, and a value outside latin-1 cannot be written."""
     port, received = worker
     client = InstanceClient(port, "s3cret")
     headers = {"Content-Type": "text/csv", name: value}
-    with pytest.raises(ValueError, match="Invalid header") as refused:
+    with pytest.raises(InvalidHeader) as refused:
         client.invoke(b"x", headers, timeout=5)
-    assert str(refused.value) == f"Invalid header {name!r}: {value!r}"
+    assert str(refused.value) == message
+    assert isinstance(refused.value, ValueError)
+    assert received == []
+    assert len(client._idle) == 0  # no connection was opened for it
+
+
+def test_the_workers_own_head_is_checked_too(worker: tuple[int, list[bytes]]) -> None:
+    """The Host and secret lines are made from the same checked lines as the caller's."""
+    port, received = worker
+    with pytest.raises(InvalidHeader):
+        InstanceClient(port, "s3cret\r\nX-Injected: 1").invoke(b"x", {}, timeout=5)
     assert received == []

@@ -105,11 +105,12 @@ class PooledConnection:
     """One keep-alive connection to a worker, for ``POST /invocations`` and nothing else.
 
     The request goes out in one write when it is small (headers and body); the answer is read
-    through one buffered reader kept for the life of the connection. Headers are checked as
-    ``http.client`` checks them (no line breaks in a name or value).
+    through one buffered reader kept for the life of the connection.
     """
 
     def __init__(self, host: str, port: int, secret: str, timeout: float) -> None:
+        own = {"Host": f"{host}:{port}", worker_secret.HEADER: secret}
+        self._head = b"POST /invocations HTTP/1.1\r\n" + _lines(own, frozenset())
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.timeout = timeout
         try:
@@ -118,34 +119,16 @@ class PooledConnection:
         except OSError:
             self.sock.close()
             raise
-        self._head = (
-            f"POST /invocations HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"{worker_secret.HEADER}: {secret}\r\n"
-        ).encode("latin-1")
 
     def set_timeout(self, timeout: float) -> None:
         if timeout != self.timeout:
             self.sock.settimeout(timeout)
             self.timeout = timeout
 
-    def post(
-        self, body: bytes, headers: Mapping[str, str], chunked: bool
-    ) -> tuple[int, ReplyHeaders, bytes, bool]:
-        """Send one request and read its whole answer: (status, headers, body, reusable)."""
-        lines = [
-            f"{name}: {value}\r\n"
-            for name, value in headers.items()
-            if name.lower() not in _FRAMING
-        ]
-        block = "".join(lines)
-        # Each line ends in the one CR LF it may hold: a name or value with a line break or a
-        # NUL (request smuggling), or an empty name, is refused (one check for all headers).
-        count = len(lines)
-        if block.count("\n") != count or block.count("\r") != count or "\0" in block:
-            _refuse_bad_header(headers)
-        if "" in headers:  # an empty name
-            _refuse_bad_header(headers)
-        parts = [self._head, block.encode("latin-1")]
+    def post(self, body: bytes, block: bytes, chunked: bool) -> tuple[int, ReplyHeaders, bytes, bool]:
+        """Send one request with the caller's header lines ``block`` (:func:`header_block`) and
+        read its whole answer: (status, headers, body, reusable)."""
+        parts = [self._head, block]
         if chunked:
             parts.append(b"Transfer-Encoding: chunked\r\n\r\n")
             self.sock.sendall(b"".join(parts))
@@ -240,18 +223,66 @@ class PooledConnection:
         return b"".join(pieces)
 
 
-#: What may not appear in a header name or value (request smuggling; ``http.client``'s rule).
-_BAD_HEADER = re.compile(r"[\r\n\0]")
+class InvalidHeader(ValueError):
+    """A request header that cannot be sent as it is: a name that is not an HTTP token, or a
+    value with a line break or NUL (request smuggling) or a character outside latin-1.
+    ``header`` is its name."""
+
+    def __init__(self, message: str, header: str) -> None:
+        super().__init__(message)
+        self.header = header
 
 
-def _refuse_bad_header(headers: Mapping[str, str]) -> None:
-    """ValueError naming the first header with a line break or NUL, or an empty name."""
-    for name, value in headers.items():
-        if name.lower() in _FRAMING:
-            continue
-        if _BAD_HEADER.search(name) or _BAD_HEADER.search(value) or not name:
-            raise ValueError(f"Invalid header {name!r}: {value!r}")
-    raise AssertionError("no invalid header found")  # the callers checked there is one
+#: An HTTP header name: one or more token characters (RFC 9110, 5.1 and 5.6.2).
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+#: What may not appear in a header value (``http.client`` refuses these too).
+_BAD_VALUE = re.compile(r"[\r\n\0]")
+
+#: Header names already found to be tokens (the callers use a few fixed names).
+_GOOD_NAMES: set[str] = set()
+
+
+def header_block(headers: Mapping[str, str]) -> bytes:
+    """The caller's headers as request header lines, without the ones the connection writes
+    itself (:data:`_FRAMING`); :class:`InvalidHeader` for one that cannot be sent."""
+    return _lines(headers, _FRAMING)
+
+
+def _lines(headers: Mapping[str, str], skip: frozenset[str]) -> bytes:
+    """``headers`` but those named in ``skip`` (lower case) as header lines, checked."""
+    if not _GOOD_NAMES.issuperset(headers):
+        for name in headers:
+            if not _TOKEN.fullmatch(name):
+                raise InvalidHeader(f"Invalid header name {name!r}", name)
+        if len(_GOOD_NAMES) < 256:
+            _GOOD_NAMES.update(headers)
+    lines = [
+        f"{name}: {value}\r\n" for name, value in headers.items() if name.lower() not in skip
+    ]
+    text = "".join(lines)
+    # Each line ends in the one CR LF it may hold: a value with a line break or a NUL is
+    # refused (one check for all headers; the names are tokens).
+    count = len(lines)
+    if text.count("\n") != count or text.count("\r") != count or "\0" in text:
+        for name, value in headers.items():
+            if _BAD_VALUE.search(value) and name.lower() not in skip:
+                raise InvalidHeader(f"Invalid header value {value!r} for {name!r}", name)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        name, bad = next(
+            (n, v) for n, v in headers.items() if not _encodes(v) and n.lower() not in skip
+        )
+        raise InvalidHeader(f"Header value {bad!r} is not latin-1", name) from None
+
+
+def _encodes(value: str) -> bool:
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class InstanceClient:
@@ -277,13 +308,15 @@ class InstanceClient:
     ) -> InstanceReply:
         """One ``POST /invocations``; ``chunked`` sends the body with chunked transfer encoding.
 
-        Raises ``TimeoutError`` when the container does not answer within ``timeout`` seconds
-        and :class:`InstanceUnreachable` when no answer can come (see the retry rule above).
+        Raises ``TimeoutError`` when the container does not answer within ``timeout`` seconds,
+        :class:`InstanceUnreachable` when no answer can come (see the retry rule above) and
+        :class:`InvalidHeader`, before anything is sent, for a header that cannot be sent.
         """
+        block = header_block(headers)
         for _attempt in (1, 2):
             conn, reused = self._acquire(timeout)
             try:
-                status, reply_headers, data, reusable = conn.post(body, headers, chunked)
+                status, reply_headers, data, reusable = conn.post(body, block, chunked)
             except TimeoutError:
                 conn.close()
                 raise
