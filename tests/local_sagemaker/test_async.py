@@ -155,6 +155,12 @@ def test_async_success_failure_notifications_and_sync_refusal(
             EndpointName=name, InputLocation=f"s3://{BUCKET}/x", RequestTTLSeconds=99999
         )
     assert "less than or equal to 21600" in str(ttl_info.value)
+    # refused at once, not queued to fail when it is sent
+    with pytest.raises(runtime.exceptions.ValidationError) as nul_info:
+        runtime.invoke_endpoint_async(
+            EndpointName=name, InputLocation=f"s3://{BUCKET}/x", CustomAttributes="a\0b"
+        )
+    assert "Header X-Amzn-SageMaker-Custom-Attributes holds a character" in str(nul_info.value)
 
     good = runtime.invoke_endpoint_async(
         EndpointName=name, ContentType="text/csv", InputLocation=put_input(s3, b"1,1\n2,2")

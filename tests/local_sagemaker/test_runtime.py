@@ -98,6 +98,24 @@ def test_unknown_endpoint(runtime: Any) -> None:
     assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
+def test_a_header_the_container_cannot_be_sent_is_a_validation_error(
+    runtime: Any, endpoint: str
+) -> None:
+    """A NUL passes the runtime model's ASCII pattern but cannot go on to the container: the
+    client's error (400), not the gateway's InternalFailure (500, retried by every SDK)."""
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        runtime.invoke_endpoint(
+            EndpointName=endpoint, ContentType="text/csv", Body="1,1", CustomAttributes="a\0b"
+        )
+    error = excinfo.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (
+        "ValidationError",
+        "Header X-Amzn-SageMaker-Custom-Attributes holds a character that cannot be passed to "
+        "the container.",
+    )
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
 def test_invoke_needs_the_exact_case(runtime: Any, endpoint: str) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as excinfo:
         runtime.invoke_endpoint(

@@ -103,6 +103,21 @@ def endpoint_not_found(endpoint_name: str) -> AwsError:
     return AwsError("ValidationError", f"Endpoint {endpoint_name} of account {ACCOUNT_ID} not found.")
 
 
+def header_not_sendable(header: str) -> AwsError:
+    """The runtime's answer for a request header the container cannot be sent (a NUL, or a
+    line break a folded header line brought in): refused before anything is queued or sent."""
+    # FIDELITY runtime.unsendable-header UNCONFIRMED: a header value with a NUL or a line break
+    #   local: ValidationError "Header <name> holds a character that cannot be passed to the
+    #     container." (400), for InvokeEndpoint and InvokeEndpointAsync alike.
+    #   why: the runtime model allows any ASCII in CustomAttributes, and an HTTP front end
+    #     refuses such a header as a bad request; what AWS's says is not on record.
+    #   notice: the error code and message can differ on AWS.
+    return AwsError(
+        "ValidationError",
+        f"Header {header} holds a character that cannot be passed to the container.",
+    )
+
+
 def _see_logs(endpoint_name: str) -> str:
     group = log_group_for(endpoint_name)
     return (

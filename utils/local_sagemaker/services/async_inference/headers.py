@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...core.errors import AwsError, constraint
+from ...core.instance_client import InvalidHeader, header_block
+from ...core.messages import header_not_sendable
 from ...core.shapes import validate
 
 #: InvokeEndpointAsync member -> the header that carries it.
@@ -29,6 +31,11 @@ MEMBER_HEADERS = {
 ASYNC_HEADERS = tuple(MEMBER_HEADERS.values())
 
 _INTEGER_MEMBERS = ("RequestTTLSeconds", "InvocationTimeoutSeconds")
+
+#: The headers whose values go on to the container (``Job.container_headers``).
+_SENT_HEADERS = frozenset(
+    MEMBER_HEADERS[m] for m in ("ContentType", "Accept", "CustomAttributes", "InferenceId")
+)
 
 
 def request_members(endpoint_name: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -58,4 +65,8 @@ def request_members(endpoint_name: str, headers: dict[str, str]) -> dict[str, An
         service="sagemaker-runtime",
         code="ValidationError",
     )
+    try:  # what the container will be sent, refused now rather than when the job is sent
+        header_block({h: v for h, v in headers.items() if h in _SENT_HEADERS})
+    except InvalidHeader as exc:
+        raise header_not_sendable(exc.header) from None
     return params

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 
 from ...core.errors import AwsError
-from ...core.instance_client import InstanceReply, InstanceUnreachable
+from ...core.instance_client import InstanceReply, InstanceUnreachable, InvalidHeader
+from ...core.messages import header_not_sendable
 from ..telemetry.invocation_metrics import MetricsPublisher
 from .instance import Instance
 from .instance_fleet import Reply
@@ -35,6 +36,8 @@ def forward(instance: Instance, headers: dict[str, str], body: bytes, timeout: f
         if client is None:
             raise InstanceUnreachable("the instance has no port yet", connected=False)
         return client.invoke(body, send, timeout)
+    except InvalidHeader as exc:
+        raise header_not_sendable(exc.header) from None
     except InstanceUnreachable as exc:
         if exc.connected:
             raise AwsError(
