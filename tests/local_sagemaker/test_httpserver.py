@@ -120,6 +120,24 @@ def test_the_access_log_line_follows_the_answer(server: LocalWSGIServer) -> None
     assert '"POST /invocations HTTP/1.1" 200' in Probe.lines[0][0]
 
 
+def test_an_answer_whose_head_cannot_be_sent_is_logged_once_as_the_500(
+    server: LocalWSGIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An app's header value outside latin-1 (a handler's Content-Type, say) cannot be written:
+    the client gets the 500, and the access log one line for the request, the 500's (not the
+    app's 200 as well)."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json \u2713")])
+        return [b"ok"]
+
+    server.app = app
+    reply = _exchange(server, b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 500 Internal Server Error")
+    assert [line.split('"')[2] for line, _ in Probe.lines] == [" 500 -"]
+    assert "UnicodeEncodeError" in capsys.readouterr().err  # the error itself is logged once
+
+
 class EnvironProbe(KeepAliveHandler):
     """Builds each request's environ both ways: this server's and werkzeug's own."""
 

@@ -282,9 +282,9 @@ class KeepAliveHandler(WSGIRequestHandler):
             status: str = state["status"]
             code_str, _, msg = status.partition(" ")
             code = int(code_str)
-            if self.access_log is not None:
-                self.log_request(code)
             if self.request_version == "HTTP/0.9":  # no head at all (the stock rule)
+                if self.access_log is not None:
+                    self.log_request(code)
                 state["sent"] = True
                 return False
             lines = [
@@ -305,6 +305,10 @@ class KeepAliveHandler(WSGIRequestHandler):
                 lines.append("Transfer-Encoding: chunked\r\n")
             lines.append("\r\n")
             head = "".join(lines).encode("latin-1", "strict")
+            # Logged once the head is known to be sendable: an app's header that is not (a
+            # character outside latin-1) ends in the 500 below, which logs its own line.
+            if self.access_log is not None:
+                self.log_request(code)
             state["sent"] = True
             if body and not state["chunked"]:
                 # A small body in the same write: one packet, not two (the client would
