@@ -171,7 +171,7 @@ def test_the_environ_is_the_one_werkzeug_builds(server: LocalWSGIServer, head: b
     reply = _exchange(server, head + b"Connection: close\r\n\r\n" + tail)
     assert reply.startswith(b"HTTP/1.1 200 OK")
     [(ours, stock)] = EnvironProbe.pairs
-    assert type(ours["wsgi.input"]) is type(stock["wsgi.input"])
+    assert isinstance(ours["wsgi.input"], type(stock["wsgi.input"]))  # ChunkedBody: one
     ours["wsgi.input"] = stock["wsgi.input"] = None
     assert ours == stock
 
@@ -204,6 +204,57 @@ def test_a_body_cut_short_reaches_no_app(server: LocalWSGIServer) -> None:
     reply = _exchange(server, b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
     assert reply == b""
     assert server.seen == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("reads", [True, False])
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",  # read first
+        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\nabc",  # streamed
+        b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+        b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
+def test_a_client_that_half_closes_before_its_body_ends_gets_a_clean_close(
+    server: LocalWSGIServer, capsys: pytest.CaptureFixture[str], request_head: bytes, reads: bool
+) -> None:
+    """Whatever the framing: when the app reads the body (then fails, or answers its own
+    error about it), the connection is closed at once with no answer, as nginx closes it; an
+    app that answers without reading it has its answer sent, then the connection closes. Never
+    a wait, a 500 or a traceback for what is the client's doing."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if reads:
+            try:
+                environ["wsgi.input"].read()
+            except Exception:
+                start_response("400 Bad Request", [("Content-Length", "3")])
+                return [b"bad"]
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server.app = app
+    reply = _exchange(server, request_head)
+    if reads or b"Content-Length: 10\r\n" in request_head:  # a small body: read before the app
+        assert reply == b""
+    else:
+        assert reply.startswith(b"HTTP/1.1 200 OK") and reply.endswith(b"\r\n\r\nok")
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_body_the_app_lets_fail_gets_no_500(
+    server: LocalWSGIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        environ["wsgi.input"].read()  # raises: the client went away
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server.app = app
+    head = b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\nabc"
+    assert _exchange(server, head) == b""
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_a_small_body_reaches_the_app_whole_and_the_next_request_follows(

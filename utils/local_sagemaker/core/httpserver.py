@@ -241,7 +241,7 @@ class KeepAliveHandler(WSGIRequestHandler):
         encoding = environ.get("HTTP_TRANSFER_ENCODING")
         if encoding is not None and "chunked" in parse_set_header(encoding):
             environ["wsgi.input_terminated"] = True
-            environ["wsgi.input"] = DechunkedInput(self.rfile)  # type: ignore[arg-type]
+            environ["wsgi.input"] = ChunkedBody(self.rfile)  # type: ignore[arg-type]
         return environ
 
     def _run_wsgi(self) -> None:
@@ -261,7 +261,7 @@ class KeepAliveHandler(WSGIRequestHandler):
             # in C, where werkzeug's LimitedStream runs several Python calls per read.
             eager = size <= EAGER_BODY_LIMIT
             if not eager:
-                body_stream = LimitedStream(self.rfile, size)  # type: ignore[arg-type]
+                body_stream = SizedBody(self.rfile, size)  # type: ignore[arg-type]
                 environ["wsgi.input"] = body_stream
 
         state: dict[str, Any] = {"status": None, "headers": None, "sent": False, "chunked": False}
@@ -333,10 +333,20 @@ class KeepAliveHandler(WSGIRequestHandler):
             if eager:
                 data = self.rfile.read(size) if size else b""
                 if len(data) < size:  # the client went away before its body was complete
+                    # Closed without an answer, as nginx does when a client closes its side
+                    # before its body is complete ("client prematurely closed connection"):
+                    # whoever half-closed gets an end of stream at once, never a wait.
                     self.close_connection = True
                     return
                 body_stream = environ["wsgi.input"] = io.BytesIO(data)
             result = self.server.app(environ, start_response)
+            if getattr(body_stream, "cut_short", False):
+                # The app read a body that ended early (it may have answered that with an
+                # error of its own): the client is answered as a short small body is.
+                if hasattr(result, "close"):
+                    result.close()
+                self.close_connection = True
+                return
             try:
                 for chunk in result:
                     write(chunk)
@@ -355,6 +365,8 @@ class KeepAliveHandler(WSGIRequestHandler):
             self.close_connection = True
         except Exception:
             self.close_connection = True
+            if getattr(body_stream, "cut_short", False):
+                return  # the body ended early: no answer, as above (not the server's fault)
             traceback.print_exc(file=sys.stderr)
             if not state["sent"]:
                 body = b"Internal Server Error"
@@ -364,6 +376,31 @@ class KeepAliveHandler(WSGIRequestHandler):
                 self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(body)
+
+
+class SizedBody(LimitedStream):
+    """A body of ``Content-Length`` bytes read as the app asks for it; ``cut_short`` once a
+    read found the connection closed (or timed out) before the last byte."""
+
+    cut_short = False
+
+    def on_disconnect(self, error: Exception | None = None) -> None:
+        self.cut_short = True
+        super().on_disconnect(error)
+
+
+class ChunkedBody(DechunkedInput):
+    """A chunked body; ``cut_short`` once a read found it ending without its last chunk or
+    its chunks malformed (werkzeug raises ``OSError`` for both)."""
+
+    cut_short = False
+
+    def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
+        try:
+            return super().readinto(buf)
+        except OSError:
+            self.cut_short = True
+            raise
 
 
 #: ``http.client``'s limits for a request's header block: the longest line, the most lines.
