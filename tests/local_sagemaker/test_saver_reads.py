@@ -224,3 +224,58 @@ def test_log_events_are_encoded_once_and_the_part_is_the_whole_groups_json(
     logs.delete_log_group(logGroupName="/aws/sagemaker/Endpoints/e")
     aws.save("logs")
     assert list(tmp_path.glob("logs/group-*.json")) == []
+
+
+def test_the_s3_part_reads_again_only_the_buckets_requests_changed(
+    tmp_path: Path, moto_aws: None
+) -> None:
+    """While a transform job writes its outputs, each save lists the one bucket it writes to,
+    not the others, and reads no bucket's tags, policy or versioning: a request on a key
+    changes none of them. Each save writes what a full read writes."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name=REGION)
+    calls: list[tuple[str, str]] = []
+    s3.meta.events.register(
+        "before-parameter-build.s3.*",
+        lambda model, params, **_: calls.append((model.name, params.get("Bucket", ""))),
+    )
+    for name in ("data", "other"):
+        s3.create_bucket(Bucket=name)
+        s3.put_object(Bucket=name, Key="in/a.csv", Body=b"1,2\n")
+    s3.put_bucket_tagging(Bucket="other", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    persistence = _persistence(tmp_path, s3)  # type: ignore[arg-type]
+
+    def save() -> list[dict[str, Any]]:
+        calls.clear()
+        persistence.aws.save("s3")
+        made = list(calls)
+        data: list[dict[str, Any]] = json.loads((tmp_path / "saved" / "s3.json").read_bytes())[
+            "data"
+        ]
+        full = AwsServices(lambda _: s3, StateStore(tmp_path / "full"))
+        full.save("s3")  # what a full read writes
+        assert json.loads((tmp_path / "full" / "s3.json").read_bytes())["data"] == data
+        calls[:] = made
+        return data
+
+    first = save()  # the first save reads everything
+    assert {b for op, b in calls if op == "ListObjectsV2"} == {"data", "other"}
+    assert first[1]["tags"] == [{"Key": "k", "Value": "v"}]
+
+    s3.put_object(Bucket="data", Key="out/a.csv.out", Body=b"0.5\n")
+    persistence.touched("s3", "PutObject", "/data/out/a.csv.out")
+    saved = save()
+    assert [op for op, b in calls if b == "other"] == []
+    assert {op for op, b in calls if b == "data"} == {"ListObjectsV2", "GetObject", "GetObjectTagging"}
+    assert [o["Key"] for o in saved[0]["objects"]] == ["in/a.csv", "out/a.csv.out"]
+
+    s3.delete_bucket_tagging(Bucket="other")  # a request on the bucket itself
+    persistence.touched("s3", "DeleteBucketTagging", "/other")
+    assert "tags" not in save()[1]
+    assert {op for op, b in calls if b == "other"} >= {"GetBucketTagging", "ListObjectsV2"}
+
+    s3.delete_object(Bucket="data", Key="in/a.csv")
+    persistence.touched("s3", None, None)  # which bucket is not known: all are read again
+    assert [o["Key"] for o in save()[0]["objects"]] == ["out/a.csv.out"]
+    assert {b for op, b in calls if op == "ListObjectsV2"} == {"data", "other"}

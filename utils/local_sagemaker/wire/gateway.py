@@ -363,7 +363,11 @@ class Gateway:
             response: Iterable[bytes] = self.moto(environ, start_response)
             if _may_change(environ, call):
                 # after moto applied it, so the save that this starts sees the change
-                self.persistence.touched(service, call.operation if call is not None else None)
+                self.persistence.touched(
+                    service,
+                    call.operation if call is not None else None,
+                    environ.get("PATH_INFO"),
+                )
                 if service == "application-autoscaling":
                     self.registrations.changed()
         except Exception as exc:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -79,6 +80,13 @@ class AwsServices:
         self.store = store
         #: (bucket, key) -> the saved entry of an object already in a blob, to skip re-reading it.
         self._objects: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Bucket -> its record as last saved, and the buckets S3 requests may have changed
+        #: since (:meth:`s3_changed`): True when the bucket itself may have (its tags, policy,
+        #: versioning, or whether it exists), False when only objects in it may have.
+        self._buckets: dict[str, dict[str, Any]] = {}
+        self._s3_changes: dict[str, bool] = {}
+        self._s3_all_changed = True
+        self._s3_lock = threading.Lock()
         #: Log group name -> what its streams looked like when last saved.
         self._log_signatures: dict[str, list[tuple[str, int, str]]] = {}
         #: Scaling policy ARNs before the restart -> after (alarms name them in AlarmActions).
@@ -265,26 +273,70 @@ class AwsServices:
 
     # -- S3 -----------------------------------------------------------------------------------
 
+    def s3_changed(self, bucket: str | None, objects_only: bool = False) -> None:
+        """An S3 request that may change something reached moto: in ``bucket`` (None: in any
+        bucket, or it is not known which), in its objects only when ``objects_only`` (a request
+        on a key never changes the bucket's tags, policy or versioning)."""
+        with self._s3_lock:
+            if bucket is None:
+                self._s3_all_changed = True
+            else:
+                self._s3_changes[bucket] = self._s3_changes.get(bucket, False) or not objects_only
+
     def _export_s3(self) -> list[dict[str, Any]]:
+        """Every bucket's record; those no request changed since the last save are the saved
+        ones (a save while a transform job writes its outputs reads one bucket, not all, and
+        not its tags, policy and versioning)."""
+        with self._s3_lock:
+            changes, self._s3_changes = self._s3_changes, {}
+            all_changed, self._s3_all_changed = self._s3_all_changed, False
+        try:
+            return self._export_buckets(changes, all_changed)
+        except BaseException:  # the part stays dirty (Persistence retries): so do its buckets
+            with self._s3_lock:
+                for name, whole in changes.items():
+                    self._s3_changes[name] = self._s3_changes.get(name, False) or whole
+                self._s3_all_changed |= all_changed
+            raise
+
+    def _export_buckets(self, changes: dict[str, bool], all_changed: bool) -> list[dict[str, Any]]:
         s3 = self.client("s3")
         buckets = []
-        seen: set[tuple[str, str]] = set()
+        records: dict[str, dict[str, Any]] = {}
         for bucket in s3.list_buckets().get("Buckets", []):
             name = bucket["Name"]
-            record: dict[str, Any] = {"name": name, "objects": []}
-            with contextlib.suppress(s3.exceptions.ClientError):
-                record["tags"] = s3.get_bucket_tagging(Bucket=name)["TagSet"]
-            with contextlib.suppress(s3.exceptions.ClientError):
-                record["policy"] = s3.get_bucket_policy(Bucket=name)["Policy"]
-            with contextlib.suppress(s3.exceptions.ClientError):
-                record["versioning"] = s3.get_bucket_versioning(Bucket=name).get("Status")
-            for obj in _pages(s3, "list_objects_v2", "Contents", Bucket=name):
-                seen.add((name, obj["Key"]))
-                record["objects"].append(self._export_object(s3, name, obj))
+            saved = self._buckets.get(name)
+            if saved is not None and not all_changed and name not in changes:
+                record = saved
+            else:
+                record = {"name": name, "objects": []}
+                if saved is not None and not all_changed and not changes[name]:
+                    for setting in ("tags", "policy", "versioning"):
+                        if setting in saved:
+                            record[setting] = saved[setting]
+                else:
+                    self._export_bucket_settings(s3, name, record)
+                seen = set()
+                for obj in _pages(s3, "list_objects_v2", "Contents", Bucket=name):
+                    seen.add(obj["Key"])
+                    record["objects"].append(self._export_object(s3, name, obj))
+                for gone in [k for k in self._objects if k[0] == name and k[1] not in seen]:
+                    del self._objects[gone]
+            records[name] = record
             buckets.append(record)
-        for gone in set(self._objects) - seen:
+        for gone in [k for k in self._objects if k[0] not in records]:
             del self._objects[gone]
+        self._buckets = records
         return buckets
+
+    @staticmethod
+    def _export_bucket_settings(s3: Any, name: str, record: dict[str, Any]) -> None:
+        with contextlib.suppress(s3.exceptions.ClientError):
+            record["tags"] = s3.get_bucket_tagging(Bucket=name)["TagSet"]
+        with contextlib.suppress(s3.exceptions.ClientError):
+            record["policy"] = s3.get_bucket_policy(Bucket=name)["Policy"]
+        with contextlib.suppress(s3.exceptions.ClientError):
+            record["versioning"] = s3.get_bucket_versioning(Bucket=name).get("Status")
 
     def _export_object(self, s3: Any, bucket: str, listed: dict[str, Any]) -> dict[str, Any]:
         """One object's entry; its body is read (and stored as a blob) only when it changed."""

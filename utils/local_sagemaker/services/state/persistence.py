@@ -12,7 +12,10 @@ What is saved (in ``saved/`` under the state folder, :func:`...core.settings.sta
 **When.** A saver thread looks every :func:`~...core.settings.save_interval` seconds (1 s by
 default): SageMaker's parts are exported each time (small, and written only when their bytes
 changed), an AWS service's part only when a request that may change it reached moto since the
-last look (the gateway says so through :meth:`Persistence.touched`). The CloudWatch part is
+last look (the gateway says so through :meth:`Persistence.touched`); of S3, only the buckets
+such requests named are read again, and a bucket's tags, policy and versioning only after a
+request on the bucket itself (while a transform job writes its outputs, a save lists one bucket
+and reads the new objects; it read every bucket's settings and listing before). The CloudWatch part is
 saved every second while endpoints are invoked (new metric data): its alarms are read again only
 after a call that may change them, and only the data points added since the last save are
 converted. ``stop`` saves once more
@@ -113,14 +116,21 @@ class Persistence:
 
     # -- what changed -------------------------------------------------------------------------
 
-    def touched(self, signing_service: str | None, operation: str | None = None) -> None:
+    def touched(
+        self, signing_service: str | None, operation: str | None = None, path: str | None = None
+    ) -> None:
         """A request that may change state reached moto for this service (its SigV4 name) and
-        ``operation`` (None when the request named none)."""
+        ``operation`` (None when the request named none); ``path``: its path (S3 requests are
+        path-style, ``/<bucket>/<key>``: the server serves no other host names), which says
+        which bucket, if given."""
         # a request signed in its query string or a browser's POST policy upload carries no
         # Authorization header: only S3 is reached that way
         parts = SIGNING_PARTS.get(signing_service or "s3", ())
         if "cloudwatch" in parts and operation not in METRIC_DATA_ONLY:
             self.aws.alarms_changed()
+        if "s3" in parts:
+            bucket, _, key = (path or "").lstrip("/").partition("/")
+            self.aws.s3_changed(bucket or None, objects_only=bool(key))
         with self._dirty_lock:
             self._dirty.update(parts)
 
