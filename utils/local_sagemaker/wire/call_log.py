@@ -23,9 +23,11 @@ say so, each with its source.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -315,6 +317,7 @@ class CallLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._thread = threading.local()  # .held: the HeldCalls of this thread's requests
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def record(self, environ: dict[str, Any]) -> None:
@@ -322,8 +325,51 @@ class CallLog:
         if entry is None or entry.get("app") == STATE_APP_ID:
             return  # not an AWS call: the local SageMaker saving or restoring its own state
         line = json.dumps(entry, sort_keys=True) + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as out:
-            out.write(line)
+        held: HeldCalls | None = getattr(self._thread, "held", None)
+        if held is not None:
+            held.add(line)
+        else:
+            self.write([line])
+
+    def write(self, lines: list[str]) -> None:
+        if lines:
+            with self._lock, self.path.open("a", encoding="utf-8") as out:
+                out.write("".join(lines))
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[Callable[[], None]]:
+        """Hold the entries of the requests this thread makes inside the block (the gateway's
+        own calls reach it in the calling thread): they are written when the function it yields
+        is called, at once if that was before, and never if it is not called."""
+        held = HeldCalls(self)
+        self._thread.held = held
+        try:
+            yield held.release
+        finally:
+            self._thread.held = None
+
+
+class HeldCalls:
+    """Entries held by :meth:`CallLog.hold` until :meth:`release`."""
+
+    def __init__(self, log: CallLog) -> None:
+        self._log = log
+        self._lines: list[str] = []
+        self._released = False
+        self._lock = threading.Lock()
+
+    def add(self, line: str) -> None:
+        with self._lock:
+            if not self._released:
+                self._lines.append(line)
+                return
+        self._log.write([line])
+
+    def release(self) -> None:
+        with self._lock:
+            self._released = True
+            lines, self._lines = self._lines, []
+        self._log.write(lines)
 
 
 def read(path: Path) -> list[dict[str, Any]]:

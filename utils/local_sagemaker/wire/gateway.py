@@ -64,6 +64,7 @@ from ..services.telemetry.invocation_metrics import MetricsPublisher
 from ..services.telemetry.logs import LogShipper
 from ..services.telemetry.recent import RecentInvocations
 from ..services.transform.jobs import TransformJobs
+from ..services.transform.read_ahead import hold_nothing
 from . import control_api, iam_routes, unimplemented
 from .autoscaling_front import Answer, ScalingFront
 from .call_log import CallLog
@@ -185,6 +186,7 @@ class Gateway:
         self.transform_jobs = TransformJobs(
             self.registry, self.deployer, self.logs.ensure_stream, self.meter,
             flush_logs=self.logs.flush,
+            hold_calls=self.call_log.hold if self.call_log is not None else hold_nothing,
         )
         self.control = ControlPlane(self.registry, self.transform_jobs)
         self.runtime = RuntimeRoutes(Runtime(self.registry), self.async_service)

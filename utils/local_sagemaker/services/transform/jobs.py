@@ -31,6 +31,7 @@ from ..endpoints.registry import Registry
 from ..meter.cost_meter import CostMeter
 from ..telemetry.logs import LogStreamCreator
 from .assembly import no_input_objects, objects_for_prefix, parse_s3_uri
+from .read_ahead import CallHolder, hold_nothing
 from .runner import JobProgress, RunnerContext, TransformRunner
 from .validation import TransformJobSpec, transform_spec
 
@@ -90,8 +91,11 @@ class TransformJobs:
         ensure_log_stream: LogStreamCreator,
         meter: CostMeter,
         flush_logs: Callable[[], object] = lambda: True,
+        hold_calls: CallHolder = hold_nothing,
     ) -> None:
         self.registry = registry
+        #: The call log's hold (see :mod:`.read_ahead`).
+        self.hold_calls = hold_calls
         self.deployer = deployer
         self.ensure_log_stream = ensure_log_stream
         #: Waits until every log line queued so far reached CloudWatch Logs: a job's last lines
@@ -157,6 +161,7 @@ class TransformJobs:
                 job.name, ended
             ),
             startup_timeout=startup_health_timeout(),
+            hold_calls=self.hold_calls,
         )
         job.runner = TransformRunner(spec, stored, container, role, ctx, job.progress)
         threading.Thread(

@@ -95,7 +95,7 @@ from .assembly import (
 )
 from .data_processing import DataProcessor
 from .errors import TransformDataError
-from .read_ahead import ReadAhead
+from .read_ahead import CallHolder, ReadAhead, hold_nothing
 from .records import Batch
 from .validation import DEFAULT_MAX_PAYLOAD_MB, TransformJobSpec
 
@@ -162,6 +162,8 @@ class RunnerContext:
     #: billed ends there, as TransformEndTime does).
     instances_stopped: Callable[[InstanceFleet, float], None]
     startup_timeout: float = 240.0
+    #: Holds back the call log's trace of a read ahead until an instance takes it.
+    hold_calls: CallHolder = hold_nothing
 
 
 @dataclass
@@ -343,7 +345,9 @@ class TransformRunner:
             # each instance's first object is read while the instances start (the fleet starts
             # all InstanceCount instances or fails the job, so the shards stay right)
             shards = assign_to_instances(objects, self.spec.instance_count)
-            self._read_ahead = ReadAhead(self._get_object, [s[0] for s in shards if s])
+            self._read_ahead = ReadAhead(
+                self._get_object, [s[0] for s in shards if s], self.ctx.hold_calls
+            )
             fleet = self._start_fleet()
             started()
             threads = [
