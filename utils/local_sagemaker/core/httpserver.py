@@ -407,8 +407,9 @@ class ChunkedBody(DechunkedInput):
 MAX_HEADER_LINE = 65536
 MAX_HEADERS = 100
 
-#: An ordinary header line: a name of the characters the e-mail parser accepts, a colon, a value.
-_HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+):[ \t]*([^\r\n]*)\r?\n")
+#: An ordinary header line, at the start of a line of the decoded header block: a name of the
+#: characters the e-mail parser accepts, a colon, a value. A match never spans two lines.
+_HEADER_LINE = re.compile(r"^([\x21-\x39\x3b-\x7e]+):[ \t]*([^\r\n]*)\r?\n", re.MULTILINE)
 
 
 #: Response headers the server writes itself (an app's own are dropped).
@@ -534,14 +535,16 @@ class RequestHeaders:
 
 def _read_headers(lines: list[bytes], message_class: Any) -> Any:
     """The header lines as :class:`RequestHeaders`, values as compat32 stores them; anything
-    but ordinary lines is left to the e-mail parser (an ``HTTPMessage`` then)."""
-    fields = []
-    for line in lines[:-1]:
-        match = _HEADER_LINE.fullmatch(line)
-        if match is None:
-            text = b"".join(lines).decode("iso-8859-1")
-            return email.parser.Parser(_class=message_class).parsestr(text)
-        fields.append((match.group(1).decode("ascii"), match.group(2).decode("iso-8859-1")))
+    but ordinary lines is left to the e-mail parser (an ``HTTPMessage`` then).
+
+    The block is decoded once and read with one ``findall`` (a match per ordinary line, each
+    line ending in the one newline ``readline`` kept): a regular-expression match, two group
+    reads and two decodes per line cost the request a quarter of reading its head."""
+    block = b"".join(lines[:-1]).decode("iso-8859-1")
+    fields = _HEADER_LINE.findall(block)
+    if len(fields) != block.count("\n"):  # a line that is not an ordinary one
+        text = block + lines[-1].decode("iso-8859-1")
+        return email.parser.Parser(_class=message_class).parsestr(text)
     return RequestHeaders(fields)
 
 
