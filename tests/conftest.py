@@ -63,23 +63,53 @@ def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from run_local_sagemaker(tmp_path_factory.mktemp("local-sagemaker"))
 
 
+#: The test files that take longest, longest first (``make test``'s timeline on the 2-core
+#: machine, 2026-12-04: 25 to 100 s each while the notebooks ran beside them; most other files
+#: take a few seconds). Collected in folder order they came last, and the run ended with one
+#: process finishing test_sdk_v3.py alone for half a minute while the others had nothing left.
+LONG_TEST_FILES = (
+    "tests/test_sdk_v3.py",
+    "tests/local_sagemaker/test_persistence.py",
+    "tests/test_decision_widget.py",
+    "tests/local_sagemaker/test_worker_start.py",
+    "tests/local_sagemaker/test_shell_client.py",
+    "tests/local_sagemaker/test_unimplemented_operations.py",
+    "tests/local_sagemaker/test_common_mistakes.py",
+    "tests/transform/test_transform_csv_bytes.py",
+    "tests/local_sagemaker/test_no_server_errors.py",
+    "tests/local_sagemaker/test_realtime_autoscaling.py",
+    "tests/local_sagemaker/test_packaging.py",
+    "tests/local_sagemaker/test_healing.py",
+    "tests/local_sagemaker/test_async.py",
+    "tests/local_sagemaker/test_portability.py",
+)
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Longest pieces first, so no process starts a long one while the others are finishing.
 
     ``make test`` hands whole files to its processes in the order collected here (pytest-xdist's
     ``--dist loadfile`` with ``--no-loadscope-reorder``; its default reorder puts the files with
     the most items first, which started the rehearsal minutes late). The AWS rehearsal comes
     first: it runs every notebook in three stand-in accounts and is the longest single piece;
-    then the notebooks, each a minute or two of cells that cannot be split; then the test files,
-    mostly seconds each, which fill in around them. Within each group the collection order
-    stays (``sort`` is stable).
+    then the notebooks, each a minute or two of cells that cannot be split; then the test files
+    of :data:`LONG_TEST_FILES` in its order, then the others, mostly seconds each, which fill in
+    at the end. Within each group the collection order stays (``sort`` is stable).
     """
+    root = config.rootpath
+    missing = [name for name in LONG_TEST_FILES if not (root / name).is_file()]
+    if missing:
+        raise pytest.UsageError(f"LONG_TEST_FILES names files that do not exist: {missing}")
+    rank = {root / name: position for position, name in enumerate(LONG_TEST_FILES)}
 
-    def group(item: pytest.Item) -> int:
+    def group(item: pytest.Item) -> tuple[int, int]:
         if item.get_closest_marker("rehearsal") is not None:
-            return 0
-        return 1 if item.path.suffix == ".ipynb" else 2
+            return (0, 0)
+        if item.path.suffix == ".ipynb":
+            return (1, 0)
+        if item.path in rank:
+            return (2, rank[item.path])
+        return (3, 0)
 
     items.sort(key=group)
 
