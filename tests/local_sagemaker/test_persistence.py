@@ -19,6 +19,7 @@ import psutil
 import pytest
 from local_server import SETTINGS, local_route, make_client
 
+from utils.local_sagemaker.core.worker_contract import TEMPLATE_MODULE
 from utils.local_sagemaker.services.state.store import StateStore, atomic_write
 from utils.local_sagemaker.wire import cli, daemon
 
@@ -109,6 +110,14 @@ def variant(model: str, count: int = 1) -> dict[str, Any]:
     }
 
 
+def _worker_templates() -> list[psutil.Process]:
+    """The worker templates the running gateway started."""
+    state = daemon.status()
+    assert state is not None
+    children = psutil.Process(state["pid"]).children()
+    return [child for child in children if TEMPLATE_MODULE in " ".join(child.cmdline())]
+
+
 def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
     with own_server(tmp_path / "state") as start:
         url = start()
@@ -171,8 +180,11 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
             Namespace="Course", MetricData=[{"MetricName": "Lessons", "Value": 7.0}]
         )
 
+        # The worker template starts with the account's first model, not with the server.
+        assert _worker_templates() == []
         # a real-time endpoint, scaled to 2 instances after it was created
         create_model(sm, "rt-model", f"s3://{BUCKET}/models/m.tar.gz")
+        assert len(_worker_templates()) == 1
         sm.create_endpoint_config(
             EndpointConfigName="rt-config", ProductionVariants=[variant("rt-model")]
         )

@@ -425,7 +425,6 @@ def serve(port: int) -> None:
     base_url = f"http://127.0.0.1:{bound}"
     os.environ.update(client_environment_for(base_url))
     gateway = Gateway(base_url, directory)
-    gateway.prewarm_workers()
     # Every request meets the guard (Host, browser origins), then the signature check.
     holder["app"] = RequestGuard(
         SignatureCheck(gateway, Verifier([credentials]), is_runtime_path),

@@ -169,7 +169,11 @@ class Gateway:
         registrations = ScalingRegistrations(self.client)
         self.registrations = registrations
         self.registry = Registry(
-            self.deployer, self.logs.ensure_stream, registrations, flush_logs=self.logs.flush
+            self.deployer,
+            self.logs.ensure_stream,
+            registrations,
+            flush_logs=self.logs.flush,
+            model_created=prewarm,
         )
         self.async_service = AsyncService(self.registry, self.client, self.metric_sink)
         events.on_started(self.async_service.capacity_changed)
@@ -217,9 +221,18 @@ class Gateway:
     def restore(self) -> list[str]:
         """Bring back the state saved by the last run (the server must already answer: the
         AWS services are restored through their APIs on this gateway's URL), then keep saving.
-        Returns the notes about saved parts that could not be restored."""
+        Returns the notes about saved parts that could not be restored.
+
+        The worker template starts here if the account has models (their endpoints' instances
+        fork from it, and the next CreateEndpoint does not wait for its imports), or with the
+        first CreateModel (``Registry.model_created``): a server that never starts an instance
+        (a test's, a lesson without endpoints) does not import the container's libraries."""
         notes = self.persistence.restore()
         self.persistence.start()
+        with self.registry.lock:
+            has_models = bool(self.registry.models)
+        if has_models:
+            prewarm()
         return notes
 
     def client(self, service: str) -> Any:
@@ -397,10 +410,6 @@ class Gateway:
             ],
             payload,
         )
-
-    def prewarm_workers(self) -> None:
-        """Start the worker template now, so the first endpoint's instances start warm."""
-        prewarm()
 
     def shutdown(self) -> None:
         """Save the state, then stop every job and endpoint's workers and ship what is left

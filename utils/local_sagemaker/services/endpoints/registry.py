@@ -82,6 +82,7 @@ class Registry:
         ensure_log_stream: LogStreamCreator,
         scaling: ScalableTargets | None = None,
         flush_logs: Callable[[], object] = lambda: True,
+        model_created: Callable[[], object] = lambda: None,
     ) -> None:
         self.deployer = deployer
         self.ensure_log_stream = ensure_log_stream
@@ -89,6 +90,10 @@ class Registry:
         #: endpoint's last lines are there before DescribeEndpoint stops finding it, so a
         #: clean-up that deletes its log group then is not followed by lines that create it again.
         self.flush_logs = flush_logs
+        #: Called after each CreateModel: the gateway starts its worker template then (an
+        #: endpoint or a transform job needs a model first), not in a server that never starts
+        #: an instance.
+        self.model_created = model_created
         self.scaling: ScalableTargets = scaling or NoScalableTargets()
         self.lock = threading.RLock()
         self.models: dict[str, Model] = {}
@@ -118,7 +123,8 @@ class Registry:
             model = Model(name, arn("model", name), stored, time.time())
             self.models[name.lower()] = model
             self.tags[model.arn] = list(request.get("Tags") or [])
-            return model
+        self.model_created()
+        return model
 
     def get_model(self, name: str) -> Model:
         with self.lock:

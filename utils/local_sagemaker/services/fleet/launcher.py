@@ -11,7 +11,9 @@ Two ways to start one, the same worker program either way (``container/server.py
   already imported numpy, pandas, scikit-learn and the worker's modules; each worker is a fork of
   it that takes the instance's environment, pipes and folder, so an instance starts in tens of
   milliseconds instead of the seconds those imports take. :func:`prewarm` starts the usual
-  template when the gateway starts, before the first endpoint asks for one.
+  template before the first instance asks for one: when the account gets its first model
+  (CreateModel, or a restart that restores models), so a server that never starts an instance
+  does not pay for the imports.
 * **a fresh process** (``python -m utils.local_sagemaker.container.server``): on Windows (no
   fork) and macOS (see the choice below), for a model whose code brings a ``requirements.txt``
   (its environment must come first on ``sys.path`` before numpy or pandas is imported; a code
