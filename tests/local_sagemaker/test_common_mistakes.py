@@ -112,16 +112,26 @@ def _log_messages(
     local_sm: str, logs: Any, endpoint: str, contains: str, group: str | None = None
 ) -> list[str]:
     """Messages of the endpoint's log group (or ``group``, filtered to streams named after
-    ``endpoint``) with ``contains``, once logs are shipped."""
-    local_route(local_sm, "/_local/flush")
-    pages = logs.get_paginator("filter_log_events").paginate(
-        logGroupName=group or f"/aws/sagemaker/Endpoints/{endpoint}",
-        **({"logStreamNamePrefix": endpoint + "/"} if group else {}),
-    )
-    messages = []
-    for page in pages:
-        messages += [e["message"] for e in page["events"] if contains in e["message"]]
-    return messages
+    ``endpoint``) with ``contains``, once logs are shipped; empty if none came within 30 s.
+
+    The flush ships what the gateway has read from the workers so far; the container's line
+    may still be in its pipe when the caller already has its answer (seen on a busy machine),
+    so the read is repeated until a matching line is there, as the lessons' readers do.
+    """
+    deadline, delay = time.monotonic() + 30.0, 0.05
+    while True:
+        local_route(local_sm, "/_local/flush")
+        pages = logs.get_paginator("filter_log_events").paginate(
+            logGroupName=group or f"/aws/sagemaker/Endpoints/{endpoint}",
+            **({"logStreamNamePrefix": endpoint + "/"} if group else {}),
+        )
+        messages = []
+        for page in pages:
+            messages += [e["message"] for e in page["events"] if contains in e["message"]]
+        if messages or time.monotonic() > deadline:
+            return messages
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 @pytest.fixture(scope="module")
