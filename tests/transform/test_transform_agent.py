@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -132,3 +133,20 @@ def test_plain_line_batches_equal_the_library() -> None:
             assert work.prepare(data, plain, None, "s") == ([], expected)
             compared += 1
     assert compared > 100
+
+
+def test_the_agent_imports_no_botocore() -> None:
+    """An agent starts when a job's first object needs it, so its imports are on the job's
+    path: botocore (the request validator's models) was most of its start."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, utils.local_sagemaker.services.transform.agent; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('botocore', 'boto3')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
