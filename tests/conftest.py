@@ -71,6 +71,7 @@ LONG_TEST_FILES = (
     "tests/test_sdk_v3.py",
     "tests/local_sagemaker/test_persistence.py",
     "tests/test_decision_widget.py",
+    "tests/browser/test_decision_app.py",  # where a Chromium is found (skipped at once elsewhere)
     "tests/local_sagemaker/test_worker_start.py",
     "tests/local_sagemaker/test_shell_client.py",
     "tests/local_sagemaker/test_unimplemented_operations.py",
