@@ -12,7 +12,7 @@ only thing that depends on the backend.
 * :func:`notification_inbox` / :func:`read_notifications`: an SQS queue subscribed to the SNS
   topics (with the queue policy AWS requires), and the notifications read back from it;
 * :func:`backlog_metric`: an ``AWS/SageMaker`` backlog metric of the endpoint from CloudWatch;
-* :func:`watch_instance_count`: print the endpoint's instance count each time it changes;
+* :func:`watch_instance_count`: wait for the endpoint's instance count to reach a number;
 * :func:`endpoint_cost`: what the endpoint has been billed so far (nothing while at zero).
 
 Removing what the requests wrote to S3 is :func:`utils.s3.delete_prefix`.
@@ -271,10 +271,14 @@ def watch_instance_count(
 ) -> int:
     """Poll DescribeEndpoint until the endpoint is InService with ``until`` instances.
 
-    Prints ``<n> instance(s)  <seconds> s`` each time the InService instance count changes (the
-    short ``Updating`` spells in between are not printed), and returns the last count seen;
-    after ``timeout`` seconds it returns that count without raising, so a cell can also show
-    that nothing changed.
+    Prints one line: ``<n> instance(s)  <seconds> s`` when it gets there, or ``still <n>
+    instance(s) after <seconds> s`` when ``timeout`` passes first; returns the last InService
+    count seen (-1 if none), without raising, so a cell can also show that nothing changed.
+
+    The counts in between are not printed: which of them a poll sees depends on the pace of the
+    machine (locally an instance can come and go within a second), so they would make the same
+    cell print different lines from run to run. Every change the autoscaler made is on record
+    in ``DescribeScalingActivities``; read that to show the way there.
     """
     limit = _timeout(tut, timeout)
     announce_aws_wait(
@@ -295,18 +299,13 @@ def watch_instance_count(
             status = described["EndpointStatus"]
             if status == "InService":
                 count = int(described["ProductionVariants"][0].get("CurrentInstanceCount", 0))
-                if count != last:
-                    last = count
-                    noun = "instance" if count == 1 else "instances"
-                    line = f"{count} {noun:<9} {clock() - start:.1f} s"
-                    if count == until:
-                        live.finish(line)
-                    else:
-                        live.line(line)
+                last = count
                 if count == until:
+                    live.finish(f"{count} {_instances(count):<9} {clock() - start:.1f} s")
                     return count
             if clock() - start > limit:
-                live.end(f"still {last} after {limit:.0f} s: stopped waiting")
+                seen = "no count" if last is None else f"{last} {_instances(last)}"
+                live.finish(f"still {seen} after {limit:.0f} s")
                 return -1 if last is None else last
             live.update(status if last is None else f"{status}, {last} now")
             live.sleep(
@@ -315,6 +314,10 @@ def watch_instance_count(
                 else poll_seconds(AWS_SCALING_POLL_SECONDS, tut.sagemaker),
                 sleep,
             )
+
+
+def _instances(count: int) -> str:
+    return "instance" if count == 1 else "instances"
 
 
 def endpoint_cost(tut: Any, endpoint: str) -> tuple[float, float]:

@@ -317,4 +317,15 @@ def test_scale_to_zero_and_back(
     )
     assert json.loads(wait_object(s3, request["OutputLocation"], timeout=30)) == [0, 0]
     wait_count(0)  # and back to zero once the queue is empty
+    # every change is on record, however briefly the instance ran: newest first, as on AWS
+    activities = scaling.describe_scaling_activities(
+        ServiceNamespace="sagemaker", ResourceId=resource
+    )["ScalingActivities"]
+    assert [(a["Description"], a["StatusCode"]) for a in activities][:2] == [
+        ("Setting desired instance count to 0.", "Successful"),
+        ("Setting desired instance count to 1.", "Successful"),
+    ]
+    assert activities[1]["Cause"].endswith("triggered policy wake-from-zero")
+    assert activities[0]["Cause"].endswith("triggered policy backlog")
+    assert {a["ResourceId"] for a in activities} == {resource}
     sm.delete_endpoint(EndpointName=name)

@@ -20,6 +20,9 @@ through UpdateEndpointWeightsAndCapacities, as the real service does. The subset
   the policy's ``Cooldown``. This is the documented fix for scaling up from 0 at once:
   a step policy on ``HasBacklogWithoutCapacity``.
 * With several policies: scale out if any asks for more, scale in only if all ask for less.
+* Each change is a scaling activity, answered by DescribeScalingActivities (with the real-time
+  scaler's): a client that polls the instance count can miss an instance that came and went
+  between two polls, the activities keep every change.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +40,19 @@ from .endpoints.registry import Registry
 
 RESOURCE_ID = "endpoint/{endpoint}/variant/{variant}"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+#: Scaling activities kept per ResourceId (the oldest are dropped), as the real-time scaler does.
+KEEP_ACTIVITIES = 50
+
+# FIDELITY autoscaling.async-activity-texts UNCONFIRMED: the texts of an asynchronous endpoint's scaling activity
+#   local: Description "Setting desired instance count to <n>.", Cause "monitor alarm <name> in
+#     state ALARM triggered policy <policy>" for a step policy and "target tracking on <metric>
+#     triggered policy <policy>" for target tracking (evaluated here without its alarms),
+#     StatusMessage "Successfully set desired instance count to <n>. Change successfully
+#     fulfilled by sagemaker." once the endpoint is InService again.
+#   why: the real-time scaler's wording (services/scaling/realtime.py), itself after Application
+#     Auto Scaling's activities for other services; SageMaker's are not on record.
+#   notice: DescribeScalingActivities on AWS can word them differently; there a target-tracking
+#     activity names the policy's CloudWatch alarm.
 
 
 class AutoScaler:
@@ -56,6 +73,9 @@ class AutoScaler:
         self._last_in: dict[str, float] = {}
         #: Last decision per endpoint, for ``/_local/async/<name>`` and the notebook.
         self.decisions: dict[str, dict[str, Any]] = {}
+        #: Scaling activities per ResourceId, oldest first (DescribeScalingActivities).
+        self._activities: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.Lock()
         threading.Thread(target=self._loop, name="async-autoscaler", daemon=True).start()
 
     def stop(self) -> None:
@@ -90,7 +110,8 @@ class AutoScaler:
             )["ScalingPolicies"]
             current = len(fleet.instances)
             values = self.service.queue_for(name).snapshot()
-            desired = self._desired(name, current, values, target, policies)
+            decided = self._desired(name, current, values, target, policies)
+            desired, cause = decided if decided is not None else (None, "")
             if desired is None or desired >= current:
                 self._lower_since.pop(name, None)
             else:
@@ -108,15 +129,68 @@ class AutoScaler:
             }
             now = time.monotonic()
             (self._last_out if desired > current else self._last_in)[name] = now
-            self.registry.update_weights_and_capacities(
-                {
-                    "EndpointName": name,
-                    "DesiredWeightsAndCapacities": [
-                        {"VariantName": variant, "DesiredInstanceCount": desired}
-                    ],
-                }
-            )
+            activity: dict[str, Any] = {
+                "ActivityId": str(uuid.uuid4()),
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": resource,
+                "ScalableDimension": DIMENSION,
+                "Description": f"Setting desired instance count to {desired}.",
+                "Cause": cause,
+                "StartTime": time.time(),
+                "StatusCode": "InProgress",
+                "StatusMessage": "",
+                "Details": f"From {current} to {desired} instances.",
+            }
+            try:
+                self.registry.update_weights_and_capacities(
+                    {
+                        "EndpointName": name,
+                        "DesiredWeightsAndCapacities": [
+                            {"VariantName": variant, "DesiredInstanceCount": desired}
+                        ],
+                    }
+                )
+            except Exception as exc:
+                code = getattr(exc, "code", type(exc).__name__)
+                activity.update(
+                    StatusCode="Failed", EndTime=time.time(), StatusMessage=f"{code}: {exc}"
+                )
+                raise
+            finally:
+                with self._lock:
+                    items = self._activities.setdefault(resource, [])
+                    items.append(activity)
+                    del items[:-KEEP_ACTIVITIES]
             return  # one change at a time: the endpoint is Updating now
+
+    def activities(self, resource: str | None = None) -> list[dict[str, Any]]:
+        """Scaling activities of asynchronous endpoints, newest first, of one ResourceId or of
+        all; one in progress is done once its endpoint is InService again."""
+        with self._lock:
+            for key, items in self._activities.items():
+                if resource not in (None, key):
+                    continue
+                endpoint = self.registry.endpoint_for_invoke(key.split("/")[1])
+                if endpoint is None or endpoint.status != "InService":
+                    continue
+                for activity in items:
+                    if activity["StatusCode"] == "InProgress":
+                        count = activity["Description"].rsplit(" ", 1)[-1].rstrip(".")
+                        activity.update(
+                            StatusCode="Successful",
+                            EndTime=time.time(),
+                            StatusMessage=(
+                                f"Successfully set desired instance count to {count}. "
+                                "Change successfully fulfilled by sagemaker."
+                            ),
+                        )
+            found = [
+                dict(a)
+                for key, items in self._activities.items()
+                if resource in (None, key)
+                for a in items
+            ]
+        return sorted(found, key=lambda a: a["StartTime"], reverse=True)
 
     def _desired(
         self,
@@ -125,28 +199,35 @@ class AutoScaler:
         values: dict[str, float],
         target: dict[str, Any],
         policies: list[dict[str, Any]],
-    ) -> int | None:
+    ) -> tuple[int, str] | None:
+        """The count the policies want, and the cause of the change: None to leave it alone."""
         low, high = int(target["MinCapacity"]), int(target["MaxCapacity"])
         suspended = target.get("SuspendedState") or {}
         now = time.monotonic()
-        wants: list[int] = []
+        wants: list[tuple[int, str]] = []
         for policy in policies:
             proposal = None
             if policy.get("PolicyType") == "TargetTrackingScaling":
                 proposal = self._target_tracking(name, current, values, policy, now)
+                spec = (policy.get("TargetTrackingScalingPolicyConfiguration") or {}).get(
+                    "CustomizedMetricSpecification"
+                ) or {}
+                cause = f"target tracking on {spec.get('MetricName')} triggered policy"
             elif policy.get("PolicyType") == "StepScaling":
-                proposal = self._step(name, current, values, policy, now)
+                found = self._step(name, current, values, policy, now)
+                proposal, alarm = found if found is not None else (None, "")
+                cause = f"monitor alarm {alarm} in state ALARM triggered policy"
             if proposal is not None:
-                wants.append(proposal)
-        scale_out = any(w > current for w in wants)
-        scale_in = bool(wants) and all(w < current for w in wants)
-        desired = max(wants) if scale_out or scale_in else current
+                wants.append((proposal, f"{cause} {policy.get('PolicyName')}"))
+        scale_out = any(w > current for w, _ in wants)
+        scale_in = bool(wants) and all(w < current for w, _ in wants)
+        desired, cause = max(wants) if scale_out or scale_in else (current, "")
         desired = max(low, min(high, desired))
         if desired > current and suspended.get("DynamicScalingOutSuspended"):
             return None
         if desired < current and suspended.get("DynamicScalingInSuspended"):
             return None
-        return desired
+        return desired, cause
 
     def _cooled(self, name: str, out: bool, cooldown: float, now: float) -> bool:
         last = (self._last_out if out else self._last_in).get(name)
@@ -189,7 +270,8 @@ class AutoScaler:
 
     def _step(
         self, name: str, current: int, values: dict[str, float], policy: dict[str, Any], now: float
-    ) -> int | None:
+    ) -> tuple[int, str] | None:
+        """The count the step policy wants, and the name of the alarm that triggered it."""
         cfg = policy.get("StepScalingPolicyConfiguration") or {}
         alarms = self.client("cloudwatch").describe_alarms()["MetricAlarms"]
         alarm = next(
@@ -223,5 +305,5 @@ class AutoScaler:
                 out = desired > current
                 if not self._cooled(name, out, float(cfg.get("Cooldown") or 0), now):
                     return None
-                return desired
+                return desired, str(alarm.get("AlarmName"))
         return None

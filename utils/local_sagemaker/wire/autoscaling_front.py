@@ -8,7 +8,8 @@ around the same calls, and this module adds it before or after handing the reque
 * ``DescribeScalingPolicies`` lists each policy's alarms;
 * ``DeleteScalingPolicy`` deletes target tracking's alarms with the policy;
 * ``DeregisterScalableTarget`` deletes the target's policies (and so their alarms) first;
-* ``DescribeScalingActivities`` answers with the real-time scaler's activities.
+* ``DescribeScalingActivities`` answers with the activities of both scalers (real-time
+  variants, and asynchronous endpoints).
 
 Every other request, and every request for another namespace, goes to moto untouched.
 """
@@ -20,6 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ..services.autoscaling import AutoScaler
 from ..services.scaling.realtime import RealtimeScaler
 from ..services.scaling.registrations import NAMESPACE, ScalingRegistrations
 
@@ -32,9 +34,15 @@ PREFIX = "AnyScaleFrontendService."
 class ScalingFront:
     """Wraps moto's Application Auto Scaling for the SageMaker namespace."""
 
-    def __init__(self, registrations: ScalingRegistrations, scaler: RealtimeScaler) -> None:
+    def __init__(
+        self,
+        registrations: ScalingRegistrations,
+        scaler: RealtimeScaler,
+        async_scaler: AutoScaler,
+    ) -> None:
         self.registrations = registrations
         self.scaler = scaler
+        self.async_scaler = async_scaler
 
     def handle(
         self, environ: dict[str, Any], forward: Callable[[dict[str, Any]], Answer]
@@ -121,6 +129,11 @@ class ScalingFront:
         self, environ: dict[str, Any], params: dict[str, Any], forward: Callable[..., Answer]
     ) -> Answer:
         resource = params.get("ResourceId")
-        activities = self.scaler.activities(str(resource) if resource else None)
+        which = str(resource) if resource else None
+        activities = sorted(
+            self.scaler.activities(which) + self.async_scaler.activities(which),
+            key=lambda a: a["StartTime"],
+            reverse=True,
+        )
         body = json.dumps({"ScalingActivities": activities}).encode()
         return 200, [("Content-Type", "application/x-amz-json-1.1")], body

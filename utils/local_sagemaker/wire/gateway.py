@@ -185,7 +185,7 @@ class Gateway:
             ScalingClock(autoscaling_time_scale()),
         )
         self.realtime_scaler.start()
-        self.scaling_front = ScalingFront(registrations, self.realtime_scaler)
+        self.scaling_front = ScalingFront(registrations, self.realtime_scaler, self.autoscaler)
         self.logs_front = LogsFront()
         self.transform_jobs = TransformJobs(
             self.registry, self.deployer, self.logs.ensure_stream, self.meter,
