@@ -31,9 +31,14 @@ class Pages:
         self.key = key
         self.items = items
         self.reads = 0
+        #: Called as a read is answered: a change that reaches moto meanwhile.
+        self.during_read: Any = None
 
     def paginate(self, **_: Any) -> list[dict[str, Any]]:
         self.reads += 1
+        if self.during_read is not None:
+            self.during_read()
+            self.during_read = None
         return [{self.key: list(self.items)}]
 
 
@@ -74,12 +79,22 @@ def _alarm(name: str) -> dict[str, Any]:
     return {"AlarmName": name, "Namespace": "AWS/SageMaker", "StateValue": "OK"}
 
 
+class Empty:
+    """Stands for each SageMaker service the saver exports: nothing to save."""
+
+    def export_state(self) -> dict[str, Any]:
+        return {}
+
+
 def _persistence(tmp_path: Path, client: Client) -> Persistence:
-    # the services it saves are not used by touched() or by the cloudwatch part
-    unused: Any = None
-    return Persistence(
-        tmp_path, lambda _: client, unused, unused, unused, unused, unused, 1.0, print
+    """A saver whose own loop waits an hour (the test saves), started so that nothing is held
+    back for a restore."""
+    empty: Any = Empty()
+    persistence = Persistence(
+        tmp_path, lambda _: client, empty, empty, empty, empty, empty, 3600.0, print
     )
+    persistence.start()
+    return persistence
 
 
 def test_the_cloudwatch_part_reads_the_alarms_only_after_a_call_that_may_change_them(
@@ -90,10 +105,11 @@ def test_the_cloudwatch_part_reads_the_alarms_only_after_a_call_that_may_change_
     saved = tmp_path / "saved" / "cloudwatch.json"
 
     def save() -> dict[str, Any]:
-        persistence.aws.save("cloudwatch")
+        persistence.save()
         data: dict[str, Any] = json.loads(saved.read_bytes())["data"]
         return data
 
+    persistence.touched("monitoring", "PutMetricAlarm")  # the first save reads them
     assert save()["alarms"] == [{"AlarmName": "a", "Namespace": "AWS/SageMaker"}]
     assert alarms.reads == 1
     for value in (1.0, 2.0):  # traffic: the metrics publisher's PutMetricData
@@ -111,6 +127,15 @@ def test_the_cloudwatch_part_reads_the_alarms_only_after_a_call_that_may_change_
     persistence.touched("monitoring", None)
     assert [a["AlarmName"] for a in save()["alarms"]] == ["a"]
     assert alarms.reads == 3
+    # a change while they are being read: the next save reads them again
+    alarms.during_read = lambda: persistence.touched("monitoring", "DeleteAlarms")
+    persistence.touched("monitoring", "PutMetricAlarm")
+    save()
+    assert alarms.reads == 4
+    save()
+    assert alarms.reads == 5
+    persistence.close()
+    assert alarms.reads == 5  # the last save had nothing new to read
 
 
 def test_metric_points_are_converted_once_and_all_are_saved(

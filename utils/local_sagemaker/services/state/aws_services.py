@@ -93,10 +93,8 @@ class AwsServices:
         self._policy_arns: dict[str, str] = {}
         #: Restored target-tracking policy ARN -> the alarms PutScalingPolicy created for it.
         self._recreated_alarms: dict[str, list[str]] = {}
-        #: The CloudWatch alarms as last read, with the :meth:`alarms_changed` count they were
-        #: read at: read again only when that count moved on.
-        self._alarms: tuple[int, list[dict[str, Any]]] | None = None
-        self._alarm_changes = 0
+        #: The CloudWatch alarms as last read; None until read again (:meth:`forget_alarms`).
+        self._alarms: list[dict[str, Any]] | None = None
         #: The metric data points as saved, each converted and encoded once (moto only ever
         #: appends to its list of them).
         self._points = GrowingJsonArray(_metric_point)
@@ -697,10 +695,10 @@ class AwsServices:
         "ThresholdMetricId",
     )
 
-    def alarms_changed(self) -> None:
-        """A request that may change the CloudWatch alarms reached moto: the next save of the
-        ``cloudwatch`` part reads them again (a save for new metric data alone does not)."""
-        self._alarm_changes += 1
+    def forget_alarms(self) -> None:
+        """The CloudWatch alarms may have changed: the next save of the ``cloudwatch`` part
+        reads them again (a save for new metric data alone does not)."""
+        self._alarms = None
 
     def _save_cloudwatch(self) -> None:
         """The metric data points (only those added since the last save are encoded, see
@@ -710,16 +708,16 @@ class AwsServices:
 
         backend = cloudwatch_backends[ACCOUNT_ID][REGION]
         points = self._points.encode(backend.metric_data)
-        changes = self._alarm_changes  # before the read: a change during it reads them again
-        if self._alarms is None or self._alarms[0] != changes:
+        alarms = self._alarms
+        if alarms is None:
             cloudwatch = self.client("cloudwatch")
             alarms = [
                 {k: v for k, v in alarm.items() if k in self.ALARM_SETTABLE}
                 for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms")
             ]
-            self._alarms = (changes, alarms)
+            self._alarms = alarms
         # the text of {"metrics": [...], "alarms": [...]}
-        data = b'{"metrics":' + points + b',"alarms":' + encode(self._alarms[1]) + b"}"
+        data = b'{"metrics":' + points + b',"alarms":' + encode(alarms) + b"}"
         self.store.write_encoded("cloudwatch.json", data)
 
     def _restore_cloudwatch(self, data: dict[str, Any], notes: list[str]) -> None:

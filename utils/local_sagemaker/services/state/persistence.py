@@ -77,6 +77,10 @@ METRIC_DATA_ONLY = frozenset({"PutMetricData"})
 #: Parts whose restore runs in the background after the start (metric data, log events).
 HISTORY_PARTS = frozenset({"cloudwatch", "logs"})
 
+#: Not a part of its own: marked with ``cloudwatch`` by a call that may change the alarms, so
+#: that part's next save reads them again (:meth:`.AwsServices.forget_alarms`).
+ALARMS = "cloudwatch alarms"
+
 
 class Persistence:
     """Saves the local account's state while the gateway runs and restores it at start."""
@@ -103,7 +107,8 @@ class Persistence:
         self.interval = interval
         self.log = log
         #: Parts whose service got a request that may have changed it since the last save
-        #: (the restore's own requests mark what it restored, so the first save re-reads it).
+        #: (the restore's own requests mark what it restored, so the first save re-reads it),
+        #: and :data:`ALARMS`: what the saver knows of changes, in one place.
         self._dirty: set[str] = set()
         self._dirty_lock = threading.Lock()
         self._save_lock = threading.Lock()
@@ -127,7 +132,7 @@ class Persistence:
         # Authorization header: only S3 is reached that way
         parts = SIGNING_PARTS.get(signing_service or "s3", ())
         if "cloudwatch" in parts and operation not in METRIC_DATA_ONLY:
-            self.aws.alarms_changed()
+            parts = (*parts, ALARMS)
         if "s3" in parts:
             bucket, _, key = (path or "").lstrip("/").partition("/")
             self.aws.s3_changed(bucket or None, objects_only=bool(key))
@@ -243,6 +248,10 @@ class Persistence:
             self._save("meter.json", self.meter.export_state)
             with self._dirty_lock:
                 dirty, self._dirty = self._dirty, set()
+                if ALARMS in dirty:
+                    # taken before they are read: a change during the read marks them again
+                    dirty.discard(ALARMS)
+                    self.aws.forget_alarms()
                 if not self._history_done.is_set():
                     # their files still hold the whole history being put back: keep them as
                     # they are until it is in moto (changes meanwhile are saved right after)
