@@ -110,7 +110,7 @@ def test_the_cloudwatch_part_reads_the_alarms_only_after_a_call_that_may_change_
         return data
 
     persistence.touched("monitoring", "PutMetricAlarm")  # the first save reads them
-    assert save()["alarms"] == [{"AlarmName": "a", "Namespace": "AWS/SageMaker"}]
+    assert save()["alarms"] == [{"AlarmName": "a", "Namespace": "AWS/SageMaker", "StateValue": "OK"}]
     assert alarms.reads == 1
     for value in (1.0, 2.0):  # traffic: the metrics publisher's PutMetricData
         _put(cloudwatch_backend, value)
@@ -304,3 +304,45 @@ def test_the_s3_part_reads_again_only_the_buckets_requests_changed(
     persistence.touched("s3", None, None)  # which bucket is not known: all are read again
     assert [o["Key"] for o in save()[0]["objects"]] == ["out/a.csv.out"]
     assert {b for op, b in calls if op == "ListObjectsV2"} == {"data", "other"}
+
+
+def test_an_alarms_state_is_saved_and_put_back(tmp_path: Path, moto_aws: None) -> None:
+    """PutMetricAlarm starts an alarm afresh: its state (an autoscaling alarm in ALARM, say)
+    comes back as it was saved, as the rest of the account does."""
+    import boto3
+
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    aws = AwsServices(lambda service: boto3.client(service, region_name=REGION), StateStore(tmp_path))
+    for name in ("high", "low"):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/SageMaker",
+            MetricName="InvocationsPerInstance",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=3,
+            Threshold=70.0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+    reason = "Threshold Crossed: 3 datapoints [90.0, 88.0, 95.0] were greater than the threshold"
+    cloudwatch.set_alarm_state(
+        AlarmName="high", StateValue="ALARM", StateReason=reason, StateReasonData='{"a": 1}'
+    )
+    cloudwatch.set_alarm_state(AlarmName="low", StateValue="INSUFFICIENT_DATA", StateReason="r")
+
+    def states() -> list[tuple[str, str, str]]:
+        return [
+            (a["AlarmName"], a["StateValue"], a["StateReason"])
+            for a in cloudwatch.describe_alarms()["MetricAlarms"]
+        ]
+
+    before = states()
+    aws.save("cloudwatch")
+    data = json.loads((tmp_path / "cloudwatch.json").read_bytes())["data"]
+    cloudwatch.delete_alarms(AlarmNames=["high", "low"])  # the account after a restart
+    notes: list[str] = []
+    aws.restore("cloudwatch", data, notes)
+    assert notes == []
+    assert states() == before == [("high", "ALARM", reason), ("low", "INSUFFICIENT_DATA", "r")]
+    [high] = cloudwatch.describe_alarms(AlarmNames=["high"])["MetricAlarms"]
+    assert json.loads(high["StateReasonData"]) == {"a": 1}

@@ -119,16 +119,18 @@ class RealtimeScaler:
         endpoint runs the instance count that was saved with it, and the activity says so.
         """
         # FIDELITY autoscaling.restart UNCONFIRMED: real-time autoscaling across a restart
-        #   local: scalable targets, policies, target tracking's alarms (same names), scaling
-        #     activities and cooldowns survive `stop` and `start`; the alarms start again as
-        #     new alarms do, their state and evaluation periods counted from the start (data
-        #     points of the minutes the machine was off do not exist); an activity in progress
-        #     at `stop` ends Failed, the endpoint keeping the count it had.
+        #   local: scalable targets, policies, target tracking's alarms (same names, the state
+        #     and reason DescribeAlarms showed), scaling activities and cooldowns survive `stop`
+        #     and `start`; the alarms' evaluation periods are counted from the start (data
+        #     points of the minutes the machine was off do not exist), so an alarm keeps its
+        #     state until a full set of periods has been evaluated; an activity in progress at
+        #     `stop` ends Failed, the endpoint keeping the count it had.
         #   why: AWS never stops, so nothing says what a restart does; an alarm cannot have
         #     evaluated periods during which nothing ran, and a change the server did not
         #     finish did not happen.
-        #   notice: On AWS an alarm keeps its state and an activity completes; locally the first
-        #     scaling after a restart waits a full set of evaluation periods.
+        #   notice: On AWS an activity completes and an alarm in ALARM goes on invoking its
+        #     policy; locally the first scaling after a restart waits a full set of evaluation
+        #     periods, and an alarm's StateUpdatedTimestamp is the restart's time.
         stopped = time.time()
         with self._lock:
             for resource, items in (data.get("activities") or {}).items():

@@ -695,6 +695,10 @@ class AwsServices:
         "ThresholdMetricId",
     )
 
+    #: An alarm's state, saved with it and put back with SetAlarmState after PutMetricAlarm
+    #: (which starts every alarm afresh). StateUpdatedTimestamp becomes the restore's time.
+    ALARM_STATE = ("StateValue", "StateReason", "StateReasonData")
+
     def forget_alarms(self) -> None:
         """The CloudWatch alarms may have changed: the next save of the ``cloudwatch`` part
         reads them again (a save for new metric data alone does not)."""
@@ -712,7 +716,7 @@ class AwsServices:
         if alarms is None:
             cloudwatch = self.client("cloudwatch")
             alarms = [
-                {k: v for k, v in alarm.items() if k in self.ALARM_SETTABLE}
+                {k: v for k, v in alarm.items() if k in self.ALARM_SETTABLE or k in self.ALARM_STATE}
                 for alarm in _pages(cloudwatch, "describe_alarms", "MetricAlarms")
             ]
             self._alarms = alarms
@@ -727,7 +731,7 @@ class AwsServices:
         replaced: set[str] = set()
 
         def alarm(item: dict[str, Any]) -> None:
-            params = dict(item)
+            params = {k: v for k, v in item.items() if k not in self.ALARM_STATE}
             for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
                 if key in params:
                     params[key] = [self._policy_arns.get(a, a) for a in params[key]]
@@ -737,6 +741,10 @@ class AwsServices:
             if "AlarmDescription" in params:
                 params["AlarmDescription"] = description
             cloudwatch.put_metric_alarm(**params)
+            if item.get("StateValue"):  # saved before alarm states were: as a new alarm
+                state = {k: item[k] for k in self.ALARM_STATE if item.get(k)}
+                state.setdefault("StateReason", "Restored")
+                cloudwatch.set_alarm_state(AlarmName=params["AlarmName"], **state)
             if str(params["AlarmName"]).startswith(ALARM_PREFIX):
                 replaced.update(
                     a for a in params.get("AlarmActions", []) if a in self._recreated_alarms
