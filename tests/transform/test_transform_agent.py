@@ -109,9 +109,11 @@ def _library_batches(data: bytes, max_payload_mb: int) -> list[Batch] | str:
 
 def test_plain_line_batches_equal_the_library() -> None:
     """A job without DataProcessing batches Line records on the object's bytes (no split into
-    records): the same bodies, first records and counts as the library's, and the library's
-    error when a record alone is over the limit."""
+    records), and the batch agent batches a job's records held one by one (a join with no
+    input filter here) with the same packer: the same bodies, first records and counts as the
+    library's, and the library's error when a record alone is over the limit."""
     spec = dataclasses.replace(SPEC, input_filter="$", output_filter="$", join_source="None")
+    joined = dataclasses.replace(spec, join_source="Input")
     rng = random.Random(0)
     sizes = [0, 1, 5, MIB // 3, MIB // 2 - 1, MIB // 2, MIB - 1, MIB, MIB + 1]
     compared = 0
@@ -125,12 +127,21 @@ def test_plain_line_batches_equal_the_library() -> None:
         for max_payload_mb in (0, 1, 2):
             expected = _library_batches(data, max_payload_mb)
             plain = dataclasses.replace(spec, max_payload_mb=max_payload_mb)
+            by_record = dataclasses.replace(joined, max_payload_mb=max_payload_mb)
+            processor = DataProcessor.from_spec(by_record)
             if isinstance(expected, str):
                 with pytest.raises(TransformDataError) as raised:
                     work.prepare(data, plain, None, "s")
                 assert raised.value.message == expected
+                with pytest.raises(TransformDataError) as raised:
+                    work.prepare_records(data, by_record, processor, "s")
+                assert raised.value.message == expected
                 continue
             assert work.prepare(data, plain, None, "s") == ([], expected)
+            records, batches = work.prepare_records(data, by_record, processor, "s")
+            text = data[:-1] if data.endswith(b"\n") else data
+            assert records == (text.split(b"\n") if data else [])
+            assert batches == expected
             compared += 1
     assert compared > 100
 

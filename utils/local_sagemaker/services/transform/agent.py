@@ -44,12 +44,10 @@ gateway's (ARCHITECTURE.md, "Instances are sessions").
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import csv
 import gc
 import io
-import itertools
 import operator
 import os
 import pickle
@@ -320,8 +318,8 @@ def prepare_records(
     """:func:`prepare` of a decompressed object record by record (the batch agent's part).
 
     MultiRecord Line records of a job with DataProcessing are split with bytes.split, filtered
-    with one ``csv`` call per object and batched with a bisect over cumulative sizes; everything
-    else (and every error) goes through the library's :func:`split_records` /
+    with one ``csv`` call per object and batched on their joined bytes (:func:`_plan_lines`);
+    everything else (and every error) goes through the library's :func:`split_records` /
     :func:`plan_batches`, which define the behaviour.
     """
     if (
@@ -348,17 +346,25 @@ def prepare_records(
 
 
 def _plan_text(data: bytes, max_payload_mb: int) -> list[Batch] | None:
-    """:func:`_plan_lines` on the object's bytes as they are, for a job that needs no records.
-
-    The same batches (a mini-batch's records joined by newlines, packed greedily up to the
-    limit, in order), found with ``rfind`` and ``count`` on the bytes: no Python object per
-    record and no second copy of the object. None when a record alone exceeds the limit (the
-    library then raises its error).
-    """
+    """:func:`_plan_joined` on an object's bytes as they are (its last record's newline is not
+    part of the records), for a job that needs no Python object per record."""
     if not data:
         return []
-    # the records joined by newlines: the object without the newline that ends its last record
-    text = data[:-1] if data.endswith(b"\n") else data
+    return _plan_joined(data[:-1] if data.endswith(b"\n") else data, max_payload_mb)
+
+
+def _plan_lines(lines: list[bytes], max_payload_mb: int) -> list[Batch] | None:
+    """:func:`_plan_joined` on Line records held one by one."""
+    return _plan_joined(b"\n".join(lines), max_payload_mb) if lines else []
+
+
+def _plan_joined(text: bytes, max_payload_mb: int) -> list[Batch] | None:
+    """MultiRecord batches of Line records, as :func:`plan_batches` packs them (a mini-batch's
+    records joined by newlines, packed greedily up to the limit, in order), from ``text``, one
+    or more records joined by newlines. Found with ``rfind`` and ``count`` on the bytes: no
+    Python object per record. None when a record alone exceeds the limit (the library then
+    raises its error).
+    """
     limit = payload_limit_bytes(max_payload_mb)
     if limit is None:
         return [Batch(text, 0, text.count(b"\n") + 1, True)]
@@ -375,31 +381,6 @@ def _plan_text(data: bytes, max_payload_mb: int) -> list[Batch] | None:
         start = cut + 1
     body = text[start:] if start else text
     batches.append(Batch(body, first, body.count(b"\n") + 1, False))
-    return batches
-
-
-def _plan_lines(lines: list[bytes], max_payload_mb: int) -> list[Batch] | None:
-    """MultiRecord batches of Line records, as :func:`plan_batches` packs them (greedy, in order).
-
-    None when a record alone exceeds the limit: the library then raises its error.
-    """
-    limit = payload_limit_bytes(max_payload_mb)
-    if not lines:
-        return []
-    if limit is None:
-        return [Batch(b"\n".join(lines), 0, len(lines), True)]
-    # ends[i]: bytes of lines[0..i], each counted with one separator
-    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
-    batches = []
-    start = 0
-    base = 0
-    while start < len(lines):
-        end = bisect.bisect_right(ends, base + limit + 1, start)
-        if end == start:
-            return None
-        batches.append(Batch(b"\n".join(lines[start:end]), start, end - start, False))
-        base = ends[end - 1]
-        start = end
     return batches
 
 
