@@ -40,3 +40,42 @@ def test_each_host_gets_the_backend_moto_gives_it(monkeypatch: pytest.MonkeyPatc
     assert {host: ours.get_backend_for_host(host) for host in found} == {
         host: expected[host] for host in found
     }
+
+
+def test_concurrent_first_requests_for_many_hosts_get_the_same_backends() -> None:
+    """First requests for different services and regions at once, bypassing moto's lock (the
+    cache must not depend on it): every thread gets the backend moto gives its host, and the
+    cache ends up holding exactly those."""
+    hosts = [
+        f"{service}.{region}.amazonaws.com"
+        for service in ("logs", "monitoring", "sqs", "sns")
+        for region in ("us-east-1", "eu-west-1")
+    ]
+    stock = DomainDispatcherApplication(create_backend_app)
+    expected = {host: stock.get_backend_for_host(host) for host in hosts}
+    assert all(expected.values())
+    for _ in range(3):
+        ours = MotoApp()
+        seen = _first_requests(ours, [hosts[i % len(hosts)] for i in range(4 * len(hosts))])
+        assert len(seen) == 4 * len(hosts)
+        assert all(backend == expected[host] for host, backend in seen)
+        assert {host: ours.get_backend_for_host(host) for host in hosts} == expected
+
+
+def _first_requests(app: MotoApp, hosts: list[str]) -> list[tuple[str, Any]]:
+    """Each host looked up by its own thread, all released at the same moment."""
+    import threading
+
+    start = threading.Barrier(len(hosts))
+    seen: list[tuple[str, Any]] = []
+
+    def first_request(host: str) -> None:
+        start.wait()
+        seen.append((host, app.get_backend_for_host(host)))
+
+    workers = [threading.Thread(target=first_request, args=(host,)) for host in hosts]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return seen

@@ -28,7 +28,10 @@ class MotoApp(DomainDispatcherApplication):
         self._backends: dict[str, Any] = {}
 
     def get_backend_for_host(self, host: str | None) -> Any:
-        # moto calls this under its own lock (get_application), so the dict needs no other.
+        # No lock of its own, and none needed: moto calls this under its lock (get_application),
+        # and even without it a host's backend is the same whoever finds it first (a name that
+        # depends only on the host), and a dict's get, set and clear are each atomic, so two
+        # first requests racing can only both look it up (tests/local_sagemaker/test_moto_app).
         if host is None:
             return None
         backend = self._backends.get(host)
