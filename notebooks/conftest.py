@@ -15,6 +15,15 @@ notebook's own clean-up should have deleted:
   the notebook deleted, or a transform job's streams, cost storage on AWS until deleted;
 * its folders under ``build/`` (``build/NN_*``).
 
+Against the local SageMaker the check covers the whole account, not only what carries the
+notebook's tags or sits under its prefix: every endpoint, endpoint configuration, model,
+running transform job, S3 bucket and object, SNS topic and SQS queue that was not there after
+the first cell is a leftover too (an object the SDK uploaded to its own bucket, a model created
+without tags). That is safe because nothing else uses that account while the notebook runs: a
+process runs its notebooks one after another against a local SageMaker of its own (below), and
+test files in the same process use their own server. On AWS an account is shared (other
+notebooks, other work), so there the tags and the prefix decide.
+
 Anything found fails the last cell's teardown with a message naming each leftover. Finished
 transform jobs are not leftovers: SageMaker cannot delete them.
 
@@ -182,27 +191,85 @@ def _sagemaker_logs(logs: Any) -> dict[str, set[str]]:
     }
 
 
+def _whole_account(tut: Any) -> dict[str, set[str]]:
+    """Everything in the account a notebook can make, by kind and name (the local SageMaker's
+    account, which only the running notebook uses: see the module's docstring)."""
+    sm = tut.sagemaker
+    buckets = {b["Name"] for b in tut.s3.list_buckets().get("Buckets", [])}
+    objects = {
+        f"{bucket}/{key}"
+        for bucket in buckets
+        for key in _names(tut.s3, "list_objects_v2", "Contents", "Key", Bucket=bucket)
+    }
+    queues = {
+        url for page in tut.client("sqs").get_paginator("list_queues").paginate()
+        for url in page.get("QueueUrls", [])
+    }
+    return {
+        "endpoints": _names(sm, "list_endpoints", "Endpoints", "EndpointName"),
+        "endpoint configs": _names(
+            sm, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"
+        ),
+        "models": _names(sm, "list_models", "Models", "ModelName"),
+        "running transform jobs": _names(
+            sm, "list_transform_jobs", "TransformJobSummaries", "TransformJobName",
+            StatusEquals="InProgress",
+        ),
+        "S3 buckets": buckets,
+        "S3 objects": objects,
+        "SNS topics": _names(tut.sns, "list_topics", "Topics", "TopicArn"),
+        "SQS queues": queues,
+        **_untagged_kinds(tut),
+    }
+
+
+def _names(client: Any, operation: str, key: str, field: str, **params: Any) -> set[str]:
+    """``field`` of every item under ``key`` in every page of ``operation``."""
+    found = set()
+    for page in client.get_paginator(operation).paginate(**params):
+        found |= {str(item[field]) for item in page.get(key, [])}
+    return found
+
+
+def snapshot(tut: Any) -> dict[str, set[str]]:
+    """What :func:`leftovers` compares with: the whole local account, or on AWS what carries
+    no tags."""
+    return _whole_account(tut) if _is_local(tut) else _untagged_kinds(tut)
+
+
+def _is_local(tut: Any) -> bool:
+    from utils import local_sagemaker
+
+    url = local_sagemaker.url()
+    return url is not None and tut.endpoint_url == url
+
+
 def leftovers(tut: Any, notebook_file: Path, baseline: dict[str, set[str]]) -> list[str]:
     """What ``notebook_file`` left behind, one line per kind (empty: nothing)."""
     from utils.cleanup import find_tagged
     from utils.paths import BUILD_DIR
 
     number, prefix = notebook_file.stem[:2], notebook_file.stem + "/"
-    found = find_tagged(tut, notebook=number)
-    listed = tut.s3.list_objects_v2(Bucket=tut.bucket, Prefix=prefix)
-    kinds = {
-        "endpoints": found.endpoints,
-        "endpoint configs": found.endpoint_configs,
-        "models": found.models,
-        "running transform jobs": found.transform_jobs,
-        "SNS topics": found.topics,
-        "SQS queues": found.queues,
-        f"S3 objects under {prefix}": [o["Key"] for o in listed.get("Contents", [])],
+    kinds: dict[str, list[str]] = {
         "folders under build/": sorted(
             str(p.relative_to(BUILD_DIR.parent)) for p in BUILD_DIR.glob(f"{number}_*")
         ),
     }
-    for kind, now in _untagged_kinds(tut).items():
+    if not _is_local(tut):  # a shared account: what carries the notebook's tags or prefix
+        found = find_tagged(tut, notebook=number)
+        listed = tut.s3.list_objects_v2(Bucket=tut.bucket, Prefix=prefix)
+        kinds.update(
+            {
+                "endpoints": found.endpoints,
+                "endpoint configs": found.endpoint_configs,
+                "models": found.models,
+                "running transform jobs": found.transform_jobs,
+                "SNS topics": found.topics,
+                "SQS queues": found.queues,
+                f"S3 objects under {prefix}": [o["Key"] for o in listed.get("Contents", [])],
+            }
+        )
+    for kind, now in snapshot(tut).items():
         kinds[f"{kind} (new since the notebook started)"] = sorted(now - baseline.get(kind, set()))
     return [f"{kind}: {', '.join(names)}" for kind, names in kinds.items() if names]
 
@@ -243,7 +310,7 @@ def _check_clean_up(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     key = str(notebook_file)
     if key not in _baseline:  # the first cell (setup) has run: note what exists already
         with _connected(notebook_file.name[:2]) as tut:
-            _baseline[key] = _untagged_kinds(tut)
+            _baseline[key] = snapshot(tut)
     if _notebook_of(nextitem) == notebook_file:
         return None  # more cells of this notebook to come
     with _connected(notebook_file.name[:2]) as tut:
