@@ -178,7 +178,8 @@ def pretty(body: str) -> str:
 
 def metered_costs(tut: Any, endpoints: list[str]) -> str:
     """What ``endpoints`` cost so far: instance-seconds (real-time and asynchronous) and
-    GB-seconds (serverless).
+    GB-seconds (serverless). A serverless line says when part of its cost is provisioned
+    concurrency, which is billed every second it is set, not per request.
 
     Locally from the local SageMaker's meter; on AWS an estimate of the real-time instances only
     (serverless usage is on the bill, not in any API).
@@ -196,8 +197,13 @@ def metered_costs(tut: Any, endpoints: list[str]) -> str:
             )
     for row in snapshot.get("Serverless", []):
         if row["EndpointName"] in endpoints:
+            provisioned = (
+                ", plus provisioned concurrency billed every second it is set"
+                if row.get("ProvisionedGbSeconds", 0.0) > 0
+                else ""
+            )
             lines.append(
                 f"{row['EndpointName']}: serverless {row['MemorySizeInMB']} MB, {row['Requests']} "
-                f"requests billed by the millisecond: {format_usd(row['CostUsd'])}"
+                f"requests billed by the millisecond{provisioned}: {format_usd(row['CostUsd'])}"
             )
     return "\n".join(lines) or "(nothing metered for these endpoints)"
