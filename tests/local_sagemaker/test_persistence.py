@@ -587,12 +587,14 @@ def test_autoscaling_activities_and_cooldowns_survive_a_restart() -> None:
     from types import SimpleNamespace
     from typing import cast
 
+    from utils.local_sagemaker.services.scaling.activities import ScalingActivities
     from utils.local_sagemaker.services.scaling.realtime import RealtimeScaler
 
     def scaler() -> RealtimeScaler:
         no_endpoints = SimpleNamespace(lock=threading.Lock(), endpoints={})
         unused = cast(Any, None)
-        return RealtimeScaler(cast(Any, no_endpoints), unused, unused, unused)
+        registry = cast(Any, no_endpoints)
+        return RealtimeScaler(registry, unused, unused, unused, ScalingActivities(registry))
 
     resource = "endpoint/rt/variant/AllTraffic"
     done = {"ActivityId": "a", "StatusCode": "Successful", "StartTime": 10.0, "EndTime": 20.0}
@@ -607,7 +609,7 @@ def test_autoscaling_activities_and_cooldowns_survive_a_restart() -> None:
     before.restore_state(json.loads(json.dumps(saved)))
     after = scaler()
     after.restore_state(json.loads(json.dumps(before.export_state())))
-    activities = {a["ActivityId"]: a for a in after.activities(resource)}
+    activities = {a["ActivityId"]: a for a in after.activities.listing(resource)}
     assert activities["a"] == done
     # the change the stopped server was making did not complete, and says so
     assert activities["b"]["StatusCode"] == "Failed"

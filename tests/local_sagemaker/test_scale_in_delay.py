@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from utils.local_sagemaker.services.autoscaling import AutoScaler
+from utils.local_sagemaker.services.scaling.activities import ScalingActivities
 
 POLICY = {
     "PolicyType": "TargetTrackingScaling",
@@ -60,7 +61,8 @@ def test_a_scale_in_waits_for_the_delay(
     monkeypatch.setenv("LOCAL_SAGEMAKER_SCALE_IN_SECONDS", delay)
     monkeypatch.setenv("LOCAL_SAGEMAKER_AUTOSCALING_INTERVAL", "3600")  # evaluate by hand only
     service = FakeService()
-    scaler = AutoScaler(service.registry, service, service.client)
+    registry: Any = service.registry
+    scaler = AutoScaler(registry, service, service.client, ScalingActivities(registry))
     try:
         scaler._evaluate("e")
         assert service.updates == expected_first

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from utils.local_sagemaker.services.scaling.activities import ScalingActivities
 from utils.local_sagemaker.services.scaling.alarms import evaluate
 from utils.local_sagemaker.services.scaling.clock import ScalingClock
 from utils.local_sagemaker.services.scaling.policies import step, target_tracking
@@ -54,6 +55,9 @@ class Endpoint:
         self.lock = threading.RLock()
         self.endpoints = {"ep": self}
         self.changes: list[int] = []
+
+    def endpoint_for_invoke(self, name: str) -> Endpoint | None:
+        return self if name == self.name else None
 
     def update_weights_and_capacities(self, request: dict[str, Any]) -> None:
         count = request["DesiredWeightsAndCapacities"][0]["DesiredInstanceCount"]
@@ -132,7 +136,13 @@ def tt_alarms(low: bool = True) -> list[dict[str, Any]]:
 def scaler(
     endpoint: Endpoint, registrations: Registrations, metric: Metric, scale: float = 1.0
 ) -> RealtimeScaler:
-    return RealtimeScaler(endpoint, registrations, metric, ScalingClock(scale))  # type: ignore[arg-type]
+    return RealtimeScaler(
+        endpoint,  # type: ignore[arg-type]
+        registrations,  # type: ignore[arg-type]
+        metric,  # type: ignore[arg-type]
+        ScalingClock(scale),
+        ScalingActivities(endpoint),  # type: ignore[arg-type]
+    )
 
 
 def run(scaler_: RealtimeScaler, until: float, every: float = 1.0, start: float = 0.0) -> None:

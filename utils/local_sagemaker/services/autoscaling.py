@@ -30,18 +30,17 @@ from __future__ import annotations
 import math
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
+from ..core.errors import AwsError
 from ..core.settings import autoscaling_interval, scale_in_delay
 from .async_inference.service import AsyncService
 from .endpoints.registry import Registry
+from .scaling.activities import ScalingActivities
 
 RESOURCE_ID = "endpoint/{endpoint}/variant/{variant}"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-#: Scaling activities kept per ResourceId (the oldest are dropped), as the real-time scaler does.
-KEEP_ACTIVITIES = 50
 
 # FIDELITY autoscaling.async-activity-texts UNCONFIRMED: the texts of an asynchronous endpoint's scaling activity
 #   local: Description "Setting desired instance count to <n>.", Cause "monitor alarm <name> in
@@ -49,7 +48,7 @@ KEEP_ACTIVITIES = 50
 #     triggered policy <policy>" for target tracking (evaluated here without its alarms),
 #     StatusMessage "Successfully set desired instance count to <n>. Change successfully
 #     fulfilled by sagemaker." once the endpoint is InService again.
-#   why: the real-time scaler's wording (services/scaling/realtime.py), itself after Application
+#   why: every local scaling activity's wording (services/scaling/activities.py), itself after Application
 #     Auto Scaling's activities for other services; SageMaker's are not on record.
 #   notice: DescribeScalingActivities on AWS can word them differently; there a target-tracking
 #     activity names the policy's CloudWatch alarm.
@@ -59,7 +58,11 @@ class AutoScaler:
     """Reads scalable targets and policies from (moto's) Application Auto Scaling and applies them."""
 
     def __init__(
-        self, registry: Registry, service: AsyncService, client: Callable[[str], Any]
+        self,
+        registry: Registry,
+        service: AsyncService,
+        client: Callable[[str], Any],
+        activities: ScalingActivities,
     ) -> None:
         self.registry = registry
         self.service = service
@@ -73,9 +76,8 @@ class AutoScaler:
         self._last_in: dict[str, float] = {}
         #: Last decision per endpoint, for ``/_local/async/<name>`` and the notebook.
         self.decisions: dict[str, dict[str, Any]] = {}
-        #: Scaling activities per ResourceId, oldest first (DescribeScalingActivities).
-        self._activities: dict[str, list[dict[str, Any]]] = {}
-        self._lock = threading.Lock()
+        #: Where each change is recorded (shared with the real-time scaler).
+        self.activities = activities
         threading.Thread(target=self._loop, name="async-autoscaler", daemon=True).start()
 
     def stop(self) -> None:
@@ -99,6 +101,7 @@ class AutoScaler:
         client = self.client("application-autoscaling")
         for variant, fleet in endpoint.deployment.fleets.items():
             resource = RESOURCE_ID.format(endpoint=name, variant=variant)
+            self.activities.settle(resource)  # a change done since the last round
             targets = client.describe_scalable_targets(
                 ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=DIMENSION
             )["ScalableTargets"]
@@ -129,18 +132,7 @@ class AutoScaler:
             }
             now = time.monotonic()
             (self._last_out if desired > current else self._last_in)[name] = now
-            activity: dict[str, Any] = {
-                "ActivityId": str(uuid.uuid4()),
-                "ServiceNamespace": "sagemaker",
-                "ResourceId": resource,
-                "ScalableDimension": DIMENSION,
-                "Description": f"Setting desired instance count to {desired}.",
-                "Cause": cause,
-                "StartTime": time.time(),
-                "StatusCode": "InProgress",
-                "StatusMessage": "",
-                "Details": f"From {current} to {desired} instances.",
-            }
+            start = time.time()
             try:
                 self.registry.update_weights_and_capacities(
                     {
@@ -150,47 +142,12 @@ class AutoScaler:
                         ],
                     }
                 )
-            except Exception as exc:
-                code = getattr(exc, "code", type(exc).__name__)
-                activity.update(
-                    StatusCode="Failed", EndTime=time.time(), StatusMessage=f"{code}: {exc}"
-                )
-                raise
-            finally:
-                with self._lock:
-                    items = self._activities.setdefault(resource, [])
-                    items.append(activity)
-                    del items[:-KEEP_ACTIVITIES]
+            except AwsError as err:
+                failure = f"{err.code}: {err.message}"
+                self.activities.record(resource, current, desired, cause, start, failure=failure)
+                return
+            self.activities.record(resource, current, desired, cause, start)
             return  # one change at a time: the endpoint is Updating now
-
-    def activities(self, resource: str | None = None) -> list[dict[str, Any]]:
-        """Scaling activities of asynchronous endpoints, newest first, of one ResourceId or of
-        all; one in progress is done once its endpoint is InService again."""
-        with self._lock:
-            for key, items in self._activities.items():
-                if resource not in (None, key):
-                    continue
-                endpoint = self.registry.endpoint_for_invoke(key.split("/")[1])
-                if endpoint is None or endpoint.status != "InService":
-                    continue
-                for activity in items:
-                    if activity["StatusCode"] == "InProgress":
-                        count = activity["Description"].rsplit(" ", 1)[-1].rstrip(".")
-                        activity.update(
-                            StatusCode="Successful",
-                            EndTime=time.time(),
-                            StatusMessage=(
-                                f"Successfully set desired instance count to {count}. "
-                                "Change successfully fulfilled by sagemaker."
-                            ),
-                        )
-            found = [
-                dict(a)
-                for key, items in self._activities.items()
-                if resource in (None, key)
-                for a in items
-            ]
-        return sorted(found, key=lambda a: a["StartTime"], reverse=True)
 
     def _desired(
         self,

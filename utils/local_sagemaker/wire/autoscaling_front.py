@@ -21,8 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..services.autoscaling import AutoScaler
-from ..services.scaling.realtime import RealtimeScaler
+from ..services.scaling.activities import ScalingActivities
 from ..services.scaling.registrations import NAMESPACE, ScalingRegistrations
 
 #: A request handed to moto: (status, headers, body).
@@ -37,12 +36,10 @@ class ScalingFront:
     def __init__(
         self,
         registrations: ScalingRegistrations,
-        scaler: RealtimeScaler,
-        async_scaler: AutoScaler,
+        activities: ScalingActivities,
     ) -> None:
         self.registrations = registrations
-        self.scaler = scaler
-        self.async_scaler = async_scaler
+        self.activities = activities
 
     def handle(
         self, environ: dict[str, Any], forward: Callable[[dict[str, Any]], Answer]
@@ -130,10 +127,5 @@ class ScalingFront:
     ) -> Answer:
         resource = params.get("ResourceId")
         which = str(resource) if resource else None
-        activities = sorted(
-            self.scaler.activities(which) + self.async_scaler.activities(which),
-            key=lambda a: a["StartTime"],
-            reverse=True,
-        )
-        body = json.dumps({"ScalingActivities": activities}).encode()
+        body = json.dumps({"ScalingActivities": self.activities.listing(which)}).encode()
         return 200, [("Content-Type", "application/x-amz-json-1.1")], body

@@ -52,6 +52,7 @@ from ..services.fleet.instance_fleet import InstanceFleet
 from ..services.fleet.launcher import prewarm, stop_templates
 from ..services.meter.cost_meter import CostMeter
 from ..services.realtime import Runtime
+from ..services.scaling.activities import ScalingActivities
 from ..services.scaling.clock import ScalingClock
 from ..services.scaling.metrics import MetricReader
 from ..services.scaling.realtime import RealtimeScaler
@@ -177,15 +178,17 @@ class Gateway:
         )
         self.async_service = AsyncService(self.registry, self.client, self.metric_sink)
         events.on_started(self.async_service.capacity_changed)
-        self.autoscaler = AutoScaler(self.registry, self.async_service, self.client)
+        activities = ScalingActivities(self.registry)
+        self.autoscaler = AutoScaler(self.registry, self.async_service, self.client, activities)
         self.realtime_scaler = RealtimeScaler(
             self.registry,
             registrations,
             MetricReader(recent, self.client),
             ScalingClock(autoscaling_time_scale()),
+            activities,
         )
         self.realtime_scaler.start()
-        self.scaling_front = ScalingFront(registrations, self.realtime_scaler, self.autoscaler)
+        self.scaling_front = ScalingFront(registrations, activities)
         self.logs_front = LogsFront()
         self.transform_jobs = TransformJobs(
             self.registry, self.deployer, self.logs.ensure_stream, self.meter,

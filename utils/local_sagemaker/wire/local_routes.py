@@ -69,7 +69,7 @@ class LocalRoutes:
             return {
                 "TimeScale": self.realtime_scaler.clock.scale,
                 "Alarms": self.realtime_scaler.alarm_states(),
-                "Activities": self.realtime_scaler.activities(),
+                "Activities": self.realtime_scaler.activities.listing(),
             }
         if path.startswith("/_local/transform-jobs/"):
             try:

@@ -22,28 +22,18 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from ...core.errors import AwsError
 from ..endpoints.registry import Registry
 from ..fleet.instance_fleet import EndpointFleet
+from .activities import ScalingActivities
 from .alarms import ALARM, AlarmWatch
 from .clock import ScalingClock
 from .metrics import MetricReader
 from .policies import DEFAULT_COOLDOWN, step, target_tracking
-from .registrations import DIMENSION, NAMESPACE, ScalingRegistrations, resource_id
-
-# FIDELITY autoscaling.activity-texts UNCONFIRMED: the texts of a SageMaker scaling activity
-#   local: Description "Setting desired instance count to <n>.", Cause "monitor alarm <name> in
-#     state ALARM triggered policy <policy>", StatusMessage "Successfully set desired instance
-#     count to <n>. Change successfully fulfilled by sagemaker."
-#   why: Application Auto Scaling words activities this way for other services ("Setting
-#     desired count to ...", "Change successfully fulfilled by ecs."); SageMaker's are not on
-#     record.
-#   notice: DescribeScalingActivities on AWS can word them differently.
-_KEEP_ACTIVITIES = 50
+from .registrations import ScalingRegistrations, resource_id
 
 
 @dataclass
@@ -67,6 +57,7 @@ class RealtimeScaler:
         registrations: ScalingRegistrations,
         reader: MetricReader,
         clock: ScalingClock,
+        activities: ScalingActivities,
     ) -> None:
         self.registry = registry
         self.registrations = registrations
@@ -78,8 +69,8 @@ class RealtimeScaler:
         self._last_in: dict[str, float] = {}
         #: Step policies' last scaling, by :func:`_policy_key` (the ARN changes on a restart).
         self._last_step: dict[str, float] = {}
-        #: Scaling activities per ResourceId, oldest first (DescribeScalingActivities).
-        self._activities: dict[str, list[dict[str, Any]]] = {}
+        #: Where each change is recorded (shared with the asynchronous endpoints' scaler).
+        self.activities = activities
         self._stop = threading.Event()
 
     def start(self) -> None:
@@ -106,7 +97,7 @@ class RealtimeScaler:
         cooldowns run on after a restart: wall-clock times)."""
         with self._lock:
             return {
-                "activities": {k: [dict(a) for a in v] for k, v in self._activities.items()},
+                "activities": self.activities.export(),
                 "last_out": dict(self._last_out),
                 "last_in": dict(self._last_in),
                 "last_step": dict(self._last_step),
@@ -131,23 +122,8 @@ class RealtimeScaler:
         #   notice: On AWS an activity completes and an alarm in ALARM goes on invoking its
         #     policy; locally the first scaling after a restart waits a full set of evaluation
         #     periods, and an alarm's StateUpdatedTimestamp is the restart's time.
-        stopped = time.time()
+        self.activities.restore(data.get("activities") or {}, stopped=time.time())
         with self._lock:
-            for resource, items in (data.get("activities") or {}).items():
-                restored = []
-                for item in items:
-                    activity = dict(item)
-                    if activity.get("StatusCode") == "InProgress":
-                        activity.update(
-                            StatusCode="Failed",
-                            EndTime=stopped,
-                            StatusMessage=(
-                                "The local SageMaker stopped before the change completed; "
-                                "the endpoint kept the instance count it had."
-                            ),
-                        )
-                    restored.append(activity)
-                self._activities[str(resource)] = restored[-_KEEP_ACTIVITIES:]
             for saved, into in (
                 (data.get("last_out"), self._last_out),
                 (data.get("last_in"), self._last_in),
@@ -156,19 +132,6 @@ class RealtimeScaler:
                 into.update({str(k): float(v) for k, v in (saved or {}).items()})
 
     # -- what the API and the local routes read -----------------------------------------------
-
-    def activities(self, resource: str | None = None) -> list[dict[str, Any]]:
-        """Scaling activities, newest first, of one ResourceId or of all."""
-        for variant in self._variants():
-            self._complete_activities(variant)
-        with self._lock:
-            found = [
-                dict(a)
-                for key, items in self._activities.items()
-                if resource in (None, key)
-                for a in items
-            ]
-        return sorted(found, key=lambda a: a["StartTime"], reverse=True)
 
     def alarm_states(self) -> dict[str, dict[str, Any]]:
         """Each watched alarm's state and its recent data points (oldest first)."""
@@ -207,7 +170,7 @@ class RealtimeScaler:
         alarms = self.registrations.alarms() if registered else []
         seen: set[str] = set()
         for variant in registered:
-            self._complete_activities(variant)
+            self.activities.settle(variant.resource)
             seen |= self._evaluate_variant(variant, targets[variant.resource], alarms, now)
         with self._lock:
             for name in set(self._watches) - seen:
@@ -326,21 +289,10 @@ class RealtimeScaler:
         alarm: dict[str, Any],
         now: float,
     ) -> None:
-        activity: dict[str, Any] = {
-            "ActivityId": str(uuid.uuid4()),
-            "ServiceNamespace": NAMESPACE,
-            "ResourceId": variant.resource,
-            "ScalableDimension": DIMENSION,
-            "Description": f"Setting desired instance count to {desired}.",
-            "Cause": (
-                f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy "
-                f"{policy['PolicyName']}"
-            ),
-            "StartTime": now,
-            "StatusCode": "InProgress",
-            "StatusMessage": "",
-            "Details": f"From {current} to {desired} instances.",
-        }
+        cause = (
+            f"monitor alarm {alarm['AlarmName']} in state ALARM triggered policy "
+            f"{policy['PolicyName']}"
+        )
         try:
             self.registry.update_weights_and_capacities(
                 {
@@ -351,37 +303,17 @@ class RealtimeScaler:
                 }
             )
         except AwsError as err:
-            activity.update(
-                StatusCode="Failed", EndTime=time.time(), StatusMessage=f"{err.code}: {err.message}"
+            self.activities.record(
+                variant.resource, current, desired, cause, now, failure=f"{err.code}: {err.message}"
             )
-        else:
-            if desired > current:
-                self._last_out[variant.resource] = now
-            else:
-                self._last_in[variant.resource] = now
-            if policy.get("PolicyType") == "StepScaling":
-                self._last_step[_policy_key(policy)] = now
-        with self._lock:
-            items = self._activities.setdefault(variant.resource, [])
-            items.append(activity)
-            del items[:-_KEEP_ACTIVITIES]
-
-    def _complete_activities(self, variant: _Variant) -> None:
-        """An activity is done once the endpoint is InService again."""
-        if not variant.in_service:
             return
-        with self._lock:
-            for activity in self._activities.get(variant.resource, []):
-                if activity["StatusCode"] == "InProgress":
-                    count = activity["Description"].rsplit(" ", 1)[-1].rstrip(".")
-                    activity.update(
-                        StatusCode="Successful",
-                        EndTime=time.time(),
-                        StatusMessage=(
-                            f"Successfully set desired instance count to {count}. "
-                            "Change successfully fulfilled by sagemaker."
-                        ),
-                    )
+        self.activities.record(variant.resource, current, desired, cause, now)
+        if desired > current:
+            self._last_out[variant.resource] = now
+        else:
+            self._last_in[variant.resource] = now
+        if policy.get("PolicyType") == "StepScaling":
+            self._last_step[_policy_key(policy)] = now
 
 
 def _policy_key(policy: dict[str, Any]) -> str:
