@@ -87,11 +87,16 @@ browser: $(STAMP)
 PYTEST_WORKERS ?= 3
 PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
+# Lint runs beside the tests (it needs none of their processes), its output kept in
+# build/lint.log and printed when both have ended; either failing fails the command.
 test: $(STAMP)
-	@start=$$(date +%s); status=0; \
-	$(MAKE) --no-print-directory lint browser && \
+	@start=$$(date +%s); status=0; mkdir -p build; \
+	$(MAKE) --no-print-directory lint >build/lint.log 2>&1 & lint=$$!; \
+	$(MAKE) --no-print-directory browser && \
 	$(PY) -m pytest $(PARALLEL) $(NBVAL) tests notebooks || status=$$?; \
 	$(PY) -m utils.local_sagemaker stop >/dev/null 2>&1; \
+	wait $$lint; lint_status=$$?; cat build/lint.log; \
+	[ $$lint_status -eq 0 ] || { echo "make lint failed (exit status $$lint_status)"; status=$$lint_status; }; \
 	echo "make test: $$(( $$(date +%s) - start )) s (exit status $$status)"; exit $$status
 
 $(STAMP311): requirements.txt pyproject.toml
