@@ -6,15 +6,19 @@ small machines and gives every test the same, seeded model.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from utils.artifact import import_handlers, package_model, safe_extract
 from utils.model import TrainingResult, train_model
+
+if TYPE_CHECKING:
+    from utils.session import Tutorial
 
 
 @pytest.fixture(scope="session")
@@ -61,6 +65,24 @@ def local_sm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from local_server import run_local_sagemaker
 
     yield from run_local_sagemaker(tmp_path_factory.mktemp("local-sagemaker"))
+
+
+@pytest.fixture(scope="module")
+def notebook_setup(local_sm: str) -> Iterator[Callable[[str], Tutorial]]:
+    """``setup(notebook=...)`` on the session's local SageMaker, as a notebook's first cell calls it.
+
+    ``setup()`` exports the AWS settings into the process, as it must in a notebook; the
+    environment is put back when the test module ends, so that later tests in the same process
+    (moto in-process, for instance) do not send their calls to the local SageMaker.
+    """
+    from utils.session import setup
+
+    saved = dict(os.environ)
+    try:
+        yield lambda notebook: setup(notebook=notebook, quiet=True)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 #: The test files that take longest, longest first (``make test``'s timeline on the 2-core

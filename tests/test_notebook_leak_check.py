@@ -5,14 +5,15 @@ wherever it is in S3, and nothing is one once it is deleted."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from utils.session import Tutorial
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,17 +28,9 @@ def _leak_check() -> ModuleType:
     return module
 
 
-@pytest.fixture
-def tut(local_sm: str) -> Iterator[Any]:
-    """``setup()`` on the session's local SageMaker; the environment is restored afterwards."""
-    from utils.session import setup
-
-    saved = dict(os.environ)
-    try:
-        yield setup(notebook="98", quiet=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+@pytest.fixture(scope="module")
+def tut(notebook_setup: Callable[[str], Tutorial]) -> Tutorial:
+    return notebook_setup("98")
 
 
 def test_what_a_notebook_left_anywhere_in_the_local_account_is_found(tut: Any) -> None:

@@ -3,9 +3,8 @@ report (one aligned row per resource, grouped by notebook), against a running lo
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,19 +12,14 @@ import pytest
 from utils.artifact import SERVING_ENVIRONMENT
 from utils.cleanup import cleanup, cost_report, find_tagged
 from utils.endpoint_status import wait_for_endpoint
-from utils.session import PROJECT_TAG, setup
+from utils.session import PROJECT_TAG, Tutorial
 
 from .conftest import build_archive, wait_status
 
 
 @pytest.fixture(scope="module")
-def tut(local_sm: str) -> Iterator[Any]:
-    saved = dict(os.environ)
-    try:
-        yield setup(notebook="r1", quiet=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def tut(notebook_setup: Callable[[str], Tutorial]) -> Tutorial:
+    return notebook_setup("r1")
 
 
 def _tags(notebook: str) -> list[dict[str, str]]:

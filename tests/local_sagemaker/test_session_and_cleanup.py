@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from utils.cleanup import cleanup, find_tagged
 from utils.endpoint_logs import delete_endpoint_log_groups, log_group_for
-from utils.session import PROJECT_TAG, setup
+from utils.session import PROJECT_TAG, Tutorial, setup
 
 from .conftest import build_archive, deploy, wait_status
 
 
 @pytest.fixture(scope="module")
-def tut(local_sm: str) -> Iterator[Any]:
-    """``setup()`` exports the AWS settings into the process, as in a notebook; undone afterwards
-    so that later tests (moto in-process, for instance) see a clean environment."""
-    saved = dict(os.environ)
-    try:
-        yield setup(notebook="t1", quiet=True)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def tut(notebook_setup: Callable[[str], Tutorial]) -> Tutorial:
+    return notebook_setup("t1")
 
 
 def _deploy(tut: Any, model_url: str, tags: list[dict[str, str]]) -> str:
