@@ -25,7 +25,10 @@ programs slows both requests of a pair alike and drops out of the difference; wh
 the gateway's two extra process wake-ups per request does not, so the gateway process's CPU time
 per request is printed too (read from the process, not the wall clock; it also counts the
 gateway's background threads). It includes
-checking the request's signature. The machine's load average is printed with the figures: on a
+checking the request's signature. The same pairs are measured with a bare Python relay
+(``bare_relay.py``: no checks, no routing) in the gateway's place, in blocks alternating with the
+gateway's: what a Python process in the middle costs as such on this machine, so the gateway's
+figure splits into that hop and the gateway's own work. The machine's load average is printed with the figures: on a
 shared machine only the ratios and the paired figure mean something. The benchmark
 starts its own local SageMaker (temporary state folder, free port) and stops it at the end, so
 it never touches a server a notebook is using.
@@ -40,11 +43,13 @@ import argparse
 import http.client
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from private_server import create_config, create_endpoint, latency_ms, private_local_sagemaker
@@ -82,6 +87,41 @@ def _paired_differences(via_gateway: Any, direct: Any, pairs: int) -> list[float
         difference = (middle - start) - (end - middle)
         differences.append(difference if gateway_first else -difference)
     return differences
+
+
+class _Relay:
+    """A running ``bare_relay.py``: its port, and ``stop`` (it ends when its input closes)."""
+
+    def __init__(self, process: subprocess.Popen[str], port: int) -> None:
+        self.process = process
+        self.port = port
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _start_relay(instance: dict[str, Any]) -> _Relay:
+    """``bare_relay.py`` in front of ``instance`` (its URL, and its secret as added headers)."""
+    added = [f"{name}={value}" for name, value in instance["Headers"].items()]
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("bare_relay.py")), instance["Url"], *added],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("listening on "):
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"bare_relay.py did not start: {line!r}")
+    return _Relay(process, int(line.split()[-1]))
 
 
 def _median_interval(samples: list[float]) -> tuple[float, float]:
@@ -225,22 +265,31 @@ def main() -> int:
             "/invocations",
             {**headers, **paired_instance["Headers"]},
         )
+        # The same pairs with a bare Python relay in the gateway's place: what a Python hop as
+        # such costs here (bare_relay.py), measured in blocks alternating with the gateway's.
+        relay = _start_relay(paired_instance)
+        paired_relay = raw_call("127.0.0.1", relay.port, "/invocations", headers)
         _paired_differences(paired_gateway, paired_direct, 50)  # warm-up
+        _paired_differences(paired_relay, paired_direct, 50)
         gateway_process = psutil.Process(server.gateway_pid())
-        cpu_before = gateway_process.cpu_times()
-        differences = []
-        for start in range(0, args.pairs, PAIRS_PER_SIGNATURE):
-            # A signature is valid for 15 minutes, and on a busy machine the pairs take longer:
-            # each block of pairs gets a fresh one (the same headers, on the same connection).
-            paired_signed.update(
-                server.signed_headers("POST", paired_path, body, headers, "sagemaker")
-            )
-            count = min(PAIRS_PER_SIGNATURE, args.pairs - start)
-            differences += _paired_differences(paired_gateway, paired_direct, count)
-        cpu_after = gateway_process.cpu_times()
-        gateway_cpu = (
-            cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system
-        ) / args.pairs
+        gateway_seconds = 0.0
+        differences, relay_differences = [], []
+        try:
+            for start in range(0, args.pairs, PAIRS_PER_SIGNATURE):
+                # A signature is valid for 15 minutes, and on a busy machine the pairs take
+                # longer: each block gets a fresh one (the same headers, on the same connection).
+                paired_signed.update(
+                    server.signed_headers("POST", paired_path, body, headers, "sagemaker")
+                )
+                count = min(PAIRS_PER_SIGNATURE, args.pairs - start)
+                cpu_before = gateway_process.cpu_times()
+                differences += _paired_differences(paired_gateway, paired_direct, count)
+                cpu_after = gateway_process.cpu_times()
+                gateway_seconds += sum(cpu_after[:2]) - sum(cpu_before[:2])
+                relay_differences += _paired_differences(paired_relay, paired_direct, count)
+        finally:
+            relay.stop()
+        gateway_cpu = gateway_seconds / args.pairs
         load_paired = os.getloadavg()
         next_worker = iter(range(1 << 30))
         lock = threading.Lock()
@@ -331,6 +380,15 @@ def main() -> int:
             f"seconds over the pairs, all threads: includes background work that runs per "
             f"second, not per request, so it grows when requests are slow); load average then: "
             f"{load_paired[0]:.2f}"
+        )
+        relay_added = statistics.median(relay_differences)
+        relay_low, relay_high = _median_interval(relay_differences)
+        print(
+            f"  a bare Python relay instead of the gateway (bare_relay.py: reads the request, "
+            f"writes it on, relays the answer; no checks) adds {relay_added * 1000:.3f} ms "
+            f"(95% CI {relay_low * 1000:.3f} to {relay_high * 1000:.3f} ms, the same pairs): "
+            f"the cost of a Python hop as such here; the gateway's own work (guard, signature, "
+            f"routing, bookkeeping) is the rest, {(added - relay_added) * 1000:.3f} ms"
         )
         print(
             f"  difference of the two series' p50s above: "
