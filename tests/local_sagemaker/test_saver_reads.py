@@ -270,17 +270,17 @@ def test_the_s3_part_reads_again_only_the_buckets_requests_changed(
         s3.put_object(Bucket=name, Key="in/a.csv", Body=b"1,2\n")
     s3.put_bucket_tagging(Bucket="other", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
     persistence = _persistence(tmp_path, s3)  # type: ignore[arg-type]
+    for name in ("data", "other"):  # the requests above, as the gateway reports them
+        persistence.touched("s3", "CreateBucket", f"/{name}")
+        persistence.touched("s3", "PutObject", f"/{name}/in/a.csv")
+    persistence.touched("s3", "PutBucketTagging", "/other")
 
     def save() -> list[dict[str, Any]]:
         calls.clear()
-        persistence.aws.save("s3")
+        persistence.save()
         made = list(calls)
-        data: list[dict[str, Any]] = json.loads((tmp_path / "saved" / "s3.json").read_bytes())[
-            "data"
-        ]
-        full = AwsServices(lambda _: s3, StateStore(tmp_path / "full"))
-        full.save("s3")  # what a full read writes
-        assert json.loads((tmp_path / "full" / "s3.json").read_bytes())["data"] == data
+        data = _saved_s3(tmp_path)
+        assert _full_s3_read(s3, tmp_path) == data
         calls[:] = made
         return data
 
@@ -304,6 +304,71 @@ def test_the_s3_part_reads_again_only_the_buckets_requests_changed(
     persistence.touched("s3", None, None)  # which bucket is not known: all are read again
     assert [o["Key"] for o in save()[0]["objects"]] == ["out/a.csv.out"]
     assert {b for op, b in calls if op == "ListObjectsV2"} == {"data", "other"}
+
+
+def _saved_s3(tmp_path: Path) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((tmp_path / "saved" / "s3.json").read_bytes())["data"]
+    return data
+
+
+def _full_s3_read(s3: Any, tmp_path: Path) -> list[dict[str, Any]]:
+    """What a saver that knows nothing yet writes: every bucket read."""
+    full = AwsServices(lambda _: s3, StateStore(tmp_path / "full"))
+    full.save("s3")
+    data: list[dict[str, Any]] = json.loads((tmp_path / "full" / "s3.json").read_bytes())["data"]
+    return data
+
+
+def test_a_bucket_changed_during_a_save_or_in_a_failed_one_is_read_by_the_next(
+    tmp_path: Path, moto_aws: None
+) -> None:
+    """A save reads again only the buckets named since the last one, so a change it drops is
+    never saved: neither a change that arrives while it reads nor one whose save fails may be
+    lost. After each, the next save writes what a full read writes."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name=REGION)
+    persistence = _persistence(tmp_path, s3)  # type: ignore[arg-type]
+    for name in ("data", "other"):
+        s3.create_bucket(Bucket=name)
+        s3.put_object(Bucket=name, Key="in/a.csv", Body=b"1,2\n")
+        persistence.touched("s3", "CreateBucket", f"/{name}")
+        persistence.touched("s3", "PutObject", f"/{name}/in/a.csv")
+    persistence.save()
+    assert _saved_s3(tmp_path) == _full_s3_read(s3, tmp_path)
+
+    # "data" is read, then, while "other" is listed, an object reaches "data"
+    arrived: list[str] = []
+
+    def meanwhile(params: dict[str, Any], **_: Any) -> None:
+        if params.get("Bucket") == "other" and not arrived:
+            arrived.append("data/out/late.csv.out")
+            s3.put_object(Bucket="data", Key="out/late.csv.out", Body=b"0.5\n")
+            persistence.touched("s3", "PutObject", "/data/out/late.csv.out")
+
+    s3.meta.events.register("before-parameter-build.s3.ListObjectsV2", meanwhile)
+    for name in ("data", "other"):
+        s3.put_object(Bucket=name, Key="in/b.csv", Body=b"3,4\n")
+        persistence.touched("s3", "PutObject", f"/{name}/in/b.csv")
+    persistence.save()
+    s3.meta.events.unregister("before-parameter-build.s3.ListObjectsV2", meanwhile)
+    assert arrived and "out/late.csv.out" not in {o["Key"] for o in _saved_s3(tmp_path)[0]["objects"]}
+    persistence.save()
+    assert _saved_s3(tmp_path) == _full_s3_read(s3, tmp_path)
+
+    # a save that fails while reading "other" (moto busy): the next one reads it
+    def busy(**_: Any) -> None:
+        raise RuntimeError("moto is busy")
+
+    s3.put_object(Bucket="other", Key="in/c.csv", Body=b"5,6\n")
+    persistence.touched("s3", "PutObject", "/other/in/c.csv")
+    s3.meta.events.register("before-call.s3.GetObject", busy)
+    persistence.save()
+    s3.meta.events.unregister("before-call.s3.GetObject", busy)
+    assert "in/c.csv" not in {o["Key"] for o in _saved_s3(tmp_path)[1]["objects"]}
+    persistence.save()
+    assert _saved_s3(tmp_path) == _full_s3_read(s3, tmp_path)
+    persistence.close()
 
 
 def test_an_alarms_state_is_saved_and_put_back(tmp_path: Path, moto_aws: None) -> None:

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ...core.settings import ACCOUNT_ID, REGION
 from ..scaling.registrations import ALARM_PREFIX
@@ -46,6 +46,39 @@ LOGS_PREFIX = "logs/group-"
 BLOBS = "s3-objects"
 
 ClientFactory = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class BucketChange:
+    """An S3 request that may have changed ``bucket`` (None: it is not known which, so any):
+    its objects, and unless ``objects_only`` the bucket itself (its tags, policy, versioning, or
+    whether it exists; a request on a key changes none of them).
+
+    Kept in the saver's one record of changes (:class:`.persistence.Persistence`) and given to
+    the ``s3`` part's next save, which reads again only the buckets named: while a transform
+    job writes its outputs, a save lists one bucket, not all.
+    """
+
+    bucket: str | None
+    objects_only: bool = False
+    part: ClassVar[str] = "s3"
+
+
+@dataclass(frozen=True)
+class AlarmsChange:
+    """A CloudWatch call that may have changed the alarms (any but PutMetricData, which the
+    metrics publisher sends every second while endpoints are invoked): the ``cloudwatch``
+    part's next save reads them again (DescribeAlarms); a save for new metric data alone does
+    not."""
+
+    part: ClassVar[str] = "cloudwatch"
+
+
+#: The one :class:`AlarmsChange`.
+ALARMS = AlarmsChange()
+
+#: A change narrower than a whole part, given to that part's save (:meth:`AwsServices.save`).
+Change = BucketChange | AlarmsChange
 
 
 def _pages(client: Any, operation: str, key: str, **params: Any) -> Iterator[Any]:
@@ -80,20 +113,17 @@ class AwsServices:
         self.store = store
         #: (bucket, key) -> the saved entry of an object already in a blob, to skip re-reading it.
         self._objects: dict[tuple[str, str], dict[str, Any]] = {}
-        #: Bucket -> its record as last saved, and the buckets S3 requests may have changed
-        #: since (:meth:`s3_changed`): True when the bucket itself may have (its tags, policy,
-        #: versioning, or whether it exists), False when only objects in it may have.
+        #: Bucket -> its record as last saved (a save not given a :class:`BucketChange` for it
+        #: writes this again).
         self._buckets: dict[str, dict[str, Any]] = {}
-        self._s3_changes: dict[str, bool] = {}
-        self._s3_all_changed = True
-        self._s3_lock = threading.Lock()
         #: Log group name -> what its streams looked like when last saved.
         self._log_signatures: dict[str, list[tuple[str, int, str]]] = {}
         #: Scaling policy ARNs before the restart -> after (alarms name them in AlarmActions).
         self._policy_arns: dict[str, str] = {}
         #: Restored target-tracking policy ARN -> the alarms PutScalingPolicy created for it.
         self._recreated_alarms: dict[str, list[str]] = {}
-        #: The CloudWatch alarms as last read; None until read again (:meth:`forget_alarms`).
+        #: The CloudWatch alarms as last read (None before the first read); read again when a
+        #: save is given :data:`ALARMS`.
         self._alarms: list[dict[str, Any]] | None = None
         #: The metric data points as saved, each converted and encoded once (moto only ever
         #: appends to its list of them).
@@ -103,24 +133,30 @@ class AwsServices:
 
     # -- saving -------------------------------------------------------------------------------
 
-    def save(self, part: str) -> None:
-        """Read one part from moto and write it (logs: one file per changed group)."""
+    def save(self, part: str, changes: Collection[Change] = ()) -> None:
+        """Read one part from moto and write it (logs: one file per changed group).
+
+        ``changes``: the part's narrower changes since its last save (:data:`Change`); what they
+        do not name is written as last read, so a caller that loses one saves stale data.
+        """
         if part == "logs":
             self._save_logs()
             return
         if part == "cloudwatch":
-            self._save_cloudwatch()
+            self._save_cloudwatch(alarms_changed=ALARMS in changes)
+            return
+        if part == "s3":
+            buckets = [change for change in changes if isinstance(change, BucketChange)]
+            self.store.write("s3.json", self._export_s3(buckets))
+            self._collect_blobs()
             return
         exporter: dict[str, Callable[[], Any]] = {
             "iam": self._export_iam,
-            "s3": self._export_s3,
             "sqs": self._export_sqs,
             "sns": self._export_sns,
             "application-autoscaling": self._export_scaling,
         }
         self.store.write(f"{part}.json", exporter[part]())
-        if part == "s3":
-            self._collect_blobs()
 
     # -- restoring ----------------------------------------------------------------------------
 
@@ -271,31 +307,19 @@ class AwsServices:
 
     # -- S3 -----------------------------------------------------------------------------------
 
-    def s3_changed(self, bucket: str | None, objects_only: bool = False) -> None:
-        """An S3 request that may change something reached moto: in ``bucket`` (None: in any
-        bucket, or it is not known which), in its objects only when ``objects_only`` (a request
-        on a key never changes the bucket's tags, policy or versioning)."""
-        with self._s3_lock:
-            if bucket is None:
-                self._s3_all_changed = True
+    def _export_s3(self, changes: Iterable[BucketChange]) -> list[dict[str, Any]]:
+        """Every bucket's record; those no change names are the saved ones (a save while a
+        transform job writes its outputs reads one bucket, not all, and not its tags, policy and
+        versioning). A bucket never saved is read whole."""
+        all_changed = False
+        # bucket -> whether the bucket itself may have changed, not only objects in it
+        settings: dict[str, bool] = {}
+        for change in changes:
+            if change.bucket is None:
+                all_changed = True
             else:
-                self._s3_changes[bucket] = self._s3_changes.get(bucket, False) or not objects_only
-
-    def _export_s3(self) -> list[dict[str, Any]]:
-        """Every bucket's record; those no request changed since the last save are the saved
-        ones (a save while a transform job writes its outputs reads one bucket, not all, and
-        not its tags, policy and versioning)."""
-        with self._s3_lock:
-            changes, self._s3_changes = self._s3_changes, {}
-            all_changed, self._s3_all_changed = self._s3_all_changed, False
-        try:
-            return self._export_buckets(changes, all_changed)
-        except BaseException:  # the part stays dirty (Persistence retries): so do its buckets
-            with self._s3_lock:
-                for name, whole in changes.items():
-                    self._s3_changes[name] = self._s3_changes.get(name, False) or whole
-                self._s3_all_changed |= all_changed
-            raise
+                settings[change.bucket] = settings.get(change.bucket, False) or not change.objects_only
+        return self._export_buckets(settings, all_changed)
 
     def _export_buckets(self, changes: dict[str, bool], all_changed: bool) -> list[dict[str, Any]]:
         s3 = self.client("s3")
@@ -699,21 +723,16 @@ class AwsServices:
     #: (which starts every alarm afresh). StateUpdatedTimestamp becomes the restore's time.
     ALARM_STATE = ("StateValue", "StateReason", "StateReasonData")
 
-    def forget_alarms(self) -> None:
-        """The CloudWatch alarms may have changed: the next save of the ``cloudwatch`` part
-        reads them again (a save for new metric data alone does not)."""
-        self._alarms = None
-
-    def _save_cloudwatch(self) -> None:
+    def _save_cloudwatch(self, alarms_changed: bool) -> None:
         """The metric data points (only those added since the last save are encoded, see
         :mod:`.growing_json`) and the alarms (read again only after a call that may have
-        changed them)."""
+        changed them: ``alarms_changed``)."""
         from moto.cloudwatch.models import cloudwatch_backends
 
         backend = cloudwatch_backends[ACCOUNT_ID][REGION]
         points = self._points.encode(backend.metric_data)
         alarms = self._alarms
-        if alarms is None:
+        if alarms is None or alarms_changed:
             cloudwatch = self.client("cloudwatch")
             alarms = [
                 {k: v for k, v in alarm.items() if k in self.ALARM_SETTABLE or k in self.ALARM_STATE}

@@ -50,7 +50,7 @@ from ..endpoints.registry import Registry
 from ..meter.cost_meter import CostMeter
 from ..scaling.realtime import RealtimeScaler
 from ..transform.jobs import TransformJobs
-from .aws_services import LOGS_PREFIX, AwsServices
+from .aws_services import ALARMS, LOGS_PREFIX, AwsServices, BucketChange, Change
 from .store import StateStore
 
 #: The folder under the state folder that holds the saved parts.
@@ -77,9 +77,9 @@ METRIC_DATA_ONLY = frozenset({"PutMetricData"})
 #: Parts whose restore runs in the background after the start (metric data, log events).
 HISTORY_PARTS = frozenset({"cloudwatch", "logs"})
 
-#: Not a part of its own: marked with ``cloudwatch`` by a call that may change the alarms, so
-#: that part's next save reads them again (:meth:`.AwsServices.forget_alarms`).
-ALARMS = "cloudwatch alarms"
+#: What the saver's record of changes holds: the name of a part to save, or a change narrower
+#: than a part (which bucket, whether the alarms), given to that part's save.
+Entry = str | Change
 
 
 class Persistence:
@@ -108,8 +108,10 @@ class Persistence:
         self.log = log
         #: Parts whose service got a request that may have changed it since the last save
         #: (the restore's own requests mark what it restored, so the first save re-reads it),
-        #: and :data:`ALARMS`: what the saver knows of changes, in one place.
-        self._dirty: set[str] = set()
+        #: with the narrower changes within them (:data:`.aws_services.Change`): what the saver
+        #: knows of changes, in one place. A save takes what it saves before reading, so a
+        #: change that arrives during the read is saved by the next one.
+        self._dirty: set[Entry] = set()
         self._dirty_lock = threading.Lock()
         self._save_lock = threading.Lock()
         self._stop = threading.Event()
@@ -131,13 +133,14 @@ class Persistence:
         # a request signed in its query string or a browser's POST policy upload carries no
         # Authorization header: only S3 is reached that way
         parts = SIGNING_PARTS.get(signing_service or "s3", ())
+        entries: list[Entry] = list(parts)
         if "cloudwatch" in parts and operation not in METRIC_DATA_ONLY:
-            parts = (*parts, ALARMS)
+            entries.append(ALARMS)
         if "s3" in parts:
             bucket, _, key = (path or "").lstrip("/").partition("/")
-            self.aws.s3_changed(bucket or None, objects_only=bool(key))
+            entries.append(BucketChange(bucket or None, objects_only=bool(key)))
         with self._dirty_lock:
-            self._dirty.update(parts)
+            self._dirty.update(entries)
 
     # -- restoring ----------------------------------------------------------------------------
 
@@ -247,23 +250,22 @@ class Persistence:
             self._save("sagemaker.json", self._export_sagemaker)
             self._save("meter.json", self.meter.export_state)
             with self._dirty_lock:
+                # taken before anything is read: a change during the read marks it again
                 dirty, self._dirty = self._dirty, set()
-                if ALARMS in dirty:
-                    # taken before they are read: a change during the read marks them again
-                    dirty.discard(ALARMS)
-                    self.aws.forget_alarms()
                 if not self._history_done.is_set():
                     # their files still hold the whole history being put back: keep them as
                     # they are until it is in moto (changes meanwhile are saved right after)
-                    held = dirty & HISTORY_PARTS
+                    held = {entry for entry in dirty if _part(entry) in HISTORY_PARTS}
                     self._dirty |= held
                     dirty -= held
-            for part in sorted(dirty):
+            for part in sorted({_part(entry) for entry in dirty}):
+                changes = [e for e in dirty if not isinstance(e, str) and e.part == part]
                 try:
-                    self.aws.save(part)
-                except Exception as exc:  # moto busy or a bug: keep the part dirty, retry
+                    self.aws.save(part, changes)
+                except Exception as exc:  # moto busy or a bug: keep it all dirty, retry
                     with self._dirty_lock:
                         self._dirty.add(part)
+                        self._dirty.update(changes)
                     self.log(f"saving {part} failed, will retry: {exc!r}")
 
     def _save(self, name: str, export: Callable[[], Any]) -> None:
@@ -286,6 +288,11 @@ class Persistence:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.save()
+
+
+def _part(entry: Entry) -> str:
+    """The part an entry of the record of changes belongs to."""
+    return entry if isinstance(entry, str) else entry.part
 
 
 def _holds_something(data: Any) -> bool:
