@@ -181,6 +181,48 @@ def test_scalable_targets_are_read_again_only_after_a_change() -> None:
     assert len(registrations.targets()) == 2 and targets.reads == 2
 
 
+class ReadBeganEarlier:
+    """DescribeScalableTargets answering the targets as they were when the read began, after
+    ``meanwhile`` ran: a change that reached moto while the read was under way."""
+
+    def __init__(self, *resources: str) -> None:
+        self.resources = list(resources)
+        self.meanwhile: Any = None
+
+    def paginate(self, **_: Any) -> list[dict[str, Any]]:
+        answer = [{"ScalableTargets": [{"ResourceId": r} for r in self.resources]}]
+        if self.meanwhile is not None:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
+        return answer
+
+
+def test_a_read_of_the_scalable_targets_that_began_before_a_change_is_not_kept_as_current() -> None:
+    """The autoscaler's rounds and DeleteEndpoint's requests read the targets on their own
+    threads: a read that began before a change is used once, then read again, even when a newer
+    read ended first (why ScalingRegistrations compares a count of changes, not a flag cleared
+    as a read begins: the older read would clear the mark the newer one left)."""
+    targets = ReadBeganEarlier("e")
+    registrations = ScalingRegistrations(lambda _: Client({"describe_scalable_targets": targets}))  # type: ignore[dict-item]
+
+    def register(resource: str) -> None:  # RegisterScalableTarget reached moto
+        targets.resources.append(resource)
+        registrations.changed()
+
+    targets.meanwhile = lambda: register("f")
+    assert list(registrations.targets()) == ["e"]
+    assert sorted(registrations.targets()) == ["e", "f"]
+
+    def newer_read() -> None:  # another thread registers "g" and reads, done first
+        register("g")
+        assert sorted(registrations.targets()) == ["e", "f", "g"]
+
+    registrations.changed()  # a change that moved no target: the next call reads
+    targets.meanwhile = newer_read
+    assert sorted(registrations.targets()) == ["e", "f"]  # the older read, ending last
+    assert sorted(registrations.targets()) == ["e", "f", "g"]
+
+
 def test_log_events_are_encoded_once_and_the_part_is_the_whole_groups_json(
     tmp_path: Path, moto_aws: None
 ) -> None:

@@ -97,7 +97,11 @@ class ScalingRegistrations:
         self.client = client
         #: How many calls that may change Application Auto Scaling reached it (:meth:`changed`),
         #: and the scalable targets as read at a count: the real-time autoscaler asks for them
-        #: every tick, and they change only through such a call.
+        #: every tick, and they change only through such a call. A count rather than a flag
+        #: cleared as a read begins: the autoscaler and DeleteEndpoint's requests read on their
+        #: own threads, and a read that began before a change but ends after a newer read would
+        #: clear the mark; with the count it is stored as older and the next call reads again.
+        #: Nothing is taken away by a read, so this is not an entry of the state saver's record.
         self._changes = 0
         self._targets: tuple[int, dict[str, dict[str, Any]]] | None = None
 
