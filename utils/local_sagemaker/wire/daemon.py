@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -440,7 +441,11 @@ def serve(port: int) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    # serve_forever looks for shutdown() every poll_interval: 0.5 s by default, a pause every
+    # stop waits for; checking 20 times a second costs an idle gateway about 2 ms of CPU a second.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True
+    )
     thread.start()
     # The saved state comes back before anyone is told the server is up (state.json).
     notes = gateway.restore()
@@ -462,3 +467,18 @@ def serve(port: int) -> None:
     server.shutdown()
     server.server_close()
     print("local SageMaker stopped", flush=True)
+    _end_process()
+
+
+def _end_process() -> None:
+    """End the stopped gateway without tearing down its interpreter.
+
+    By now the state is saved, every worker stopped and the logs shipped; what is left is the
+    interpreter's own teardown (moto, botocore and the rest: thousands of modules and objects),
+    which nothing needs: measured at about 0.9 CPU-seconds, and 1 to 3 s before ``stop``
+    returns on a busy 2-core machine. The instance workers end the same way.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
