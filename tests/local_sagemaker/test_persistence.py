@@ -28,13 +28,16 @@ from .conftest import build_archive, wait_status
 BUCKET = "persisted-bucket"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 
-SLOW_WHEN_NINE = """
+HELD_WHEN_NINE = """
 import os, time, joblib
 def model_fn(model_dir):
     return joblib.load(os.path.join(model_dir, "model.joblib"))
 def predict_fn(data, model):
     if data[0][0] == 9:
-        time.sleep(3)  # keeps the only instance busy, so the next request waits in the queue
+        # keeps the only instance busy (the next request waits in the queue) until the test
+        # creates RELEASE_FILE, after the restart
+        while not os.path.exists(os.environ["RELEASE_FILE"]):
+            time.sleep(0.02)
     return model.predict(data)
 """
 
@@ -84,7 +87,7 @@ def read(s3: Any, uri: str) -> bytes:
     return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def create_model(sm: Any, name: str, url: str) -> None:
+def create_model(sm: Any, name: str, url: str, environment: dict[str, str] | None = None) -> None:
     sm.create_model(
         ModelName=name,
         PrimaryContainer={
@@ -94,6 +97,7 @@ def create_model(sm: Any, name: str, url: str) -> None:
             "Environment": {
                 "SAGEMAKER_PROGRAM": "inference.py",
                 "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                **(environment or {}),
             },
         },
         ExecutionRoleArn=ROLE,
@@ -133,7 +137,7 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
             Metadata={"origin": "test"},
         )
         s3.put_object(Bucket=BUCKET, Key="models/m.tar.gz", Body=build_archive("default"))
-        s3.put_object(Bucket=BUCKET, Key="models/slow.tar.gz", Body=_slow_archive())
+        s3.put_object(Bucket=BUCKET, Key="models/held.tar.gz", Body=_held_archive())
         s3.put_object(Bucket=BUCKET, Key="models/t.tar.gz", Body=build_archive("transform"))
         s3.put_object(Bucket=BUCKET, Key="batch/in.txt", Body=b"world")
 
@@ -246,7 +250,10 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
         )
 
         # an asynchronous endpoint with one request running and one waiting behind it
-        create_model(sm, "async-model", f"s3://{BUCKET}/models/slow.tar.gz")
+        release = tmp_path / "release"
+        create_model(
+            sm, "async-model", f"s3://{BUCKET}/models/held.tar.gz", {"RELEASE_FILE": str(release)}
+        )
         sm.create_endpoint_config(
             EndpointConfigName="async-config",
             ProductionVariants=[variant("async-model")],
@@ -258,12 +265,12 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
         sm.create_endpoint(EndpointName="queued", EndpointConfigName="async-config")
         wait_status(sm, "queued", {"InService"})
         runtime = make_client("sagemaker-runtime", url)
-        s3.put_object(Bucket=BUCKET, Key="async-in/slow.csv", Body=b"9,9\n9,9")
+        s3.put_object(Bucket=BUCKET, Key="async-in/held.csv", Body=b"9,9\n9,9")
         s3.put_object(Bucket=BUCKET, Key="async-in/next.csv", Body=b"1,1\n1,1")
-        slow = runtime.invoke_endpoint_async(
+        held = runtime.invoke_endpoint_async(
             EndpointName="queued",
             ContentType="text/csv",
-            InputLocation=f"s3://{BUCKET}/async-in/slow.csv",
+            InputLocation=f"s3://{BUCKET}/async-in/held.csv",
             RequestTTLSeconds=21600,
         )
         waiting = runtime.invoke_endpoint_async(
@@ -317,10 +324,14 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
             "tags": sm.list_tags(ResourceArn=sm.describe_model(ModelName="rt-model")["ModelArn"]),
             "job": job,
         }
+        # the first request is still held: the restart cuts it off
+        with pytest.raises(s3.exceptions.NoSuchKey):
+            read(s3, held["OutputLocation"])
         assert daemon.stop() is True
         stopped_at = time.time()
 
         url = start()
+        release.touch()
         # log groups and streams are back before the server says it is up (their events may
         # still be on their way): a clean-up listing them at once finds them all
         logs = make_client("logs", url)
@@ -367,7 +378,7 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
         assert job["TransformEndTime"] == before["job"]["TransformEndTime"]
         assert read(s3, f"s3://{BUCKET}/batch-out/in.txt.out") == b"hello:world"
         # the asynchronous requests: both finish after the restart
-        assert json.loads(poll(lambda: read(s3, slow["OutputLocation"]), "slow result")) == [1, 1]
+        assert json.loads(poll(lambda: read(s3, held["OutputLocation"]), "held result")) == [1, 1]
         assert json.loads(poll(lambda: read(s3, waiting["OutputLocation"]), "queued result")) == [
             0,
             0,
@@ -477,10 +488,10 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
         )
 
 
-def _slow_archive() -> bytes:
+def _held_archive() -> bytes:
     from .conftest import archive_with
 
-    return archive_with(SLOW_WHEN_NINE)
+    return archive_with(HELD_WHEN_NINE)
 
 
 def test_a_killed_gateway_loses_at_most_the_last_moment(tmp_path: Path) -> None:
