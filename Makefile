@@ -94,12 +94,15 @@ PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --durati
 # import them, and where PYTHONDONTWRITEBYTECODE is set (as in many container images) each would
 # otherwise compile them again: 0.2 to 0.3 CPU-s per server or kernel, against half a CPU-second
 # to compile them all (a few hundredths once up to date). Tests and lint report syntax errors.
+# For the same reason pytest runs with PYTHONDONTWRITEBYTECODE unset: it then keeps the test
+# modules it rewrites for its assertions in __pycache__, which each of its processes otherwise
+# redoes on every run (about 3 of the 8 CPU-s each spends collecting before its first test).
 test: $(STAMP)
 	@start=$$(date +%s); status=0; mkdir -p build; \
 	$(PY) -m compileall -qq utils tests tools benchmarks; \
 	$(MAKE) --no-print-directory lint >build/lint.log 2>&1 & lint=$$!; \
 	$(MAKE) --no-print-directory browser && \
-	$(PY) -m pytest $(PARALLEL) $(NBVAL) tests notebooks || status=$$?; \
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest $(PARALLEL) $(NBVAL) tests notebooks || status=$$?; \
 	$(PY) -m utils.local_sagemaker stop >/dev/null 2>&1; \
 	wait $$lint; lint_status=$$?; cat build/lint.log; \
 	[ $$lint_status -eq 0 ] || { echo "make lint failed (exit status $$lint_status)"; status=$$lint_status; }; \
