@@ -435,7 +435,9 @@ def test_stop_and_start_keep_everything(tmp_path: Path) -> None:
                 MetricName=name,
                 Dimensions=dimensions,
                 StartTime=stopped_at - 3600,
-                EndTime=stopped_at,
+                # times are compared in whole seconds (EndTime rounded down): the points the
+                # stop itself published can share its second; the restart takes longer than one
+                EndTime=stopped_at + 1,
                 Period=3600,
                 Statistics=["Sum", "SampleCount"],
             )["Datapoints"]
