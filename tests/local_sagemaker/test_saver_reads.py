@@ -453,3 +453,36 @@ def test_an_alarms_state_is_saved_and_put_back(tmp_path: Path, moto_aws: None) -
     assert states() == before == [("high", "ALARM", reason), ("low", "INSUFFICIENT_DATA", "r")]
     [high] = cloudwatch.describe_alarms(AlarmNames=["high"])["MetricAlarms"]
     assert json.loads(high["StateReasonData"]) == {"a": 1}
+
+
+def test_a_change_recorded_after_close_is_saved_by_save_changes(
+    tmp_path: Path, moto_aws: None
+) -> None:
+    """The gateway closes the saver before it stops the workers, then ships their last log
+    lines: the save of the changed parts it makes after that keeps them."""
+    import boto3
+
+    logs = boto3.client("logs", region_name=REGION)
+    persistence = Persistence(
+        tmp_path,
+        lambda service: boto3.client(service, region_name=REGION),
+        *([Empty()] * 5),  # type: ignore[arg-type]
+        3600.0,
+        print,
+    )
+    persistence.start()
+    logs.create_log_group(logGroupName="/aws/sagemaker/Endpoints/e")
+    logs.create_log_stream(logGroupName="/aws/sagemaker/Endpoints/e", logStreamName="AllTraffic/i")
+    persistence.touched("logs", "CreateLogStream")
+    persistence.close()
+    logs.put_log_events(
+        logGroupName="/aws/sagemaker/Endpoints/e",
+        logStreamName="AllTraffic/i",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "worker stopped"}],
+    )
+    persistence.touched("logs", "PutLogEvents")
+    persistence.save_changes()
+
+    [part] = (tmp_path / "saved").glob("logs/group-*.json")
+    [stream] = json.loads(part.read_bytes())["data"]["streams"]
+    assert [message for _, message in stream["events"]] == ["worker stopped"]

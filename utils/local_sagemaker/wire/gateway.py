@@ -415,8 +415,8 @@ class Gateway:
         )
 
     def shutdown(self) -> None:
-        """Save the state, then stop every job and endpoint's workers and ship what is left
-        of the logs."""
+        """Save the state, then stop every job and endpoint's workers, ship what is left of
+        the logs and metrics, and save the AWS parts that changed meanwhile."""
         self.logs.flush(timeout=3.0)
         self.metrics.flush(timeout=3.0)
         self.metric_sink.flush(timeout=3.0)
@@ -431,6 +431,7 @@ class Gateway:
         self.logs.flush(timeout=3.0)
         self.metrics.flush(timeout=3.0)
         self.metric_sink.flush(timeout=3.0)
+        self.persistence.save_changes()
 
 
 def _not_served(service: str | None) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -19,7 +19,9 @@ and reads the new objects; it read every bucket's settings and listing before). 
 saved every second while endpoints are invoked (new metric data): its alarms are read again only
 after a call that may change them, and only the data points added since the last save are
 converted. ``stop`` saves once more
-before anything is stopped. So a ``kill -9`` of the gateway loses the changes of the interval
+before anything is stopped, after waiting for the history's restore (below), and the changed
+AWS parts once more after everything stopped (the last log lines, metric points and transform
+outputs). So a ``kill -9`` of the gateway loses the changes of the interval
 plus the time a save takes: about a second when little changed, longer right after a bulk change
 (benchmarks/bench_persistence.py: 200 new 64 KB objects, 20,000 log events and 2,000 metric
 points took the saver about 11 s on a busy 2-core machine); a clean stop loses nothing.
@@ -31,8 +33,7 @@ registrations, CloudWatch alarms, and CloudWatch Logs' groups and streams (their
 so a listing right after the start sees them all). The history, metric data points and log
 events, is read then too but put back in the background (thousands of points take seconds, and
 nothing waits for them); until it is back, those two parts are not saved over, so a stop
-meanwhile keeps the saved history whole (new points and log lines of those few seconds are then
-not saved). A part that cannot be read or restored is moved aside
+meanwhile waits for it (up to 30 s) so that the new points and log lines are saved too. A part that cannot be read or restored is moved aside
 (:class:`.store.StateStore`) and reported, never a reason not to start.
 """
 
@@ -116,6 +117,7 @@ class Persistence:
         self._save_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._history_started = False
         self._timings: list[str] = []
         #: The saved metric data and log groups, until :meth:`start` has put them back.
         self._history: tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]] = ({}, [])
@@ -236,6 +238,7 @@ class Persistence:
     def start(self) -> None:
         """After :meth:`restore`: put the history back and start saving, in the background."""
         threading.Thread(target=self._restore_history, name="state-history", daemon=True).start()
+        self._history_started = True
         self._thread = threading.Thread(target=self._loop, name="state-saver", daemon=True)
         self._thread.start()
 
@@ -249,6 +252,13 @@ class Persistence:
         with self._save_lock:
             self._save("sagemaker.json", self._export_sagemaker)
             self._save("meter.json", self.meter.export_state)
+        self.save_changes()
+
+    def save_changes(self) -> None:
+        """Write the AWS parts the record of changes names. The gateway calls it once more
+        after everything has stopped: the last log lines and metric points, and the objects a
+        stopping transform job wrote, reach moto after :meth:`close`."""
+        with self._save_lock:
             with self._dirty_lock:
                 # taken before anything is read: a change during the read marks it again
                 dirty, self._dirty = self._dirty, set()
@@ -283,8 +293,13 @@ class Persistence:
         }
 
     def close(self) -> None:
-        """Stop the saver and save one last time (the gateway is stopping; nothing is lost)."""
+        """Stop the saver and save one last time (the gateway is stopping; nothing is lost).
+
+        The history's restore is waited for first (up to 30 s): until it is done, the
+        CloudWatch and Logs parts are held back and a save now would leave out their changes."""
         self._stop.set()
+        if self._history_started:
+            self._history_done.wait(timeout=30)
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.save()
