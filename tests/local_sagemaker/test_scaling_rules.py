@@ -233,6 +233,21 @@ def test_scale_in_cooldown_spaces_scale_ins() -> None:
     assert all(b - a >= 1200 for a, b in itertools.pairwise(times)), times
 
 
+def test_a_scale_out_ends_the_scale_in_cooldown() -> None:
+    endpoint = Endpoint(3)
+    regs = Registrations(
+        {"MinCapacity": 1, "MaxCapacity": 4}, [tt_policy(ScaleInCooldown=3600)], tt_alarms()
+    )
+    # quiet, then a burst of 1000 per minute from 1000 s to 1300 s, then quiet again
+    s = scaler(endpoint, regs, Metric(lambda t: 1000.0 if 1000 <= t < 1300 else 0.0))
+    times = change_times(endpoint, s, 3600)
+    assert endpoint.changes[:3] == [1, 4, 1], endpoint.changes
+    assert times[0] == 900  # fifteen low minutes
+    # the burst's scale-out ended the hour-long cooldown of the first scale-in: the next one
+    # comes fifteen low minutes after the burst, not an hour after the first
+    assert times[2] < times[0] + 3600, times
+
+
 def test_disable_scale_in_keeps_the_instances() -> None:
     endpoint = Endpoint(3)
     regs = Registrations(

@@ -10,15 +10,16 @@ through UpdateEndpointWeightsAndCapacities, as the real service does. The subset
 * ``TargetTrackingScaling`` on a customized metric ``ApproximateBacklogSizePerInstance`` (or
   ``ApproximateBacklogSize``) of this endpoint: desired = ceil(backlog / target). From 0 instances
   it scales out only once the backlog exceeds the target (as on AWS, where the per-instance metric
-  is undefined at 0); ``DisableScaleIn``, ``ScaleInCooldown`` and ``ScaleOutCooldown`` are honoured;
+  is undefined at 0); ``DisableScaleIn``, ``ScaleInCooldown`` and ``ScaleOutCooldown`` are honoured
+  (300 s when left out, as on AWS; a scale-out ends a scale-in cooldown);
   AWS's alarm periods (3 min out, 15 min in) are not modelled: the decision is immediate, except
   that :func:`scale_in_delay` (0 by default) can hold a scale-in back until the lower count has
   been wanted that long, as AWS's 15 low periods do;
 * ``StepScaling`` policies that a CloudWatch alarm names in ``AlarmActions``: the alarm's metric
   (one of the asynchronous backlog metrics) is evaluated locally against its threshold and comparison,
   and the step adjustments (ChangeInCapacity, ExactCapacity, PercentChangeInCapacity) apply with
-  the policy's ``Cooldown``. This is the documented fix for scaling up from 0 at once:
-  a step policy on ``HasBacklogWithoutCapacity``.
+  the policy's ``Cooldown`` (300 s when left out). This is the documented fix for scaling up from
+  0 at once: a step policy on ``HasBacklogWithoutCapacity``.
 * With several policies: scale out if any asks for more, scale in only if all ask for less.
 * Each change is a scaling activity, answered by DescribeScalingActivities (with the real-time
   scaler's): a client that polls the instance count can miss an instance that came and went
@@ -38,6 +39,7 @@ from ..core.settings import autoscaling_interval, scale_in_delay
 from .async_inference.service import AsyncService
 from .endpoints.registry import Registry
 from .scaling.activities import ScalingActivities
+from .scaling.policies import DEFAULT_COOLDOWN
 
 RESOURCE_ID = "endpoint/{endpoint}/variant/{variant}"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -131,7 +133,11 @@ class AutoScaler:
                 "At": time.time(),
             }
             now = time.monotonic()
-            (self._last_out if desired > current else self._last_in)[name] = now
+            if desired > current:
+                self._last_out[name] = now
+                self._last_in.pop(name, None)  # a scale-out ends a scale-in cooldown (AWS's rule)
+            else:
+                self._last_in[name] = now
             start = time.time()
             try:
                 self.registry.update_weights_and_capacities(
@@ -214,14 +220,14 @@ class AutoScaler:
                 math.ceil(current * backlog / goal) if current else (1 if backlog > goal else 0)
             )
         if desired > current:
-            if not self._cooled(name, True, float(cfg.get("ScaleOutCooldown") or 0), now):
+            if not self._cooled(name, True, float(cfg.get("ScaleOutCooldown", DEFAULT_COOLDOWN)), now):
                 return None
         elif desired < current:
             if cfg.get("DisableScaleIn"):
                 return None
             if backlog and desired == 0:
                 desired = 1  # never scale in to 0 while work is queued or in process
-            if not self._cooled(name, False, float(cfg.get("ScaleInCooldown") or 0), now):
+            if not self._cooled(name, False, float(cfg.get("ScaleInCooldown", DEFAULT_COOLDOWN)), now):
                 return None
         return desired
 
@@ -260,7 +266,7 @@ class AutoScaler:
                 else:
                     desired = current + int(adjustment)
                 out = desired > current
-                if not self._cooled(name, out, float(cfg.get("Cooldown") or 0), now):
+                if not self._cooled(name, out, float(cfg.get("Cooldown", DEFAULT_COOLDOWN)), now):
                     return None
                 return desired, str(alarm.get("AlarmName"))
         return None

@@ -310,6 +310,13 @@ class RealtimeScaler:
         self.activities.record(variant.resource, current, desired, cause, now)
         if desired > current:
             self._last_out[variant.resource] = now
+            # FIDELITY autoscaling.scale-out-ends-scale-in-cooldown CONFIRMED: a scale-out ends a scale-in cooldown
+            #   local: a scale-out during a scale-in cooldown goes ahead, and the next scale-in does
+            #     not wait for the rest of that cooldown.
+            #   source: the Application Auto Scaling API reference, TargetTrackingScalingPolicyConfiguration
+            #     (ScaleInCooldown) and StepScalingPolicyConfiguration (Cooldown): a scale-out
+            #     during a scale-in cooldown scales out at once, and the cooldown stops.
+            self._last_in.pop(variant.resource, None)
         else:
             self._last_in[variant.resource] = now
         if policy.get("PolicyType") == "StepScaling":
