@@ -121,3 +121,4 @@ test-py311: $(STAMP311)
 clean:
 	-$(PY) -m utils.local_sagemaker stop
 	rm -rf build .pytest_cache .ruff_cache
+	find utils tests tools benchmarks notebooks -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,4 +1,4 @@
-"""A bare HTTP relay in Python: the least any Python process between a client and a worker costs.
+"""A bare HTTP relay in Python: a yardstick for what a Python process between client and worker costs.
 
 ``bench_realtime.py`` runs it beside the local SageMaker's gateway and measures both the same way
 (requests in back-to-back pairs with a direct POST to the same worker), so the figure for the
@@ -8,13 +8,16 @@ nothing else: no signature check, no routing, no metering, no error answers, and
 requests with a ``Content-Length`` body and answers framed the same way (what the benchmark
 sends, and what the workers answer). It is a yardstick, not a part of the local SageMaker.
 
-Run: ``python benchmarks/bare_relay.py WORKER_URL [Name=value ...]``: relays every request to
-``WORKER_URL``'s ``/invocations`` with the given headers added (the worker's secret), listens on a
-free port of 127.0.0.1 and prints ``listening on <port>``; it stops when its input closes.
+Run: ``python benchmarks/bare_relay.py WORKER_URL``, with the headers to add to every request
+(the worker's secret) in ``BARE_RELAY_HEADERS`` as JSON (not on the command line, where any
+local user could read them): relays every request to ``WORKER_URL``'s ``/invocations``, listens
+on a free port of 127.0.0.1 and prints ``listening on <port>``; it stops when its input closes.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 import sys
 import threading
@@ -75,7 +78,8 @@ def _relay(client: socket.socket, host: str, port: int, added: bytes) -> None:
 def main() -> int:
     target = urllib.parse.urlsplit(sys.argv[1])
     host, port = target.hostname or "127.0.0.1", target.port or 80
-    added = b"".join(b"%s: %s\r\n" % tuple(part.encode().split(b"=", 1)) for part in sys.argv[2:])
+    headers = json.loads(os.environ.get("BARE_RELAY_HEADERS", "{}"))
+    added = "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("latin-1")
     listener = socket.create_server(("127.0.0.1", 0))
     print(f"listening on {listener.getsockname()[1]}", flush=True)
 
