@@ -117,7 +117,6 @@ class Persistence:
         self._save_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._history_started = False
         self._timings: list[str] = []
         #: The saved metric data and log groups, until :meth:`start` has put them back.
         self._history: tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]] = ({}, [])
@@ -238,7 +237,6 @@ class Persistence:
     def start(self) -> None:
         """After :meth:`restore`: put the history back and start saving, in the background."""
         threading.Thread(target=self._restore_history, name="state-history", daemon=True).start()
-        self._history_started = True
         self._thread = threading.Thread(target=self._loop, name="state-saver", daemon=True)
         self._thread.start()
 
@@ -298,9 +296,8 @@ class Persistence:
         The history's restore is waited for first (up to 30 s): until it is done, the
         CloudWatch and Logs parts are held back and a save now would leave out their changes."""
         self._stop.set()
-        if self._history_started:
+        if self._thread is not None:  # started: the history's restore runs beside the saver
             self._history_done.wait(timeout=30)
-        if self._thread is not None:
             self._thread.join(timeout=30)
         self.save()
 
